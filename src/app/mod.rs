@@ -1,0 +1,104 @@
+//! The command layer: resolves flags and environment once, runs a command, and says how it ended.
+//!
+//! This is the only place that reads the environment (NO_COLOR, COLUMNS, terminal checks); the
+//! stages below it receive plain values.
+
+mod policy_cmd;
+mod scan;
+
+use crate::cli::{Cli, ColorChoice, Command, PolicyCommand, SnapshotCommand};
+use crate::diag::Diagnostic;
+use crate::policy::PackSource;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// How a command that ran to the end came out; maps to exit codes 0 and 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Compliant,
+    NotCompliant,
+}
+
+impl Outcome {
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Outcome::Compliant => 0,
+            Outcome::NotCompliant => 1,
+        }
+    }
+}
+
+/// Everything that stops a command before it can judge: exit code 2.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Input(#[from] Diagnostic),
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot write {}: {source}", path.display())]
+    Output { path: PathBuf, source: std::io::Error },
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        2
+    }
+}
+
+pub fn run(cli: Cli) -> Result<Outcome, Error> {
+    let color = cli.color;
+    match cli.command {
+        Command::Scan(args) => scan::run(args, color),
+        Command::Policy(PolicyCommand::List { policies, format, lang }) => {
+            policy_cmd::list(&pack_source(policies.dir), format, lang)
+        }
+        Command::Policy(PolicyCommand::Test { dir }) => policy_cmd::test(&pack_source(dir)),
+        Command::Snapshot(SnapshotCommand::Seal { dir }) => {
+            let count = crate::snapshot::seal_dir(&dir)?;
+            eprintln!("sealed {}: {count} resource files hashed", dir.display());
+            Ok(Outcome::Compliant)
+        }
+    }
+}
+
+fn pack_source(dir: Option<PathBuf>) -> PackSource {
+    dir.map_or(PackSource::BuiltIn, PackSource::Dir)
+}
+
+/// Colour only on a terminal, and never when NO_COLOR is set to anything non-empty.
+fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+fn stdout_is_terminal() -> bool {
+    std::io::stdout().is_terminal()
+}
+
+/// Table width: COLUMNS when the shell exports it, else 100.
+fn table_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .filter(|w| *w >= 60)
+        .unwrap_or(100)
+}
+
+/// Writes to the file, or to standard output when no path is given.
+fn emit(output: Option<&Path>, text: &str) -> Result<(), Error> {
+    match output {
+        Some(path) => std::fs::write(path, text).map_err(|source| Error::Output { path: path.to_path_buf(), source }),
+        None => {
+            use std::io::Write;
+            let mut stdout = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error of the scan.
+            let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+            Ok(())
+        }
+    }
+}

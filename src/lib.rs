@@ -1,0 +1,15 @@
+//! cloudkeur: a cloud-configuration compliance scanner for local governments.
+//!
+//! Data flows one way: connector → [`snapshot`] → [`policy`] evaluation → [`findings`] →
+//! [`report`] renderers. See ARCHITECTURE.md for the map and the invariants.
+
+pub mod app;
+pub mod catalog;
+pub mod cli;
+pub mod diag;
+pub mod digest;
+pub mod findings;
+pub mod policy;
+pub mod registry;
+pub mod report;
+pub mod snapshot;

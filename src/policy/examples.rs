@@ -1,0 +1,92 @@
+//! Runs every policy's own examples: the proof that a rule means what its author thinks.
+//!
+//! JSONPath filters that are subtly wrong select nothing instead of failing to parse, so a policy
+//! is only trusted when it passes its passing example and fails its failing one.
+
+use super::source::ExpectedVerdict;
+use super::{Example, Policy, PolicyPack, evaluate_policy};
+use crate::findings::{Finding, Verdict};
+use crate::registry::Registry;
+use crate::snapshot::{Snapshot, SnapshotMeta};
+
+#[derive(Debug, Clone)]
+pub struct ExampleResult {
+    pub policy: String,
+    /// `file:line` of the example, or of the policy when an example is lacking.
+    pub location: String,
+    pub example: String,
+    /// `None` when it held; otherwise what went wrong.
+    pub problem: Option<String>,
+}
+
+impl ExampleResult {
+    pub fn held(&self) -> bool {
+        self.problem.is_none()
+    }
+}
+
+pub fn run_examples(pack: &PolicyPack) -> Vec<ExampleResult> {
+    let mut results = Vec::new();
+    for policy in &pack.policies {
+        for kind in [ExpectedVerdict::Pass, ExpectedVerdict::Fail] {
+            if !policy.examples.iter().any(|e| e.expect == kind) {
+                results.push(ExampleResult {
+                    policy: policy.id.clone(),
+                    location: policy.file.display().to_string(),
+                    example: format!("(no {kind:?} example)").to_lowercase(),
+                    problem: Some(format!("every policy needs at least one `expect: {}` example", format!("{kind:?}").to_lowercase())),
+                });
+            }
+        }
+        for example in &policy.examples {
+            let finding = evaluate_policy(policy, &example_snapshot(&pack.registry, example));
+            results.push(ExampleResult {
+                policy: policy.id.clone(),
+                location: format!("{}:{}", policy.file.display(), example.position.line),
+                example: example.name.clone(),
+                problem: judge(policy, example, &finding),
+            });
+        }
+    }
+    results
+}
+
+fn example_snapshot(registry: &Registry, example: &Example) -> Snapshot {
+    let mut snapshot = Snapshot::new(SnapshotMeta {
+        tenant_id: "example".into(),
+        tenant_name: None,
+        source: "policy example".into(),
+        collected_at: String::new(),
+        manifest_sha256: String::new(),
+    });
+    for (name, body) in &example.resources {
+        if let Some(spec) = registry.get(name) {
+            snapshot.insert_read(name.clone(), spec.kind, body.clone());
+        }
+    }
+    for (name, reason) in &example.unreadable {
+        snapshot.insert_unreadable(name.clone(), reason.clone());
+    }
+    snapshot
+}
+
+fn judge(policy: &Policy, example: &Example, finding: &Finding) -> Option<String> {
+    let expected = match example.expect {
+        ExpectedVerdict::Pass => Verdict::Pass,
+        ExpectedVerdict::Fail => Verdict::Fail,
+        ExpectedVerdict::Error => Verdict::Error,
+    };
+    if finding.verdict != expected {
+        return Some(format!("expected {expected}, got {} ({})", finding.verdict, finding.reason));
+    }
+    if let Some(wanted) = &example.items {
+        let mut got: Vec<&str> = finding.items.iter().map(|i| i.label.as_deref().unwrap_or(&i.path)).collect();
+        let mut wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        got.sort_unstable();
+        wanted.sort_unstable();
+        if got != wanted {
+            return Some(format!("{}: expected items {wanted:?}, got {got:?}", policy.id));
+        }
+    }
+    None
+}

@@ -1,0 +1,107 @@
+//! The policy file as written: plain serde types that keep YAML positions (`Spanned`), so that
+//! every mistake found after parsing can still be reported at its line and column.
+//!
+//! Nothing here judges meaning; `compile.rs` turns these into checked rules.
+
+use crate::findings::{Localized, Severity};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PolicyFile {
+    pub policy: Spanned<String>,
+    pub control: Spanned<String>,
+    pub title: Localized,
+    pub severity: Severity,
+    #[serde(default)]
+    pub guideline: Option<String>,
+    #[serde(default)]
+    pub gdpr: Option<Vec<String>>,
+    pub rule: Spanned<RawRule>,
+    pub remediation: Localized,
+    #[serde(default)]
+    pub references: Vec<String>,
+    #[serde(default)]
+    pub examples: Vec<Spanned<RawExample>>,
+}
+
+/// Every key a rule node may carry; `compile.rs` checks which combinations make sense.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub all_of: Option<Vec<Spanned<RawRule>>>,
+    #[serde(default)]
+    pub any_of: Option<Vec<Spanned<RawRule>>>,
+    #[serde(default)]
+    pub not: Option<Box<Spanned<RawRule>>>,
+    #[serde(default)]
+    pub resource: Option<Spanned<String>>,
+    #[serde(default)]
+    pub path: Option<Spanned<String>>,
+    #[serde(default)]
+    pub label: Option<Spanned<String>>,
+    #[serde(default)]
+    pub allow_empty: Option<bool>,
+    #[serde(default)]
+    pub exists: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub equals: Option<Value>,
+    #[serde(default, rename = "in")]
+    pub one_of: Option<Vec<Value>>,
+    #[serde(default)]
+    pub not_in: Option<Vec<Value>>,
+    #[serde(default, deserialize_with = "present")]
+    pub contains: Option<Value>,
+    #[serde(default)]
+    pub count: Option<Spanned<RawCount>>,
+    #[serde(default)]
+    pub all: Option<Box<Spanned<RawRule>>>,
+    #[serde(default)]
+    pub any: Option<Box<Spanned<RawRule>>>,
+    #[serde(default)]
+    pub none: Option<Box<Spanned<RawRule>>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCount {
+    #[serde(default)]
+    pub min: Option<u64>,
+    #[serde(default)]
+    pub max: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ExpectedVerdict {
+    Pass,
+    Fail,
+    Error,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawExample {
+    pub name: String,
+    pub expect: ExpectedVerdict,
+    /// Resource bodies as the API returns them.
+    #[serde(default)]
+    pub resources: BTreeMap<String, Value>,
+    /// Resources that could not be read, with the reason (e.g. "HTTP 403").
+    #[serde(default)]
+    pub unreadable: BTreeMap<String, String>,
+    /// The labels (or paths) of the items the finding must list, in any order.
+    #[serde(default)]
+    pub items: Option<Vec<String>>,
+}
+
+/// `equals: null` must mean "equals JSON null", not "key absent".
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,50 @@
+//! The snapshot directory's `manifest.json`: what was read, how it went, and each file's hash.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const MANIFEST_FILE: &str = "manifest.json";
+pub const SNAPSHOT_FORMAT: &str = "cloudkeur.snapshot/v1";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    pub format: String,
+    pub tenant_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_name: Option<String>,
+    /// `fixture`, `graph https://graph.microsoft.com`, …
+    pub source: String,
+    /// RFC 3339 time the collection finished.
+    pub collected_at: String,
+    pub resources: BTreeMap<String, ResourceEntry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResourceStatus {
+    Ok,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceEntry {
+    pub status: ResourceStatus,
+    /// The request as sent, e.g. `GET /v1.0/admin/reportSettings`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<u32>,
+    /// File name inside the snapshot directory (no directories), for `ok` resources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// Lowercase hex SHA-256 of the file's bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Why the read failed, for `error` resources. Never holds a secret or token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}

@@ -1,0 +1,112 @@
+//! Reads a snapshot directory, checking every file against the manifest's hash.
+
+use super::manifest::{MANIFEST_FILE, Manifest, ResourceEntry, ResourceStatus, SNAPSHOT_FORMAT};
+use super::{Snapshot, SnapshotMeta};
+use crate::diag::{Diagnostic, Position, parse_json};
+use crate::digest::sha256_hex;
+use crate::registry::Registry;
+use std::collections::BTreeSet;
+use std::io::ErrorKind;
+use std::path::Path;
+
+/// A snapshot that cannot be read at all (no manifest, bad manifest) is an input error.
+pub type SnapshotError = Diagnostic;
+
+/// Reads the resources named in `wanted` from the snapshot in `dir`.
+///
+/// A resource that is listed as failed, whose file is missing, altered or not JSON, becomes
+/// unreadable with the reason; only a missing or malformed manifest is an error of the whole call.
+pub fn read_dir(
+    dir: &Path,
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+) -> Result<Snapshot, SnapshotError> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let manifest_bytes = std::fs::read(&manifest_path).map_err(|err| {
+        let (message, fix) = if !dir.is_dir() {
+            ("snapshot directory does not exist".to_owned(), "point --offline at a snapshot directory, e.g. fixtures/tenants/kleinwaarde")
+        } else if err.kind() == ErrorKind::NotFound {
+            ("no manifest.json: this is not a snapshot directory".to_owned(), "point --offline at a directory written by --snapshot-out, or add a manifest (README: snapshot format)")
+        } else {
+            (format!("cannot read: {err}"), "check the file's permissions")
+        };
+        let file = if dir.is_dir() { manifest_path.as_path() } else { dir };
+        Diagnostic::new(file, Position::default(), message).with_fix(fix)
+    })?;
+    let text = String::from_utf8_lossy(&manifest_bytes);
+    let manifest: Manifest = parse_json(&manifest_path, &text)?;
+    check_manifest(&manifest_path, &text, &manifest)?;
+
+    let mut snapshot = Snapshot::new(SnapshotMeta {
+        tenant_id: manifest.tenant_id.clone(),
+        tenant_name: manifest.tenant_name.clone(),
+        source: manifest.source.clone(),
+        collected_at: manifest.collected_at.clone(),
+        manifest_sha256: sha256_hex(&manifest_bytes),
+    });
+    for name in wanted {
+        let (Some(entry), Some(spec)) = (manifest.resources.get(name), registry.get(name)) else {
+            continue;
+        };
+        match read_resource(dir, name, entry) {
+            Ok(body) => snapshot.insert_read(name.clone(), spec.kind, body),
+            Err(reason) => snapshot.insert_unreadable(name.clone(), reason),
+        }
+    }
+    Ok(snapshot)
+}
+
+fn check_manifest(path: &Path, text: &str, manifest: &Manifest) -> Result<(), Diagnostic> {
+    let at = |needle: &str| crate::diag::locate_text(text, needle);
+    if manifest.format != SNAPSHOT_FORMAT {
+        return Err(Diagnostic::new(path, at("\"format\""), format!("unsupported snapshot format '{}'", manifest.format))
+            .with_fix(format!("this cloudkeur reads \"{SNAPSHOT_FORMAT}\"; re-collect the snapshot with this version")));
+    }
+    if time::OffsetDateTime::parse(&manifest.collected_at, &time::format_description::well_known::Rfc3339).is_err() {
+        return Err(Diagnostic::new(path, at("\"collected_at\""), format!("collected_at '{}' is not an RFC 3339 time", manifest.collected_at))
+            .with_fix("write it like 2026-11-20T06:00:00Z"));
+    }
+    for (name, entry) in &manifest.resources {
+        if let Some(file) = &entry.file
+            && !is_plain_file_name(file)
+        {
+            return Err(Diagnostic::new(path, at(&format!("\"{file}\"")), format!("resource '{name}': file '{file}' is not a plain file name inside the snapshot"))
+                .with_fix("name a file in the snapshot directory itself, without '/' or '..'"));
+        }
+    }
+    Ok(())
+}
+
+/// Keeps a manifest from pointing reads outside its own directory.
+fn is_plain_file_name(file: &str) -> bool {
+    !file.is_empty()
+        && file != "."
+        && file != ".."
+        && !file.contains(['/', '\\'])
+        && !file.starts_with('.')
+}
+
+fn read_resource(dir: &Path, name: &str, entry: &ResourceEntry) -> Result<serde_json::Value, String> {
+    if entry.status == ResourceStatus::Error {
+        let status = entry.http_status.map(|s| format!("HTTP {s}: ")).unwrap_or_default();
+        let error = entry.error.as_deref().unwrap_or("read failed (no reason recorded)");
+        return Err(format!("{name} could not be read: {status}{error}"));
+    }
+    let Some(file) = &entry.file else {
+        return Err(format!("{name} is marked ok but the manifest names no file"));
+    };
+    let bytes = std::fs::read(dir.join(file)).map_err(|err| match err.kind() {
+        ErrorKind::NotFound => format!("{name}: file {file} is missing from the snapshot"),
+        _ => format!("{name}: file {file} cannot be read: {err}"),
+    })?;
+    match &entry.sha256 {
+        None => return Err(format!("{name}: the manifest has no sha256 for {file}; run `cloudkeur snapshot seal` on a hand-made snapshot")),
+        Some(expected) if !expected.eq_ignore_ascii_case(&sha256_hex(&bytes)) => {
+            return Err(format!("{name}: file {file} does not match its sha256 in the manifest (changed after collection)"));
+        }
+        Some(_) => {}
+    }
+    serde_json::from_slice(&bytes).map_err(|err| {
+        format!("{name}: file {file} is not valid JSON (line {}, column {}): {}", err.line(), err.column(), crate::diag::one_line(&err.to_string()))
+    })
+}

@@ -1,0 +1,94 @@
+//! Test support: build small snapshot directories and policy packs in temporary directories.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+pub fn cloudkeur() -> Command {
+    let mut cmd = Command::cargo_bin("cloudkeur").expect("binary builds");
+    cmd.env_remove("NO_COLOR").env_remove("COLUMNS");
+    cmd
+}
+
+pub fn repo_path(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+/// A snapshot directory written the way the connector writes one.
+pub struct SnapshotDir {
+    pub dir: TempDir,
+    resources: serde_json::Map<String, Value>,
+}
+
+impl SnapshotDir {
+    pub fn new() -> Self {
+        SnapshotDir { dir: TempDir::new().expect("temp dir"), resources: serde_json::Map::new() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Adds a resource that was read, with a correct hash.
+    pub fn ok(mut self, name: &str, body: Value) -> Self {
+        let file = format!("{name}.json");
+        let bytes = serde_json::to_vec_pretty(&body).expect("json");
+        std::fs::write(self.dir.path().join(&file), &bytes).expect("write");
+        self.resources.insert(
+            name.into(),
+            json!({"status": "ok", "http_status": 200, "file": file, "sha256": cloudkeur::digest::sha256_hex(&bytes)}),
+        );
+        self
+    }
+
+    /// Adds a resource entry whose file holds these raw bytes (hash matching them).
+    pub fn raw(mut self, name: &str, bytes: &[u8]) -> Self {
+        let file = format!("{name}.json");
+        std::fs::write(self.dir.path().join(&file), bytes).expect("write");
+        self.resources.insert(
+            name.into(),
+            json!({"status": "ok", "file": file, "sha256": cloudkeur::digest::sha256_hex(bytes)}),
+        );
+        self
+    }
+
+    pub fn entry(mut self, name: &str, entry: Value) -> Self {
+        self.resources.insert(name.into(), entry);
+        self
+    }
+
+    pub fn write(self) -> Self {
+        let manifest = json!({
+            "format": "cloudkeur.snapshot/v1",
+            "tenant_id": "00000000-0000-4000-8000-000000000001",
+            "tenant_name": "Gemeente Testdorp",
+            "source": "fixture",
+            "collected_at": "2026-11-20T06:00:00Z",
+            "resources": self.resources,
+        });
+        std::fs::write(self.dir.path().join("manifest.json"), serde_json::to_vec_pretty(&manifest).expect("json"))
+            .expect("write manifest");
+        self
+    }
+}
+
+/// Runs a JSON scan of `dir` limited to `only`, returning (exit code, report).
+pub fn scan_json(dir: &Path, only: &[&str]) -> (i32, Value) {
+    let mut cmd = cloudkeur();
+    cmd.arg("scan").arg("--offline").arg(dir).args(["--format", "json"]);
+    for id in only {
+        cmd.args(["--only", id]);
+    }
+    let output = cmd.output().expect("runs");
+    let report = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    (output.status.code().unwrap_or(-1), report)
+}
+
+pub fn finding<'a>(report: &'a Value, policy: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .and_then(|all| all.iter().find(|f| f["policy"] == policy))
+        .unwrap_or_else(|| panic!("no finding for {policy} in {report}"))
+}
