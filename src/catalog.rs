@@ -73,12 +73,23 @@ impl Catalog {
         for control in &parsed.controls {
             let at = || locate_text(text, &control.id);
             if !seen.insert(control.id.as_str()) {
-                return Err(Diagnostic::new(file, at(), format!("control {} is listed twice", control.id))
-                    .with_fix("keep one entry per control ID"));
+                return Err(Diagnostic::new(
+                    file,
+                    at(),
+                    format!("control {} is listed twice", control.id),
+                )
+                .with_fix("keep one entry per control ID"));
             }
             if !parsed.areas.contains_key(&control.area) {
-                return Err(Diagnostic::new(file, at(), format!("control {} names unknown area '{}'", control.id, control.area))
-                    .with_fix("add the area under `areas:` or correct the spelling"));
+                return Err(Diagnostic::new(
+                    file,
+                    at(),
+                    format!(
+                        "control {} names unknown area '{}'",
+                        control.id, control.area
+                    ),
+                )
+                .with_fix("add the area under `areas:` or correct the spelling"));
             }
         }
         Ok(Catalog {
@@ -97,6 +108,9 @@ impl Catalog {
 
     /// Position of a control in catalogue order, for sorting findings as a reader expects.
     pub fn order_of(&self, id: &str) -> usize {
-        self.controls.iter().position(|c| c.id == id).unwrap_or(usize::MAX)
+        self.controls
+            .iter()
+            .position(|c| c.id == id)
+            .unwrap_or(usize::MAX)
     }
 }

@@ -69,7 +69,10 @@ pub fn one_line(text: &str) -> String {
 }
 
 /// Parses a YAML document into `T`, turning a parser error into a located diagnostic.
-pub fn parse_yaml<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, Diagnostic> {
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    text: &str,
+) -> Result<T, Diagnostic> {
     serde_saphyr::from_str::<T>(text).map_err(|err| yaml_diagnostic(file, &err))
 }
 
@@ -99,7 +102,10 @@ fn strip_location_suffix(message: &str) -> String {
 }
 
 /// Parses JSON into `T`, with the parser's line and column.
-pub fn parse_json<T: serde::de::DeserializeOwned>(file: &Path, text: &str) -> Result<T, Diagnostic> {
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    file: &Path,
+    text: &str,
+) -> Result<T, Diagnostic> {
     serde_json::from_str::<T>(text).map_err(|err| {
         let position = Position::new(err.line() as u64, err.column() as u64);
         let message = strip_location_suffix(&err.to_string());

@@ -33,7 +33,10 @@ impl Verdict {
 
     /// Only `pass`, `waived` and `not-applicable` count as compliant (CONTROLS.md, "Verdicts").
     pub fn is_compliant(self) -> bool {
-        matches!(self, Verdict::Pass | Verdict::Waived | Verdict::NotApplicable)
+        matches!(
+            self,
+            Verdict::Pass | Verdict::Waived | Verdict::NotApplicable
+        )
     }
 
     pub fn as_str(self) -> &'static str {
@@ -57,7 +60,17 @@ impl fmt::Display for Verdict {
 
 /// How much a non-compliant finding matters; ordered so that `>=` means "at least as severe".
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, clap::ValueEnum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -185,10 +198,14 @@ pub struct Summary {
 
 impl Summary {
     pub fn of(findings: &[Finding]) -> Self {
-        let mut verdicts: BTreeMap<String, usize> =
-            Verdict::ALL.iter().map(|v| (v.as_str().to_owned(), 0)).collect();
+        let mut verdicts: BTreeMap<String, usize> = Verdict::ALL
+            .iter()
+            .map(|v| (v.as_str().to_owned(), 0))
+            .collect();
         for finding in findings {
-            *verdicts.entry(finding.verdict.as_str().to_owned()).or_default() += 1;
+            *verdicts
+                .entry(finding.verdict.as_str().to_owned())
+                .or_default() += 1;
         }
         Summary {
             total: findings.len(),

@@ -85,8 +85,12 @@ impl Registry {
         for (name, spec) in &self.resources {
             let at = || locate_key(text, name);
             if !is_snake_case(name) {
-                return Err(Diagnostic::new(file, at(), format!("resource name '{name}' is not snake_case"))
-                    .with_fix("use lowercase letters, digits and underscores, e.g. report_settings"));
+                return Err(Diagnostic::new(
+                    file,
+                    at(),
+                    format!("resource name '{name}' is not snake_case"),
+                )
+                .with_fix("use lowercase letters, digits and underscores, e.g. report_settings"));
             }
             if !spec.path.starts_with('/') {
                 return Err(Diagnostic::new(file, at(), format!("resource '{name}': path '{}' does not start with '/'", spec.path))
@@ -94,16 +98,35 @@ impl Registry {
             }
             if let Some(fan_out) = &spec.for_each {
                 if !self.resources.contains_key(&fan_out.resource) {
-                    return Err(Diagnostic::new(file, at(), format!("resource '{name}': for_each names unknown resource '{}'", fan_out.resource))
-                        .with_fix("name a resource defined in this file"));
+                    return Err(Diagnostic::new(
+                        file,
+                        at(),
+                        format!(
+                            "resource '{name}': for_each names unknown resource '{}'",
+                            fan_out.resource
+                        ),
+                    )
+                    .with_fix("name a resource defined in this file"));
                 }
                 if let Err(err) = jsonpath_rust::parser::parse_json_path(&fan_out.ids) {
-                    return Err(Diagnostic::new(file, at(), format!("resource '{name}': for_each.ids is not valid JSONPath: {err}"))
-                        .with_fix("write an RFC 9535 JSONPath such as $.value[*].id"));
+                    return Err(Diagnostic::new(
+                        file,
+                        at(),
+                        format!("resource '{name}': for_each.ids is not valid JSONPath: {err}"),
+                    )
+                    .with_fix("write an RFC 9535 JSONPath such as $.value[*].id"));
                 }
                 if !spec.path.contains("{id}") {
-                    return Err(Diagnostic::new(file, at(), format!("resource '{name}': a for_each resource needs '{{id}}' in its path"))
-                        .with_fix("put {id} where the selected id goes, e.g. /v1.0/groups/{id}/members"));
+                    return Err(Diagnostic::new(
+                        file,
+                        at(),
+                        format!(
+                            "resource '{name}': a for_each resource needs '{{id}}' in its path"
+                        ),
+                    )
+                    .with_fix(
+                        "put {id} where the selected id goes, e.g. /v1.0/groups/{id}/members",
+                    ));
                 }
             }
         }
@@ -130,5 +153,7 @@ impl Registry {
 pub(crate) fn is_snake_case(name: &str) -> bool {
     !name.is_empty()
         && name.starts_with(|c: char| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }

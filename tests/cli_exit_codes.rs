@@ -6,7 +6,9 @@ use serde_json::json;
 use support::{SnapshotDir, cloudkeur, scan_json};
 
 fn compliant_tel_snapshot() -> SnapshotDir {
-    SnapshotDir::new().ok("report_settings", json!({"displayConcealedNames": true})).write()
+    SnapshotDir::new()
+        .ok("report_settings", json!({"displayConcealedNames": true}))
+        .write()
 }
 
 #[test]
@@ -17,17 +19,28 @@ fn compliant_scan_exits_0() {
 
 #[test]
 fn non_compliant_scan_exits_1() {
-    let snapshot = SnapshotDir::new().ok("report_settings", json!({"displayConcealedNames": false})).write();
+    let snapshot = SnapshotDir::new()
+        .ok("report_settings", json!({"displayConcealedNames": false}))
+        .write();
     assert_eq!(scan_json(snapshot.path(), &["VTC-TEL-01"]).0, 1);
 }
 
 #[test]
 fn fail_on_threshold_above_the_finding_exits_0() {
     // TEL-01 is medium: a gate on high and above lets it through, a gate on medium does not.
-    let snapshot = SnapshotDir::new().ok("report_settings", json!({"displayConcealedNames": false})).write();
+    let snapshot = SnapshotDir::new()
+        .ok("report_settings", json!({"displayConcealedNames": false}))
+        .write();
     let run = |threshold: &str| {
         cloudkeur()
-            .args(["scan", "--only", "VTC-TEL-01", "--fail-on", threshold, "--offline"])
+            .args([
+                "scan",
+                "--only",
+                "VTC-TEL-01",
+                "--fail-on",
+                threshold,
+                "--offline",
+            ])
             .arg(snapshot.path())
             .output()
             .expect("runs")
@@ -40,12 +53,18 @@ fn fail_on_threshold_above_the_finding_exits_0() {
 
 #[test]
 fn unknown_flag_exits_2() {
-    cloudkeur().args(["scan", "--no-such-flag"]).assert().code(2);
+    cloudkeur()
+        .args(["scan", "--no-such-flag"])
+        .assert()
+        .code(2);
 }
 
 #[test]
 fn bad_fail_on_value_exits_2() {
-    cloudkeur().args(["scan", "--offline", ".", "--fail-on", "severe"]).assert().code(2);
+    cloudkeur()
+        .args(["scan", "--offline", ".", "--fail-on", "severe"])
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -54,7 +73,9 @@ fn missing_snapshot_directory_exits_2_with_one_line() {
         .args(["scan", "--offline", "no/such/dir"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("no/such/dir: snapshot directory does not exist; fix:"))
+        .stderr(predicate::str::contains(
+            "no/such/dir: snapshot directory does not exist; fix:",
+        ))
         .stderr(predicate::function(|s: &str| s.lines().count() == 1));
 }
 
@@ -72,7 +93,11 @@ fn directory_without_manifest_exits_2() {
 #[test]
 fn malformed_manifest_exits_2_naming_line_and_column() {
     let dir = tempfile::tempdir().expect("dir");
-    std::fs::write(dir.path().join("manifest.json"), "{\n  \"format\": \"cloudkeur.snapshot/v1\",\n  oops\n}").expect("write");
+    std::fs::write(
+        dir.path().join("manifest.json"),
+        "{\n  \"format\": \"cloudkeur.snapshot/v1\",\n  oops\n}",
+    )
+    .expect("write");
     cloudkeur()
         .args(["scan", "--offline"])
         .arg(dir.path())
@@ -84,7 +109,11 @@ fn malformed_manifest_exits_2_naming_line_and_column() {
 #[test]
 fn unknown_only_filter_exits_2() {
     let snapshot = compliant_tel_snapshot();
-    cloudkeur().args(["scan", "--only", "VTC-NOPE-01", "--offline"]).arg(snapshot.path()).assert().code(2);
+    cloudkeur()
+        .args(["scan", "--only", "VTC-NOPE-01", "--offline"])
+        .arg(snapshot.path())
+        .assert()
+        .code(2);
 }
 
 #[test]
@@ -98,12 +127,20 @@ fn live_scan_without_offline_is_a_clear_usage_error() {
 
 #[test]
 fn version_prints_name_and_version() {
-    cloudkeur().arg("--version").assert().success().stdout(predicate::str::starts_with("cloudkeur 0."));
+    cloudkeur()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("cloudkeur 0."));
 }
 
 #[test]
 fn help_documents_exit_codes() {
-    cloudkeur().args(["scan", "--help"]).assert().success().stdout(predicate::str::contains("Exit codes"));
+    cloudkeur()
+        .args(["scan", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes"));
 }
 
 #[test]
@@ -112,14 +149,22 @@ fn output_flag_writes_the_report_to_a_file() {
     let out = tempfile::tempdir().expect("dir");
     let path = out.path().join("report.json");
     cloudkeur()
-        .args(["scan", "--only", "VTC-TEL-01", "--format", "json", "--output"])
+        .args([
+            "scan",
+            "--only",
+            "VTC-TEL-01",
+            "--format",
+            "json",
+            "--output",
+        ])
         .arg(&path)
         .arg("--offline")
         .arg(snapshot.path())
         .assert()
         .code(0)
         .stdout(predicate::str::is_empty());
-    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).expect("written")).expect("json");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("written")).expect("json");
     assert_eq!(report["schema"], "cloudkeur.report/v1");
 }
 
@@ -127,9 +172,18 @@ fn output_flag_writes_the_report_to_a_file() {
 fn unwritable_output_exits_2() {
     let snapshot = compliant_tel_snapshot();
     cloudkeur()
-        .args(["scan", "--only", "VTC-TEL-01", "--output", "/no/such/dir/report.json", "--offline"])
+        .args([
+            "scan",
+            "--only",
+            "VTC-TEL-01",
+            "--output",
+            "/no/such/dir/report.json",
+            "--offline",
+        ])
         .arg(snapshot.path())
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("cannot write /no/such/dir/report.json"));
+        .stderr(predicate::str::contains(
+            "cannot write /no/such/dir/report.json",
+        ));
 }

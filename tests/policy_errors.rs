@@ -23,8 +23,17 @@ examples:
 fn error_for(text: &str) -> String {
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("p.yaml"), text).expect("write");
-    let output = cloudkeur().args(["policy", "test"]).arg(dir.path()).output().expect("runs");
-    assert_eq!(output.status.code(), Some(2), "stdout: {}", String::from_utf8_lossy(&output.stdout));
+    let output = cloudkeur()
+        .args(["policy", "test"])
+        .arg(dir.path())
+        .output()
+        .expect("runs");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "stdout: {}",
+        String::from_utf8_lossy(&output.stdout)
+    );
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
     assert!(stderr.contains("; fix: "), "names a fix: {stderr}");
@@ -33,7 +42,10 @@ fn error_for(text: &str) -> String {
 }
 
 fn expect_at(stderr: &str, line_col: &str, message: &str) {
-    assert!(stderr.contains(&format!("p.yaml:{line_col}: ")), "expected position {line_col}: {stderr}");
+    assert!(
+        stderr.contains(&format!("p.yaml:{line_col}: ")),
+        "expected position {line_col}: {stderr}"
+    );
     assert!(stderr.contains(message), "expected '{message}': {stderr}");
 }
 
@@ -41,7 +53,12 @@ fn expect_at(stderr: &str, line_col: &str, message: &str) {
 fn the_good_policy_is_accepted() {
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("p.yaml"), GOOD).expect("write");
-    cloudkeur().args(["policy", "test"]).arg(dir.path()).assert().code(0).stdout(predicate::str::contains("2 passed, 0 failed"));
+    cloudkeur()
+        .args(["policy", "test"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("2 passed, 0 failed"));
 }
 
 #[test]
@@ -59,7 +76,10 @@ fn unknown_key_names_the_key_and_its_line() {
 #[test]
 fn unknown_key_inside_a_rule_is_caught() {
     let stderr = error_for(&GOOD.replace("  equals: true", "  equals: true\n  equal: false"));
-    assert!(stderr.contains("p.yaml:9:") && stderr.contains("equal"), "{stderr}");
+    assert!(
+        stderr.contains("p.yaml:9:") && stderr.contains("equal"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -78,7 +98,10 @@ fn jsonpath_not_starting_at_root_is_refused() {
 fn unknown_resource_suggests_the_close_name() {
     let stderr = error_for(&GOOD.replace("resource: report_settings", "resource: report_setings"));
     expect_at(&stderr, "6:13", "unknown resource 'report_setings'");
-    assert!(stderr.contains("did you mean 'report_settings'?"), "{stderr}");
+    assert!(
+        stderr.contains("did you mean 'report_settings'?"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -117,8 +140,14 @@ fn resource_inside_an_item_rule_is_refused() {
 
 #[test]
 fn example_naming_an_unknown_resource_is_refused() {
-    let stderr = error_for(&GOOD.replace("resources: {report_settings: {displayConcealedNames: false}}", "resources: {reportsettings: {}}"));
-    assert!(stderr.contains("unknown resource 'reportsettings'"), "{stderr}");
+    let stderr = error_for(&GOOD.replace(
+        "resources: {report_settings: {displayConcealedNames: false}}",
+        "resources: {reportsettings: {}}",
+    ));
+    assert!(
+        stderr.contains("unknown resource 'reportsettings'"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -126,7 +155,12 @@ fn duplicate_policy_ids_are_refused() {
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("a.yaml"), GOOD).expect("write");
     std::fs::write(dir.path().join("b.yaml"), GOOD).expect("write");
-    cloudkeur().args(["policy", "test"]).arg(dir.path()).assert().code(2).stderr(predicate::str::contains("already used"));
+    cloudkeur()
+        .args(["policy", "test"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("already used"));
 }
 
 #[test]
@@ -134,7 +168,12 @@ fn policy_without_a_failing_example_does_not_pass_policy_test() {
     let text = GOOD.replace("  - {name: bad, expect: fail, resources: {report_settings: {displayConcealedNames: false}}}\n", "");
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("p.yaml"), text).expect("write");
-    cloudkeur().args(["policy", "test"]).arg(dir.path()).assert().code(1).stdout(predicate::str::contains("expect: fail"));
+    cloudkeur()
+        .args(["policy", "test"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("expect: fail"));
 }
 
 #[test]
@@ -142,11 +181,21 @@ fn example_with_wrong_expectation_fails_policy_test() {
     let text = GOOD.replace("{name: ok, expect: pass", "{name: ok, expect: fail");
     let dir = tempfile::tempdir().expect("dir");
     std::fs::write(dir.path().join("p.yaml"), text).expect("write");
-    cloudkeur().args(["policy", "test"]).arg(dir.path()).assert().code(1).stdout(predicate::str::contains("FAILED"));
+    cloudkeur()
+        .args(["policy", "test"])
+        .arg(dir.path())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FAILED"));
 }
 
 #[test]
 fn empty_policy_directory_exits_2() {
     let dir = tempfile::tempdir().expect("dir");
-    cloudkeur().args(["policy", "test"]).arg(dir.path()).assert().code(2).stderr(predicate::str::contains("no policy files"));
+    cloudkeur()
+        .args(["policy", "test"])
+        .arg(dir.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no policy files"));
 }

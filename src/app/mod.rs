@@ -36,7 +36,10 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     #[error("cannot write {}: {source}", path.display())]
-    Output { path: PathBuf, source: std::io::Error },
+    Output {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl Error {
@@ -49,9 +52,11 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     let color = cli.color;
     match cli.command {
         Command::Scan(args) => scan::run(args, color),
-        Command::Policy(PolicyCommand::List { policies, format, lang }) => {
-            policy_cmd::list(&pack_source(policies.dir), format, lang)
-        }
+        Command::Policy(PolicyCommand::List {
+            policies,
+            format,
+            lang,
+        }) => policy_cmd::list(&pack_source(policies.dir), format, lang),
         Command::Policy(PolicyCommand::Test { dir }) => policy_cmd::test(&pack_source(dir)),
         Command::Snapshot(SnapshotCommand::Seal { dir }) => {
             let count = crate::snapshot::seal_dir(&dir)?;
@@ -92,12 +97,17 @@ fn table_width() -> usize {
 /// Writes to the file, or to standard output when no path is given.
 fn emit(output: Option<&Path>, text: &str) -> Result<(), Error> {
     match output {
-        Some(path) => std::fs::write(path, text).map_err(|source| Error::Output { path: path.to_path_buf(), source }),
+        Some(path) => std::fs::write(path, text).map_err(|source| Error::Output {
+            path: path.to_path_buf(),
+            source,
+        }),
         None => {
             use std::io::Write;
             let mut stdout = std::io::stdout().lock();
             // A closed pipe (`| head`) is not an error of the scan.
-            let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+            let _ = stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush());
             Ok(())
         }
     }

@@ -50,7 +50,10 @@ pub(super) fn list(source: &PackSource, format: ListFormat, lang: Lang) -> Resul
                     })
                 })
                 .collect();
-            let mut text = serde_json::to_string_pretty(&json!({"schema": "cloudkeur.policies/v1", "controls": controls})).unwrap_or_default();
+            let mut text = serde_json::to_string_pretty(
+                &json!({"schema": "cloudkeur.policies/v1", "controls": controls}),
+            )
+            .unwrap_or_default();
             text.push('\n');
             text
         }
@@ -61,15 +64,35 @@ pub(super) fn list(source: &PackSource, format: ListFormat, lang: Lang) -> Resul
                 let mut served = false;
                 for policy in pack.policies.iter().filter(|p| p.control == control.id) {
                     served = true;
-                    rows.push(Row { control: control.id.clone(), kind: kind.clone(), policy: policy.id.clone(), severity: policy.severity.to_string(), title: policy.title.get(lang).to_owned() });
+                    rows.push(Row {
+                        control: control.id.clone(),
+                        kind: kind.clone(),
+                        policy: policy.id.clone(),
+                        severity: policy.severity.to_string(),
+                        title: policy.title.get(lang).to_owned(),
+                    });
                 }
                 if !served {
-                    rows.push(Row { control: control.id.clone(), kind, policy: "-".into(), severity: "-".into(), title: control.title.get(lang).to_owned() });
+                    rows.push(Row {
+                        control: control.id.clone(),
+                        kind,
+                        policy: "-".into(),
+                        severity: "-".into(),
+                        title: control.title.get(lang).to_owned(),
+                    });
                 }
             }
             let mut table = Table::new(rows);
-            table.with(Style::sharp()).with(Width::wrap(super::table_width()).keep_words(true).priority(PriorityMax::right()));
-            format!("{table}\n{} policies serving {} controls\n", pack.policies.len(), pack.catalog.controls().len())
+            table.with(Style::sharp()).with(
+                Width::wrap(super::table_width())
+                    .keep_words(true)
+                    .priority(PriorityMax::right()),
+            );
+            format!(
+                "{table}\n{} policies serving {} controls\n",
+                pack.policies.len(),
+                pack.catalog.controls().len()
+            )
         }
     };
     emit(None, &text)?;
@@ -82,12 +105,25 @@ pub(super) fn test(source: &PackSource) -> Result<Outcome, Error> {
     let mut out = String::new();
     for result in &results {
         match &result.problem {
-            None => out.push_str(&format!("ok      {} :: {}\n", result.policy, result.example)),
-            Some(problem) => out.push_str(&format!("FAILED  {} :: {} ({}): {problem}\n", result.policy, result.example, result.location)),
+            None => out.push_str(&format!(
+                "ok      {} :: {}\n",
+                result.policy, result.example
+            )),
+            Some(problem) => out.push_str(&format!(
+                "FAILED  {} :: {} ({}): {problem}\n",
+                result.policy, result.example, result.location
+            )),
         }
     }
     let failed = results.iter().filter(|r| !r.held()).count();
-    out.push_str(&format!("policy examples: {} passed, {failed} failed\n", results.len() - failed));
+    out.push_str(&format!(
+        "policy examples: {} passed, {failed} failed\n",
+        results.len() - failed
+    ));
     emit(None, &out)?;
-    Ok(if failed == 0 { Outcome::Compliant } else { Outcome::NotCompliant })
+    Ok(if failed == 0 {
+        Outcome::Compliant
+    } else {
+        Outcome::NotCompliant
+    })
 }

@@ -17,10 +17,14 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
     let mut pack = PolicyPack::load(&pack_source(args.policies.dir))?;
     pack.retain(&args.only);
     if pack.policies.is_empty() {
-        return Err(Error::Usage(format!("--only {} matches no policy or control; see `cloudkeur policy list`", args.only.join(","))));
+        return Err(Error::Usage(format!(
+            "--only {} matches no policy or control; see `cloudkeur policy list`",
+            args.only.join(",")
+        )));
     }
     let started_at = now();
-    let snapshot = crate::snapshot::read_dir(snapshot_dir, &pack.registry, &pack.needed_resources())?;
+    let snapshot =
+        crate::snapshot::read_dir(snapshot_dir, &pack.registry, &pack.needed_resources())?;
     let findings = evaluate(&pack, &snapshot);
     let scan = ScanInfo {
         tenant: snapshot.meta.tenant_id.clone(),
@@ -36,14 +40,24 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
         Format::Json => render_json(&report),
         Format::Table => {
             let to_terminal = args.output.is_none() && stdout_is_terminal();
-            let options = RenderOptions { lang: args.lang, color: use_color(color, to_terminal), width: table_width() };
+            let options = RenderOptions {
+                lang: args.lang,
+                color: use_color(color, to_terminal),
+                width: table_width(),
+            };
             render_table(&report, &options)
         }
     };
     emit(args.output.as_deref(), &text)?;
-    Ok(if report.passes_gate(args.fail_on) { Outcome::Compliant } else { Outcome::NotCompliant })
+    Ok(if report.passes_gate(args.fail_on) {
+        Outcome::Compliant
+    } else {
+        Outcome::NotCompliant
+    })
 }
 
 fn now() -> String {
-    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default()
+    OffsetDateTime::now_utc()
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }

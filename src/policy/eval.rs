@@ -7,7 +7,10 @@ use crate::snapshot::Snapshot;
 
 /// One finding per policy, in catalogue order.
 pub fn evaluate(pack: &PolicyPack, snapshot: &Snapshot) -> Vec<Finding> {
-    pack.policies.iter().map(|policy| evaluate_policy(policy, snapshot)).collect()
+    pack.policies
+        .iter()
+        .map(|policy| evaluate_policy(policy, snapshot))
+        .collect()
 }
 
 pub fn evaluate_policy(policy: &Policy, snapshot: &Snapshot) -> Finding {

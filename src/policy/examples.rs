@@ -34,7 +34,10 @@ pub fn run_examples(pack: &PolicyPack) -> Vec<ExampleResult> {
                     policy: policy.id.clone(),
                     location: policy.file.display().to_string(),
                     example: format!("(no {kind:?} example)").to_lowercase(),
-                    problem: Some(format!("every policy needs at least one `expect: {}` example", format!("{kind:?}").to_lowercase())),
+                    problem: Some(format!(
+                        "every policy needs at least one `expect: {}` example",
+                        format!("{kind:?}").to_lowercase()
+                    )),
                 });
             }
         }
@@ -77,15 +80,25 @@ fn judge(policy: &Policy, example: &Example, finding: &Finding) -> Option<String
         ExpectedVerdict::Error => Verdict::Error,
     };
     if finding.verdict != expected {
-        return Some(format!("expected {expected}, got {} ({})", finding.verdict, finding.reason));
+        return Some(format!(
+            "expected {expected}, got {} ({})",
+            finding.verdict, finding.reason
+        ));
     }
     if let Some(wanted) = &example.items {
-        let mut got: Vec<&str> = finding.items.iter().map(|i| i.label.as_deref().unwrap_or(&i.path)).collect();
+        let mut got: Vec<&str> = finding
+            .items
+            .iter()
+            .map(|i| i.label.as_deref().unwrap_or(&i.path))
+            .collect();
         let mut wanted: Vec<&str> = wanted.iter().map(String::as_str).collect();
         got.sort_unstable();
         wanted.sort_unstable();
         if got != wanted {
-            return Some(format!("{}: expected items {wanted:?}, got {got:?}", policy.id));
+            return Some(format!(
+                "{}: expected items {wanted:?}, got {got:?}",
+                policy.id
+            ));
         }
     }
     None

@@ -1,9 +1,9 @@
 //! A policy pack: the resource registry, the control catalogue and the policies, loaded together
 //! from the built-in copy of `policies/` or from a directory the user names.
 
+use super::Policy;
 use super::compile::Compiler;
 use super::source::PolicyFile;
-use super::Policy;
 use crate::catalog::Catalog;
 use crate::diag::{Diagnostic, Position, parse_yaml};
 use crate::registry::Registry;
@@ -63,37 +63,61 @@ impl PolicyPack {
         let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
         for file in &policy_files {
             let raw: PolicyFile = parse_yaml(&file.name, &file.text)?;
-            let compiler = Compiler { file: &file.name, registry: &registry, catalog: &catalog };
+            let compiler = Compiler {
+                file: &file.name,
+                registry: &registry,
+                catalog: &catalog,
+            };
             let policy = compiler.policy(raw)?;
             if let Some(first) = seen.insert(policy.id.clone(), file.name.clone()) {
                 let at = crate::diag::locate_key(&file.text, "policy");
-                return Err(Diagnostic::new(&file.name, at, format!("policy id '{}' is already used by {}", policy.id, first.display()))
-                    .with_fix("give every policy its own id"));
+                return Err(Diagnostic::new(
+                    &file.name,
+                    at,
+                    format!(
+                        "policy id '{}' is already used by {}",
+                        policy.id,
+                        first.display()
+                    ),
+                )
+                .with_fix("give every policy its own id"));
             }
             policies.push(policy);
         }
         if policies.is_empty()
             && let PackSource::Dir(dir) = source
         {
-            return Err(Diagnostic::new(dir, Position::default(), "no policy files (*.yaml) found")
-                .with_fix("point --policies at a directory of policy files, e.g. policies/"));
+            return Err(Diagnostic::new(
+                dir,
+                Position::default(),
+                "no policy files (*.yaml) found",
+            )
+            .with_fix("point --policies at a directory of policy files, e.g. policies/"));
         }
         policies.sort_by(|a, b| {
             (catalog.order_of(&a.control), &a.id).cmp(&(catalog.order_of(&b.control), &b.id))
         });
-        Ok(PolicyPack { registry, catalog, policies })
+        Ok(PolicyPack {
+            registry,
+            catalog,
+            policies,
+        })
     }
 
     /// The policies whose control or id is in `only` (all when `only` is empty).
     pub fn retain(&mut self, only: &[String]) {
         if !only.is_empty() {
-            self.policies.retain(|p| only.iter().any(|o| o == &p.id || o == &p.control));
+            self.policies
+                .retain(|p| only.iter().any(|o| o == &p.id || o == &p.control));
         }
     }
 
     /// Every resource the pack's policies read.
     pub fn needed_resources(&self) -> std::collections::BTreeSet<String> {
-        self.policies.iter().flat_map(|p| p.resources.iter().cloned()).collect()
+        self.policies
+            .iter()
+            .flat_map(|p| p.resources.iter().cloned())
+            .collect()
     }
 }
 
@@ -107,7 +131,10 @@ fn built_in_files() -> Vec<PackFile> {
 fn collect_built_in(dir: &Dir<'static>, files: &mut Vec<PackFile>) {
     for file in dir.files() {
         if let Some(text) = file.contents_utf8() {
-            files.push(PackFile { name: Path::new("policies").join(file.path()), text: text.to_owned() });
+            files.push(PackFile {
+                name: Path::new("policies").join(file.path()),
+                text: text.to_owned(),
+            });
         }
     }
     for sub in dir.dirs() {
@@ -119,23 +146,41 @@ fn built_in_file(name: &str) -> Result<PackFile, Diagnostic> {
     BUILT_IN
         .get_file(name)
         .and_then(|f| f.contents_utf8())
-        .map(|text| PackFile { name: Path::new("policies").join(name), text: text.to_owned() })
-        .ok_or_else(|| Diagnostic::new(name, Position::default(), "missing from the built-in policy pack").with_fix("rebuild cloudkeur from a complete checkout"))
+        .map(|text| PackFile {
+            name: Path::new("policies").join(name),
+            text: text.to_owned(),
+        })
+        .ok_or_else(|| {
+            Diagnostic::new(
+                name,
+                Position::default(),
+                "missing from the built-in policy pack",
+            )
+            .with_fix("rebuild cloudkeur from a complete checkout")
+        })
 }
 
 fn dir_files(dir: &Path) -> Result<Vec<PackFile>, Diagnostic> {
     let mut paths = Vec::new();
     walk(dir, &mut paths).map_err(|err| {
-        Diagnostic::new(dir, Position::default(), format!("cannot read policy directory: {err}"))
-            .with_fix("point --policies at an existing directory of policy files")
+        Diagnostic::new(
+            dir,
+            Position::default(),
+            format!("cannot read policy directory: {err}"),
+        )
+        .with_fix("point --policies at an existing directory of policy files")
     })?;
     paths.sort();
     paths
         .into_iter()
         .map(|name| match std::fs::read_to_string(&name) {
             Ok(text) => Ok(PackFile { name, text }),
-            Err(err) => Err(Diagnostic::new(&name, Position::default(), format!("cannot read: {err}"))
-                .with_fix("make the file readable UTF-8 text")),
+            Err(err) => {
+                Err(
+                    Diagnostic::new(&name, Position::default(), format!("cannot read: {err}"))
+                        .with_fix("make the file readable UTF-8 text"),
+                )
+            }
         })
         .collect()
 }
@@ -144,7 +189,10 @@ fn dir_files(dir: &Path) -> Result<Vec<PackFile>, Diagnostic> {
 fn walk(dir: &Path, paths: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        let hidden = path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.'));
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
         if hidden {
             continue;
         }

@@ -20,9 +20,18 @@ pub struct Selector {
 
 #[derive(Debug, Clone)]
 pub enum Rule {
-    AllOf { description: Option<String>, rules: Vec<Rule> },
-    AnyOf { description: Option<String>, rules: Vec<Rule> },
-    Not { description: Option<String>, rule: Box<Rule> },
+    AllOf {
+        description: Option<String>,
+        rules: Vec<Rule>,
+    },
+    AnyOf {
+        description: Option<String>,
+        rules: Vec<Rule>,
+    },
+    Not {
+        description: Option<String>,
+        rule: Box<Rule>,
+    },
     Check(Check),
 }
 
@@ -67,7 +76,11 @@ pub struct Outcome {
 
 impl Outcome {
     fn new(truth: Truth, reason: impl Into<String>) -> Self {
-        Outcome { truth, reason: reason.into(), items: Vec::new() }
+        Outcome {
+            truth,
+            reason: reason.into(),
+            items: Vec::new(),
+        }
     }
 }
 
@@ -120,8 +133,14 @@ impl Rule {
             Rule::Not { description, rule } => {
                 let inner = rule.eval(scope);
                 let outcome = match inner.truth {
-                    Truth::Pass => Outcome::new(Truth::Fail, format!("not expected, but holds: {}", inner.reason)),
-                    Truth::Fail => Outcome::new(Truth::Pass, format!("as expected, does not hold: {}", inner.reason)),
+                    Truth::Pass => Outcome::new(
+                        Truth::Fail,
+                        format!("not expected, but holds: {}", inner.reason),
+                    ),
+                    Truth::Fail => Outcome::new(
+                        Truth::Pass,
+                        format!("as expected, does not hold: {}", inner.reason),
+                    ),
                     Truth::Error => inner,
                 };
                 with_description(description, outcome)
@@ -171,12 +190,27 @@ fn any_of(outcomes: Vec<Outcome>) -> Outcome {
 /// Keeps the reasons and items of the parts that decided the result.
 fn combine(truth: Truth, outcomes: Vec<Outcome>, separator: &str) -> Outcome {
     let deciding: Vec<Outcome> = match truth {
-        Truth::Pass => outcomes.into_iter().filter(|o| o.truth == Truth::Pass).take(1).collect(),
-        _ => outcomes.into_iter().filter(|o| o.truth != Truth::Pass).collect(),
+        Truth::Pass => outcomes
+            .into_iter()
+            .filter(|o| o.truth == Truth::Pass)
+            .take(1)
+            .collect(),
+        _ => outcomes
+            .into_iter()
+            .filter(|o| o.truth != Truth::Pass)
+            .collect(),
     };
-    let reason = deciding.iter().map(|o| o.reason.as_str()).collect::<Vec<_>>().join(separator);
+    let reason = deciding
+        .iter()
+        .map(|o| o.reason.as_str())
+        .collect::<Vec<_>>()
+        .join(separator);
     let items = deciding.into_iter().flat_map(|o| o.items).collect();
-    Outcome { truth, reason, items }
+    Outcome {
+        truth,
+        reason,
+        items,
+    }
 }
 
 /// One selected value with its normalized path inside the scope root.
@@ -191,38 +225,82 @@ impl Check {
             (Scope::Item(item), _) => item,
             (Scope::Snapshot(snapshot), Some(name)) => match snapshot.resource(name) {
                 Some(ResourceData::Read(value)) => value,
-                Some(ResourceData::Unreadable(reason)) => return Outcome::new(Truth::Error, reason.clone()),
-                None => return Outcome::new(Truth::Error, format!("{name} was not collected in this snapshot")),
+                Some(ResourceData::Unreadable(reason)) => {
+                    return Outcome::new(Truth::Error, reason.clone());
+                }
+                None => {
+                    return Outcome::new(
+                        Truth::Error,
+                        format!("{name} was not collected in this snapshot"),
+                    );
+                }
             },
             (Scope::Snapshot(_), None) => {
-                return Outcome::new(Truth::Error, "rule has no resource (loader should have refused it)");
+                return Outcome::new(
+                    Truth::Error,
+                    "rule has no resource (loader should have refused it)",
+                );
             }
         };
         let selected: Vec<Selected<'_>> = match js_path_process(&self.path.query, root) {
-            Ok(found) => found.into_iter().map(|r| Selected { value: r.val, path: r.path }).collect(),
-            Err(err) => return Outcome::new(Truth::Error, format!("JSONPath {} could not be evaluated: {err}", self.path.text)),
+            Ok(found) => found
+                .into_iter()
+                .map(|r| Selected {
+                    value: r.val,
+                    path: r.path,
+                })
+                .collect(),
+            Err(err) => {
+                return Outcome::new(
+                    Truth::Error,
+                    format!("JSONPath {} could not be evaluated: {err}", self.path.text),
+                );
+            }
         };
         let at = self.subject();
         match &self.assertion {
-            Assertion::Exists(true) if selected.is_empty() => Outcome::new(Truth::Fail, format!("nothing found at {at}")),
-            Assertion::Exists(true) => Outcome::new(Truth::Pass, format!("{} found at {at}", selected.len())),
-            Assertion::Exists(false) if selected.is_empty() => Outcome::new(Truth::Pass, format!("nothing at {at}, as required")),
+            Assertion::Exists(true) if selected.is_empty() => {
+                Outcome::new(Truth::Fail, format!("nothing found at {at}"))
+            }
+            Assertion::Exists(true) => {
+                Outcome::new(Truth::Pass, format!("{} found at {at}", selected.len()))
+            }
+            Assertion::Exists(false) if selected.is_empty() => {
+                Outcome::new(Truth::Pass, format!("nothing at {at}, as required"))
+            }
             Assertion::Exists(false) => {
-                let items = selected.iter().map(|s| self.item(s, "present, but must not be".into())).collect();
-                Outcome { truth: Truth::Fail, reason: format!("{} found at {at}, expected none", selected.len()), items }
+                let items = selected
+                    .iter()
+                    .map(|s| self.item(s, "present, but must not be".into()))
+                    .collect();
+                Outcome {
+                    truth: Truth::Fail,
+                    reason: format!("{} found at {at}, expected none", selected.len()),
+                    items,
+                }
             }
             Assertion::Equals(expected) => self.each_value(&selected, |v| {
-                (v == expected).then_some(()).ok_or_else(|| format!("is {}, expected {}", show(v), show(expected)))
+                (v == expected)
+                    .then_some(())
+                    .ok_or_else(|| format!("is {}, expected {}", show(v), show(expected)))
             }),
             Assertion::In(allowed) => self.each_value(&selected, |v| {
-                allowed.contains(v).then_some(()).ok_or_else(|| format!("is {}, expected one of {}", show(v), show_list(allowed)))
+                allowed.contains(v).then_some(()).ok_or_else(|| {
+                    format!("is {}, expected one of {}", show(v), show_list(allowed))
+                })
             }),
             Assertion::NotIn(forbidden) => self.each_value(&selected, |v| {
-                (!forbidden.contains(v)).then_some(()).ok_or_else(|| format!("is {}, which is not allowed", show(v)))
+                (!forbidden.contains(v))
+                    .then_some(())
+                    .ok_or_else(|| format!("is {}, which is not allowed", show(v)))
             }),
             Assertion::Contains(wanted) => self.each_value(&selected, |v| match v {
                 Value::Array(list) if list.contains(wanted) => Ok(()),
-                Value::Array(list) => Err(format!("{} does not contain {}", show_list(list), show(wanted))),
+                Value::Array(list) => Err(format!(
+                    "{} does not contain {}",
+                    show_list(list),
+                    show(wanted)
+                )),
                 other => Err(format!("is {}, not a list", show(other))),
             }),
             Assertion::Count { min, max } => self.count(&selected, *min, *max),
@@ -241,30 +319,57 @@ impl Check {
 
     fn item(&self, selected: &Selected<'_>, detail: String) -> FindingItem {
         let label = self.label.as_ref().and_then(|label| {
-            js_path_process(&label.query, selected.value).ok()?.first().map(|r| match r.val {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
+            js_path_process(&label.query, selected.value)
+                .ok()?
+                .first()
+                .map(|r| match r.val {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
         });
-        FindingItem { path: selected.path.clone(), label, detail }
+        FindingItem {
+            path: selected.path.clone(),
+            label,
+            detail,
+        }
     }
 
     /// Applies a value test to every selected value; nothing selected is a fail.
-    fn each_value(&self, selected: &[Selected<'_>], test: impl Fn(&Value) -> Result<(), String>) -> Outcome {
+    fn each_value(
+        &self,
+        selected: &[Selected<'_>],
+        test: impl Fn(&Value) -> Result<(), String>,
+    ) -> Outcome {
         let at = self.subject();
         if selected.is_empty() {
             return Outcome::new(Truth::Fail, format!("no value at {at}"));
         }
-        let failures: Vec<(&Selected<'_>, String)> =
-            selected.iter().filter_map(|s| test(s.value).err().map(|why| (s, why))).collect();
+        let failures: Vec<(&Selected<'_>, String)> = selected
+            .iter()
+            .filter_map(|s| test(s.value).err().map(|why| (s, why)))
+            .collect();
         match failures.as_slice() {
-            [] if selected.len() == 1 => Outcome::new(Truth::Pass, format!("{at} is {}", show(selected[0].value))),
-            [] => Outcome::new(Truth::Pass, format!("all {} values at {at} as required", selected.len())),
-            [(_, why)] if selected.len() == 1 && self.label.is_none() => Outcome::new(Truth::Fail, format!("{at} {why}")),
+            [] if selected.len() == 1 => {
+                Outcome::new(Truth::Pass, format!("{at} is {}", show(selected[0].value)))
+            }
+            [] => Outcome::new(
+                Truth::Pass,
+                format!("all {} values at {at} as required", selected.len()),
+            ),
+            [(_, why)] if selected.len() == 1 && self.label.is_none() => {
+                Outcome::new(Truth::Fail, format!("{at} {why}"))
+            }
             _ => Outcome {
                 truth: Truth::Fail,
-                reason: format!("{} of {} values at {at} are not as required", failures.len(), selected.len()),
-                items: failures.into_iter().map(|(s, why)| self.item(s, why)).collect(),
+                reason: format!(
+                    "{} of {} values at {at} are not as required",
+                    failures.len(),
+                    selected.len()
+                ),
+                items: failures
+                    .into_iter()
+                    .map(|(s, why)| self.item(s, why))
+                    .collect(),
             },
         }
     }
@@ -280,11 +385,18 @@ impl Check {
         };
         if min.is_some_and(|lo| n < lo) || max.is_some_and(|hi| n > hi) {
             let items = if max.is_some_and(|hi| n > hi) {
-                selected.iter().map(|s| self.item(s, "counted".into())).collect()
+                selected
+                    .iter()
+                    .map(|s| self.item(s, "counted".into()))
+                    .collect()
             } else {
                 Vec::new()
             };
-            Outcome { truth: Truth::Fail, reason: format!("{n} found at {at}, expected {range}"), items }
+            Outcome {
+                truth: Truth::Fail,
+                reason: format!("{n} found at {at}, expected {range}"),
+                items,
+            }
         } else {
             Outcome::new(Truth::Pass, format!("{n} found at {at}, within {range}"))
         }
@@ -295,19 +407,33 @@ impl Check {
         if selected.is_empty() {
             return match quantifier {
                 Quantifier::None => Outcome::new(Truth::Pass, format!("nothing at {at}")),
-                Quantifier::All if self.allow_empty => Outcome::new(Truth::Pass, format!("nothing at {at} (allowed)")),
+                Quantifier::All if self.allow_empty => {
+                    Outcome::new(Truth::Pass, format!("nothing at {at} (allowed)"))
+                }
                 _ => Outcome::new(Truth::Fail, format!("nothing found at {at}")),
             };
         }
-        let outcomes: Vec<(&Selected<'_>, Outcome)> = selected.iter().map(|s| (s, rule.eval(Scope::Item(s.value)))).collect();
+        let outcomes: Vec<(&Selected<'_>, Outcome)> = selected
+            .iter()
+            .map(|s| (s, rule.eval(Scope::Item(s.value))))
+            .collect();
         let count = |t: Truth| outcomes.iter().filter(|(_, o)| o.truth == t).count();
-        let (passed, failed, errors) = (count(Truth::Pass), count(Truth::Fail), count(Truth::Error));
+        let (passed, failed, errors) =
+            (count(Truth::Pass), count(Truth::Fail), count(Truth::Error));
         let total = selected.len();
         let listed = |truth: Truth| -> Vec<FindingItem> {
-            outcomes.iter().filter(|(_, o)| o.truth == truth).map(|(s, o)| self.item(s, o.reason.clone())).collect()
+            outcomes
+                .iter()
+                .filter(|(_, o)| o.truth == truth)
+                .map(|(s, o)| self.item(s, o.reason.clone()))
+                .collect()
         };
         let first_error = || {
-            outcomes.iter().find(|(_, o)| o.truth == Truth::Error).map(|(_, o)| o.reason.clone()).unwrap_or_default()
+            outcomes
+                .iter()
+                .find(|(_, o)| o.truth == Truth::Error)
+                .map(|(_, o)| o.reason.clone())
+                .unwrap_or_default()
         };
         match quantifier {
             Quantifier::All if failed > 0 => Outcome {
@@ -315,20 +441,35 @@ impl Check {
                 reason: format!("{failed} of {total} items at {at} do not satisfy the rule"),
                 items: listed(Truth::Fail),
             },
-            Quantifier::Any if passed > 0 => Outcome::new(Truth::Pass, format!("{passed} of {total} items at {at} satisfy the rule")),
+            Quantifier::Any if passed > 0 => Outcome::new(
+                Truth::Pass,
+                format!("{passed} of {total} items at {at} satisfy the rule"),
+            ),
             Quantifier::None if passed > 0 => Outcome {
                 truth: Truth::Fail,
                 reason: format!("{passed} of {total} items at {at} match, expected none"),
                 items: listed(Truth::Pass),
             },
-            _ if errors > 0 => Outcome::new(Truth::Error, format!("{errors} of {total} items at {at} could not be evaluated: {}", first_error())),
-            Quantifier::All => Outcome::new(Truth::Pass, format!("all {total} items at {at} satisfy the rule")),
+            _ if errors > 0 => Outcome::new(
+                Truth::Error,
+                format!(
+                    "{errors} of {total} items at {at} could not be evaluated: {}",
+                    first_error()
+                ),
+            ),
+            Quantifier::All => Outcome::new(
+                Truth::Pass,
+                format!("all {total} items at {at} satisfy the rule"),
+            ),
             Quantifier::Any => Outcome {
                 truth: Truth::Fail,
                 reason: format!("none of the {total} items at {at} satisfies the rule"),
                 items: listed(Truth::Fail),
             },
-            Quantifier::None => Outcome::new(Truth::Pass, format!("none of the {total} items at {at} match")),
+            Quantifier::None => Outcome::new(
+                Truth::Pass,
+                format!("none of the {total} items at {at} match"),
+            ),
         }
     }
 }

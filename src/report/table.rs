@@ -2,9 +2,10 @@
 
 use super::RenderOptions;
 use crate::findings::{Finding, Report, Verdict};
-use tabled::settings::object::{Cell, Columns};
+use tabled::settings::object::Cell;
 use tabled::settings::peaker::PriorityMax;
-use tabled::settings::{Color, Modify, Style, Width};
+use tabled::settings::width::Wrap;
+use tabled::settings::{Color, Style, Width};
 use tabled::{Table, Tabled};
 
 #[derive(Tabled)]
@@ -15,26 +16,51 @@ struct Row {
     severity: String,
     #[tabled(rename = "Control")]
     control: String,
+    /// Title, then the reason and offending items below it: one wide text column reads better
+    /// at 100 columns than two narrow ones.
     #[tabled(rename = "Finding")]
-    title: String,
-    #[tabled(rename = "Reason")]
-    reason: String,
+    finding: String,
 }
 
 fn row(finding: &Finding, options: &RenderOptions) -> Row {
     let mut reason = finding.reason.clone();
     if !finding.items.is_empty() {
-        let shown: Vec<&str> = finding.items.iter().take(5).map(|i| i.label.as_deref().unwrap_or(&i.path)).collect();
+        let shown: Vec<&str> = finding
+            .items
+            .iter()
+            .take(5)
+            .map(|i| i.label.as_deref().unwrap_or(&i.path))
+            .collect();
         let more = finding.items.len().saturating_sub(shown.len());
-        reason.push_str(&format!(" [{}{}]", shown.join(", "), if more > 0 { format!(", +{more} more") } else { String::new() }));
+        reason.push_str(&format!(
+            " [{}{}]",
+            shown.join(", "),
+            if more > 0 {
+                format!(", +{more} more")
+            } else {
+                String::new()
+            }
+        ));
     }
     Row {
         verdict: finding.verdict.to_string(),
         severity: finding.severity.to_string(),
         control: finding.control.clone(),
-        title: finding.title.get(options.lang).to_owned(),
-        reason,
+        finding: format!(
+            "{}\n{}",
+            wrap(finding.title.get(options.lang), options),
+            wrap(&reason, options)
+        ),
     }
+}
+
+/// Columns other than "Finding" take 25 characters, borders and padding 14 more.
+const FIXED_WIDTH: usize = 39;
+
+/// Wraps title and reason each on their own, so the reason starts on a fresh line.
+fn wrap(text: &str, options: &RenderOptions) -> String {
+    let width = options.width.saturating_sub(FIXED_WIDTH).max(20);
+    Wrap::wrap(text, width, true)
 }
 
 fn color_of(verdict: Verdict) -> Color {
@@ -49,10 +75,11 @@ fn color_of(verdict: Verdict) -> Color {
 pub fn render_table(report: &Report, options: &RenderOptions) -> String {
     let rows: Vec<Row> = report.findings.iter().map(|f| row(f, options)).collect();
     let mut table = Table::new(rows);
-    table
-        .with(Style::sharp())
-        .with(Modify::new(Columns::new(3..)).with(Width::wrap(200).keep_words(true)))
-        .with(Width::wrap(options.width).keep_words(true).priority(PriorityMax::right()));
+    table.with(Style::sharp()).with(
+        Width::wrap(options.width)
+            .keep_words(true)
+            .priority(PriorityMax::right()),
+    );
     if options.color {
         for (index, finding) in report.findings.iter().enumerate() {
             table.modify(Cell::new(index + 1, 0), color_of(finding.verdict));
@@ -70,7 +97,11 @@ pub fn render_table(report: &Report, options: &RenderOptions) -> String {
         .filter(|(_, n)| **n > 0)
         .map(|(verdict, n)| format!("{n} {verdict}"))
         .collect();
-    let status = if report.summary.compliant { "compliant" } else { "NOT compliant" };
+    let status = if report.summary.compliant {
+        "compliant"
+    } else {
+        "NOT compliant"
+    };
     format!(
         "cloudkeur {} · tenant {tenant} · collected {} · snapshot sha256 {}\n{table}\n{} findings: {} · {status}\n",
         report.tool.version,

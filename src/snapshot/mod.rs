@@ -128,8 +128,14 @@ mod tests {
     fn wrapped_settings_object_reads_like_plain_one() {
         let wrapped = json!({"@odata.context": "x", "value": {"displayConcealedNames": true}});
         let plain = json!({"displayConcealedNames": true});
-        assert_eq!(normalize_body(ResourceKind::Object, wrapped), Ok(plain.clone()));
-        assert_eq!(normalize_body(ResourceKind::Object, plain.clone()), Ok(plain));
+        assert_eq!(
+            normalize_body(ResourceKind::Object, wrapped),
+            Ok(plain.clone())
+        );
+        assert_eq!(
+            normalize_body(ResourceKind::Object, plain.clone()),
+            Ok(plain)
+        );
     }
 
     #[test]

@@ -59,19 +59,43 @@ pub fn read_dir(
 fn check_manifest(path: &Path, text: &str, manifest: &Manifest) -> Result<(), Diagnostic> {
     let at = |needle: &str| crate::diag::locate_text(text, needle);
     if manifest.format != SNAPSHOT_FORMAT {
-        return Err(Diagnostic::new(path, at("\"format\""), format!("unsupported snapshot format '{}'", manifest.format))
-            .with_fix(format!("this cloudkeur reads \"{SNAPSHOT_FORMAT}\"; re-collect the snapshot with this version")));
+        return Err(Diagnostic::new(
+            path,
+            at("\"format\""),
+            format!("unsupported snapshot format '{}'", manifest.format),
+        )
+        .with_fix(format!(
+            "this cloudkeur reads \"{SNAPSHOT_FORMAT}\"; re-collect the snapshot with this version"
+        )));
     }
-    if time::OffsetDateTime::parse(&manifest.collected_at, &time::format_description::well_known::Rfc3339).is_err() {
-        return Err(Diagnostic::new(path, at("\"collected_at\""), format!("collected_at '{}' is not an RFC 3339 time", manifest.collected_at))
-            .with_fix("write it like 2026-11-20T06:00:00Z"));
+    if time::OffsetDateTime::parse(
+        &manifest.collected_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .is_err()
+    {
+        return Err(Diagnostic::new(
+            path,
+            at("\"collected_at\""),
+            format!(
+                "collected_at '{}' is not an RFC 3339 time",
+                manifest.collected_at
+            ),
+        )
+        .with_fix("write it like 2026-11-20T06:00:00Z"));
     }
     for (name, entry) in &manifest.resources {
         if let Some(file) = &entry.file
             && !is_plain_file_name(file)
         {
-            return Err(Diagnostic::new(path, at(&format!("\"{file}\"")), format!("resource '{name}': file '{file}' is not a plain file name inside the snapshot"))
-                .with_fix("name a file in the snapshot directory itself, without '/' or '..'"));
+            return Err(Diagnostic::new(
+                path,
+                at(&format!("\"{file}\"")),
+                format!(
+                    "resource '{name}': file '{file}' is not a plain file name inside the snapshot"
+                ),
+            )
+            .with_fix("name a file in the snapshot directory itself, without '/' or '..'"));
         }
     }
     Ok(())
@@ -86,27 +110,50 @@ fn is_plain_file_name(file: &str) -> bool {
         && !file.starts_with('.')
 }
 
-fn read_resource(dir: &Path, name: &str, entry: &ResourceEntry) -> Result<serde_json::Value, String> {
+fn read_resource(
+    dir: &Path,
+    name: &str,
+    entry: &ResourceEntry,
+) -> Result<serde_json::Value, String> {
     if entry.status == ResourceStatus::Error {
-        let status = entry.http_status.map(|s| format!("HTTP {s}: ")).unwrap_or_default();
-        let error = entry.error.as_deref().unwrap_or("read failed (no reason recorded)");
+        let status = entry
+            .http_status
+            .map(|s| format!("HTTP {s}: "))
+            .unwrap_or_default();
+        let error = entry
+            .error
+            .as_deref()
+            .unwrap_or("read failed (no reason recorded)");
         return Err(format!("{name} could not be read: {status}{error}"));
     }
     let Some(file) = &entry.file else {
-        return Err(format!("{name} is marked ok but the manifest names no file"));
+        return Err(format!(
+            "{name} is marked ok but the manifest names no file"
+        ));
     };
     let bytes = std::fs::read(dir.join(file)).map_err(|err| match err.kind() {
         ErrorKind::NotFound => format!("{name}: file {file} is missing from the snapshot"),
         _ => format!("{name}: file {file} cannot be read: {err}"),
     })?;
     match &entry.sha256 {
-        None => return Err(format!("{name}: the manifest has no sha256 for {file}; run `cloudkeur snapshot seal` on a hand-made snapshot")),
+        None => {
+            return Err(format!(
+                "{name}: the manifest has no sha256 for {file}; run `cloudkeur snapshot seal` on a hand-made snapshot"
+            ));
+        }
         Some(expected) if !expected.eq_ignore_ascii_case(&sha256_hex(&bytes)) => {
-            return Err(format!("{name}: file {file} does not match its sha256 in the manifest (changed after collection)"));
+            return Err(format!(
+                "{name}: file {file} does not match its sha256 in the manifest (changed after collection)"
+            ));
         }
         Some(_) => {}
     }
     serde_json::from_slice(&bytes).map_err(|err| {
-        format!("{name}: file {file} is not valid JSON (line {}, column {}): {}", err.line(), err.column(), crate::diag::one_line(&err.to_string()))
+        format!(
+            "{name}: file {file} is not valid JSON (line {}, column {}): {}",
+            err.line(),
+            err.column(),
+            crate::diag::one_line(&err.to_string())
+        )
     })
 }

@@ -12,8 +12,12 @@ use std::path::Path;
 pub fn seal_dir(dir: &Path) -> Result<usize, Diagnostic> {
     let manifest_path = dir.join(MANIFEST_FILE);
     let io_error = |path: &Path, err: std::io::Error| {
-        Diagnostic::new(path, Position::default(), format!("cannot read or write: {err}"))
-            .with_fix("check that the path is a snapshot directory you may write")
+        Diagnostic::new(
+            path,
+            Position::default(),
+            format!("cannot read or write: {err}"),
+        )
+        .with_fix("check that the path is a snapshot directory you may write")
     };
     let text = std::fs::read_to_string(&manifest_path).map_err(|e| io_error(&manifest_path, e))?;
     let mut manifest: Manifest = parse_json(&manifest_path, &text)?;

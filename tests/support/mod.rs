@@ -24,7 +24,10 @@ pub struct SnapshotDir {
 
 impl SnapshotDir {
     pub fn new() -> Self {
-        SnapshotDir { dir: TempDir::new().expect("temp dir"), resources: serde_json::Map::new() }
+        SnapshotDir {
+            dir: TempDir::new().expect("temp dir"),
+            resources: serde_json::Map::new(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -68,8 +71,11 @@ impl SnapshotDir {
             "collected_at": "2026-11-20T06:00:00Z",
             "resources": self.resources,
         });
-        std::fs::write(self.dir.path().join("manifest.json"), serde_json::to_vec_pretty(&manifest).expect("json"))
-            .expect("write manifest");
+        std::fs::write(
+            self.dir.path().join("manifest.json"),
+            serde_json::to_vec_pretty(&manifest).expect("json"),
+        )
+        .expect("write manifest");
         self
     }
 }
@@ -77,7 +83,10 @@ impl SnapshotDir {
 /// Runs a JSON scan of `dir` limited to `only`, returning (exit code, report).
 pub fn scan_json(dir: &Path, only: &[&str]) -> (i32, Value) {
     let mut cmd = cloudkeur();
-    cmd.arg("scan").arg("--offline").arg(dir).args(["--format", "json"]);
+    cmd.arg("scan")
+        .arg("--offline")
+        .arg(dir)
+        .args(["--format", "json"]);
     for id in only {
         cmd.args(["--only", id]);
     }
