@@ -35,11 +35,15 @@ pub enum ColorChoice {
     Never,
 }
 
+// Parsed once per run; boxing the scan flags would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Scan a tenant and report findings.
     #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
+    /// List the Microsoft Graph application permissions the selected policies need.
+    Permissions(PermissionsArgs),
     /// Inspect and test policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
@@ -76,6 +80,9 @@ pub struct ScanArgs {
     /// Evaluate only these policies or controls (policy id or control ID; repeatable).
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
+
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, Args)]
@@ -119,4 +126,65 @@ pub enum SnapshotCommand {
         /// The snapshot directory.
         dir: PathBuf,
     },
+}
+
+/// How a live scan reaches the tenant (used when --offline is not given). The client secret is
+/// taken only from AZURE_CLIENT_SECRET, never from a flag, so it stays out of shell history and
+/// process lists.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Live scan (Microsoft Graph)")]
+pub struct LiveArgs {
+    /// Tenant id (GUID) or primary domain of the tenant to scan.
+    #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
+    pub tenant: Option<String>,
+
+    /// Application (client) id of the app registration.
+    #[arg(long, env = "AZURE_CLIENT_ID", value_name = "ID")]
+    pub client_id: Option<String>,
+
+    /// PEM file with the app's certificate and its private key (instead of a client secret).
+    #[arg(long, env = "AZURE_CLIENT_CERTIFICATE_PATH", value_name = "PATH")]
+    pub certificate: Option<PathBuf>,
+
+    /// File holding a federated token (workload identity), sent as the client assertion.
+    #[arg(long, env = "AZURE_FEDERATED_TOKEN_FILE", value_name = "PATH")]
+    pub federated_token_file: Option<PathBuf>,
+
+    /// Microsoft Graph base URL (http:// only for a loopback host).
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://graph.microsoft.com"
+    )]
+    pub graph_url: String,
+
+    /// Entra ID authority base URL; tokens come from {authority}/{tenant}/oauth2/v2.0/token.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://login.microsoftonline.com"
+    )]
+    pub authority_url: String,
+
+    /// Also write what was read, as a snapshot directory (replay it with --offline DIR).
+    #[arg(long, value_name = "DIR")]
+    pub snapshot_out: Option<PathBuf>,
+
+    /// How many resources to read at the same time.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+
+    /// No progress bar (it is drawn only when standard error is a terminal anyway).
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PermissionsArgs {
+    #[command(flatten)]
+    pub policies: PolicyDirArg,
+
+    /// Only the permissions these policies or controls need (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub only: Vec<String>,
 }

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod catalog;
 pub mod cli;
+pub mod connector;
 pub mod diag;
 pub mod digest;
 pub mod findings;

@@ -41,6 +41,10 @@ pub struct ResourceSpec {
     pub permission: String,
     #[serde(default)]
     pub for_each: Option<FanOut>,
+    /// Read the first page only and do not follow `@odata.nextLink` (a probe such as the
+    /// most recent sign-in, where following the link would walk a whole log).
+    #[serde(default)]
+    pub first_page_only: bool,
     #[serde(default)]
     pub docs: Option<String>,
 }

@@ -3,6 +3,8 @@
 //! This is the only place that reads the environment (NO_COLOR, COLUMNS, terminal checks); the
 //! stages below it receive plain values.
 
+mod live;
+mod permissions;
 mod policy_cmd;
 mod scan;
 
@@ -40,6 +42,10 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Live(#[from] crate::connector::ConnectorError),
+    #[error("{0}")]
+    SnapshotWrite(#[from] crate::snapshot::WriteError),
 }
 
 impl Error {
@@ -52,6 +58,7 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
     let color = cli.color;
     match cli.command {
         Command::Scan(args) => scan::run(args, color),
+        Command::Permissions(args) => permissions::run(args),
         Command::Policy(PolicyCommand::List {
             policies,
             format,

@@ -9,11 +9,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
-    let Some(snapshot_dir) = &args.offline else {
+    if args.offline.is_some() && args.live.snapshot_out.is_some() {
         return Err(Error::Usage(
-            "live scans through Microsoft Graph are not built yet; scan a snapshot with --offline DIR (e.g. fixtures/tenants/kleinwaarde)".into(),
+            "--snapshot-out writes what a live scan read; it cannot be used with --offline".into(),
         ));
-    };
+    }
     let mut pack = PolicyPack::load(&pack_source(args.policies.dir))?;
     pack.retain(&args.only);
     if pack.policies.is_empty() {
@@ -23,8 +23,10 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
         )));
     }
     let started_at = now();
-    let snapshot =
-        crate::snapshot::read_dir(snapshot_dir, &pack.registry, &pack.needed_resources())?;
+    let snapshot = match &args.offline {
+        Some(dir) => crate::snapshot::read_dir(dir, &pack.registry, &pack.needed_resources())?,
+        None => super::live::snapshot(&args.live, &pack, &pack.needed_resources(), now)?,
+    };
     let findings = evaluate(&pack, &snapshot);
     let scan = ScanInfo {
         tenant: snapshot.meta.tenant_id.clone(),

@@ -8,10 +8,12 @@
 mod manifest;
 mod read;
 mod seal;
+mod write;
 
 pub use manifest::{MANIFEST_FILE, Manifest, ResourceEntry, ResourceStatus, SNAPSHOT_FORMAT};
 pub use read::{SnapshotError, read_dir};
 pub use seal::seal_dir;
+pub use write::{Collected, Collection, EncodedSnapshot, WriteError, encode};
 
 use crate::registry::ResourceKind;
 use serde_json::Value;

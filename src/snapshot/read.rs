@@ -116,15 +116,7 @@ fn read_resource(
     entry: &ResourceEntry,
 ) -> Result<serde_json::Value, String> {
     if entry.status == ResourceStatus::Error {
-        let status = entry
-            .http_status
-            .map(|s| format!("HTTP {s}: "))
-            .unwrap_or_default();
-        let error = entry
-            .error
-            .as_deref()
-            .unwrap_or("read failed (no reason recorded)");
-        return Err(format!("{name} could not be read: {status}{error}"));
+        return Err(failed_read_reason(name, entry));
     }
     let Some(file) = &entry.file else {
         return Err(format!(
@@ -156,4 +148,18 @@ fn read_resource(
             crate::diag::one_line(&err.to_string())
         )
     })
+}
+
+/// Why a resource the manifest marks as failed is unreadable (shared with the live scan, so
+/// live and replayed findings read the same).
+pub(super) fn failed_read_reason(name: &str, entry: &ResourceEntry) -> String {
+    let status = entry
+        .http_status
+        .map(|s| format!("HTTP {s}: "))
+        .unwrap_or_default();
+    let error = entry
+        .error
+        .as_deref()
+        .unwrap_or("read failed (no reason recorded)");
+    format!("{name} could not be read: {status}{error}")
 }

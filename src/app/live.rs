@@ -1,0 +1,133 @@
+//! Live scans: resolves the live flags and the environment into a [`LiveConfig`], reads the
+//! tenant through the Graph connector, writes `--snapshot-out`, and hands back the snapshot.
+//!
+//! The client secret is read here, from AZURE_CLIENT_SECRET only, straight into a [`Secret`].
+
+use super::Error;
+use crate::cli::LiveArgs;
+use crate::connector::{
+    Credential, LiveConfig, NoProgress, Progress, RetryPolicy, Secret, check_base_url,
+    collect_blocking,
+};
+use crate::policy::PolicyPack;
+use crate::snapshot::{Snapshot, encode};
+use std::collections::BTreeSet;
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+pub const SECRET_VAR: &str = "AZURE_CLIENT_SECRET";
+
+/// Reads the resources `wanted` from the tenant; the snapshot is what `--offline` would read
+/// from the directory written by `--snapshot-out`.
+pub(super) fn snapshot(
+    args: &LiveArgs,
+    pack: &PolicyPack,
+    wanted: &BTreeSet<String>,
+    collected_at: impl FnOnce() -> String,
+) -> Result<Snapshot, Error> {
+    let config = resolve(args)?;
+    let progress: Arc<dyn Progress> = if !args.quiet && std::io::stderr().is_terminal() {
+        Arc::new(Bar::new())
+    } else {
+        Arc::new(NoProgress)
+    };
+    let mut collection = collect_blocking(&config, &pack.registry, wanted, progress)?;
+    collection.collected_at = collected_at();
+    let encoded = encode(&collection);
+    if let Some(dir) = &args.snapshot_out {
+        encoded.write_dir(dir)?;
+    }
+    Ok(encoded.to_snapshot(&pack.registry, wanted))
+}
+
+fn resolve(args: &LiveArgs) -> Result<LiveConfig, Error> {
+    let tenant = args.tenant.clone().filter(|t| !t.is_empty()).ok_or_else(|| {
+        Error::Usage(
+            "a live scan needs the tenant: set --tenant or AZURE_TENANT_ID (or scan a snapshot with --offline DIR)".into(),
+        )
+    })?;
+    let client_id = args
+        .client_id
+        .clone()
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| {
+            Error::Usage(
+                "a live scan needs the app registration's client id: set --client-id or AZURE_CLIENT_ID".into(),
+            )
+        })?;
+    let secret = std::env::var(SECRET_VAR)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(Secret::new);
+    let mut given = Vec::new();
+    if secret.is_some() {
+        given.push(SECRET_VAR);
+    }
+    if args.certificate.is_some() {
+        given.push("--certificate (AZURE_CLIENT_CERTIFICATE_PATH)");
+    }
+    if args.federated_token_file.is_some() {
+        given.push("--federated-token-file (AZURE_FEDERATED_TOKEN_FILE)");
+    }
+    if given.len() > 1 {
+        return Err(Error::Usage(format!(
+            "more than one credential is set ({}); set exactly one",
+            given.join(", ")
+        )));
+    }
+    let credential = match (secret, &args.certificate, &args.federated_token_file) {
+        (Some(secret), _, _) => Credential::ClientSecret(secret),
+        (None, Some(path), _) => Credential::certificate_from_pem_file(path)?,
+        (None, None, Some(path)) => Credential::FederatedTokenFile(path.clone()),
+        (None, None, None) => {
+            return Err(Error::Usage(format!(
+                "a live scan needs a credential: set {SECRET_VAR}, or --certificate PATH (AZURE_CLIENT_CERTIFICATE_PATH), or --federated-token-file PATH (AZURE_FEDERATED_TOKEN_FILE)"
+            )));
+        }
+    };
+    Ok(LiveConfig {
+        tenant,
+        client_id,
+        credential,
+        graph_url: check_base_url("--graph-url", &args.graph_url)?,
+        authority_url: check_base_url("--authority-url", &args.authority_url)?,
+        concurrency: usize::from(args.concurrency),
+        retry: RetryPolicy::default(),
+    })
+}
+
+/// A progress bar on standard error (only created when it is a terminal).
+struct Bar(indicatif::ProgressBar);
+
+impl Bar {
+    fn new() -> Self {
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(0),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("reading {bar:30} {pos}/{len} {wide_msg}")
+        {
+            bar.set_style(style);
+        }
+        Bar(bar)
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, resources: usize) {
+        self.0.set_length(resources as u64);
+    }
+
+    fn finished(&self, resource: &str, ok: bool) {
+        self.0.inc(1);
+        self.0.set_message(if ok {
+            resource.to_owned()
+        } else {
+            format!("{resource} (error)")
+        });
+        if self.0.position() >= self.0.length().unwrap_or(0) {
+            self.0.finish_and_clear();
+        }
+    }
+}

@@ -1,0 +1,351 @@
+//! Access tokens for Graph: the OAuth 2.0 client-credentials grant against
+//! `{authority}/{tenant}/oauth2/v2.0/token`, with a client secret, a certificate (signed client
+//! assertion) or a federated token file (workload identity). Tokens are cached in memory and
+//! renewed before they expire.
+//!
+//! Every secret here is a [`Secret`]; error messages carry the token endpoint's error code and
+//! description, never a credential.
+
+use super::super::{ConnectorError, Secret};
+use super::http::{TokenPoster, one_line};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use oauth2::basic::{BasicClient, BasicErrorResponseType};
+use oauth2::{AuthType, ClientId, ClientSecret, RequestTokenError, Scope, TokenResponse, TokenUrl};
+use reqwest::Url;
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tokio::sync::Mutex;
+
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// Client assertions are valid this long; Entra ID accepts up to ten minutes.
+const ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
+
+/// How the app proves who it is.
+#[derive(Clone)]
+pub enum Credential {
+    /// `AZURE_CLIENT_SECRET`.
+    ClientSecret(Secret),
+    /// A certificate uploaded to the app registration, with its private key.
+    Certificate(CertificateKey),
+    /// A file holding a token from a federated identity provider (read at every token request,
+    /// since platforms rotate it).
+    FederatedTokenFile(PathBuf),
+}
+
+/// Which kind of credential, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    ClientSecret,
+    Certificate,
+    FederatedToken,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::ClientSecret(_) => f.write_str("ClientSecret([redacted])"),
+            Credential::Certificate(key) => write!(f, "Certificate(x5t#S256={})", key.x5t_s256),
+            Credential::FederatedTokenFile(path) => {
+                write!(f, "FederatedTokenFile({})", path.display())
+            }
+        }
+    }
+}
+
+impl Credential {
+    pub fn kind(&self) -> CredentialKind {
+        match self {
+            Credential::ClientSecret(_) => CredentialKind::ClientSecret,
+            Credential::Certificate(_) => CredentialKind::Certificate,
+            Credential::FederatedTokenFile(_) => CredentialKind::FederatedToken,
+        }
+    }
+
+    /// Loads a PEM file holding the private key and the certificate (in either order).
+    pub fn certificate_from_pem_file(path: &Path) -> Result<Self, ConnectorError> {
+        let shown = path.display();
+        let bytes = std::fs::read(path).map_err(|err| {
+            ConnectorError::Credential(format!(
+                "--certificate {shown}: cannot read: {err}; set --certificate or AZURE_CLIENT_CERTIFICATE_PATH to a PEM file with the private key and the certificate"
+            ))
+        })?;
+        CertificateKey::from_pem(&bytes)
+            .map(Credential::Certificate)
+            .map_err(|problem| {
+                ConnectorError::Credential(format!(
+                    "--certificate {shown}: {problem}; the file must hold a PEM private key (RSA) and its PEM certificate"
+                ))
+            })
+    }
+
+    /// What to tell the user to check when the token endpoint refuses this credential.
+    pub(crate) fn hint(&self) -> &'static str {
+        match self {
+            Credential::ClientSecret(_) => {
+                "check AZURE_CLIENT_SECRET (a current secret of the app registration), --client-id (AZURE_CLIENT_ID) and --tenant (AZURE_TENANT_ID)"
+            }
+            Credential::Certificate(_) => {
+                "check --certificate (AZURE_CLIENT_CERTIFICATE_PATH): its certificate must be uploaded to the app registration named by --client-id (AZURE_CLIENT_ID) in --tenant (AZURE_TENANT_ID)"
+            }
+            Credential::FederatedTokenFile(_) => {
+                "check --federated-token-file (AZURE_FEDERATED_TOKEN_FILE) and the app registration's federated credential, --client-id (AZURE_CLIENT_ID) and --tenant (AZURE_TENANT_ID)"
+            }
+        }
+    }
+}
+
+/// An RSA private key and the SHA-256 thumbprint of its certificate.
+#[derive(Clone)]
+pub struct CertificateKey {
+    key: jsonwebtoken::EncodingKey,
+    /// base64url(SHA-256(certificate DER)): the `x5t#S256` header.
+    x5t_s256: String,
+}
+
+impl CertificateKey {
+    pub fn from_pem(bytes: &[u8]) -> Result<Self, String> {
+        let blocks = pem::parse_many(bytes).map_err(|err| format!("not PEM ({err})"))?;
+        let cert = blocks
+            .iter()
+            .find(|b| b.tag() == "CERTIFICATE")
+            .ok_or("no CERTIFICATE block")?;
+        let key_block = blocks
+            .iter()
+            .find(|b| b.tag() == "PRIVATE KEY" || b.tag() == "RSA PRIVATE KEY")
+            .ok_or("no PRIVATE KEY block (an RSA key is needed)")?;
+        let key = jsonwebtoken::EncodingKey::from_rsa_pem(pem::encode(key_block).as_bytes())
+            .map_err(|err| format!("the private key is not a usable RSA key ({err})"))?;
+        let x5t_s256 = URL_SAFE_NO_PAD.encode(Sha256::digest(cert.contents()));
+        Ok(CertificateKey { key, x5t_s256 })
+    }
+
+    /// A signed client assertion (RFC 7523) for this token endpoint.
+    fn assertion(&self, client_id: &str, token_url: &str) -> Result<Secret, String> {
+        #[derive(serde::Serialize)]
+        struct Claims<'a> {
+            aud: &'a str,
+            iss: &'a str,
+            sub: &'a str,
+            jti: String,
+            iat: u64,
+            nbf: u64,
+            exp: u64,
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| "the system clock is before 1970".to_owned())?
+            .as_secs();
+        let claims = Claims {
+            aud: token_url,
+            iss: client_id,
+            sub: client_id,
+            jti: uuid::Uuid::new_v4().to_string(),
+            iat: now,
+            nbf: now,
+            exp: now + ASSERTION_LIFETIME.as_secs(),
+        };
+        let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::PS256);
+        header.x5t_s256 = Some(self.x5t_s256.clone());
+        jsonwebtoken::encode(&header, &claims, &self.key)
+            .map(Secret::new)
+            .map_err(|err| format!("cannot sign the client assertion ({err})"))
+    }
+}
+
+/// A token and when to stop using it.
+struct CachedToken {
+    token: Secret,
+    renew_at: Instant,
+}
+
+/// Why no token was obtained.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TokenError {
+    /// The endpoint answered and refused (invalid_client, unauthorized_client, …).
+    #[error("the token endpoint refused the credential: {0}")]
+    Rejected(String),
+    /// No usable answer (network, unreadable response, credential file).
+    #[error("no access token: {0}")]
+    Unavailable(String),
+}
+
+/// Gets and caches access tokens for one app registration.
+pub struct TokenSource {
+    poster: TokenPoster,
+    token_url: Url,
+    client_id: String,
+    scope: String,
+    credential: Credential,
+    cache: Mutex<Option<CachedToken>>,
+}
+
+impl TokenSource {
+    pub fn new(
+        authority: &Url,
+        tenant: &str,
+        client_id: &str,
+        graph: &Url,
+        credential: Credential,
+        timeout: Duration,
+    ) -> Result<Self, ConnectorError> {
+        if tenant.is_empty()
+            || !tenant
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+        {
+            return Err(ConnectorError::Credential(
+                "--tenant (AZURE_TENANT_ID) must be a tenant id (GUID) or a domain name such as gemeente.onmicrosoft.com".into(),
+            ));
+        }
+        let token_url = Url::parse(&format!(
+            "{}/{tenant}/oauth2/v2.0/token",
+            authority.as_str().trim_end_matches('/')
+        ))
+        .map_err(|err| ConnectorError::BadUrl {
+            flag: "--authority-url",
+            url: authority.to_string(),
+            problem: err.to_string(),
+        })?;
+        Ok(TokenSource {
+            poster: TokenPoster::new(token_url.clone(), timeout)?,
+            scope: format!("{}/.default", graph.as_str().trim_end_matches('/')),
+            token_url,
+            client_id: client_id.to_owned(),
+            credential,
+            cache: Mutex::new(None),
+        })
+    }
+
+    pub fn hint(&self) -> &'static str {
+        self.credential.hint()
+    }
+
+    /// A valid token: the cached one, or a new one when it is missing or about to expire.
+    pub async fn token(&self) -> Result<Secret, TokenError> {
+        let mut cache = self.cache.lock().await;
+        if let Some(cached) = cache.as_ref()
+            && Instant::now() < cached.renew_at
+        {
+            return Ok(cached.token.clone());
+        }
+        let (token, lifetime) = self.request_token().await?;
+        // Renew a little before expiry: five minutes early, or a quarter early for short lives.
+        let margin = Duration::from_secs(300).min(lifetime / 4);
+        *cache = Some(CachedToken {
+            token: token.clone(),
+            renew_at: Instant::now() + lifetime.saturating_sub(margin),
+        });
+        Ok(token)
+    }
+
+    /// Forgets `stale` after Graph said 401, so the next [`Self::token`] asks for a new one.
+    pub async fn invalidate(&self, stale: &Secret) {
+        let mut cache = self.cache.lock().await;
+        if cache.as_ref().is_some_and(|c| &c.token == stale) {
+            *cache = None;
+        }
+    }
+
+    async fn request_token(&self) -> Result<(Secret, Duration), TokenError> {
+        let token_url = TokenUrl::from_url(self.token_url.clone());
+        let mut client = BasicClient::new(ClientId::new(self.client_id.clone()))
+            .set_token_uri(token_url)
+            .set_auth_type(AuthType::RequestBody);
+        let assertion = match &self.credential {
+            Credential::ClientSecret(secret) => {
+                client = client.set_client_secret(ClientSecret::new(secret.expose().to_owned()));
+                None
+            }
+            Credential::Certificate(key) => Some(
+                key.assertion(&self.client_id, self.token_url.as_str())
+                    .map_err(TokenError::Unavailable)?,
+            ),
+            Credential::FederatedTokenFile(path) => {
+                let text = std::fs::read_to_string(path).map_err(|err| {
+                    TokenError::Unavailable(format!(
+                        "cannot read the federated token file {}: {err}",
+                        path.display()
+                    ))
+                })?;
+                let text = text.trim();
+                if text.is_empty() {
+                    return Err(TokenError::Unavailable(format!(
+                        "the federated token file {} is empty",
+                        path.display()
+                    )));
+                }
+                Some(Secret::new(text))
+            }
+        };
+        let mut request = client
+            .exchange_client_credentials()
+            .add_scope(Scope::new(self.scope.clone()));
+        if let Some(assertion) = &assertion {
+            request = request
+                .add_extra_param("client_assertion_type", ASSERTION_TYPE)
+                .add_extra_param("client_assertion", assertion.expose());
+        }
+        let send = |req: oauth2::HttpRequest| self.poster.send(req);
+        let response = request.request_async(&send).await.map_err(describe)?;
+        let lifetime = response
+            .expires_in()
+            .unwrap_or(Duration::from_secs(3600))
+            .max(Duration::from_secs(1));
+        Ok((
+            Secret::new(response.access_token().secret().clone()),
+            lifetime,
+        ))
+    }
+}
+
+fn describe<E: std::error::Error>(
+    err: RequestTokenError<E, oauth2::StandardErrorResponse<BasicErrorResponseType>>,
+) -> TokenError {
+    match err {
+        RequestTokenError::ServerResponse(response) => {
+            let mut text = response.error().to_string();
+            if let Some(description) = response.error_description() {
+                text.push_str(": ");
+                text.push_str(&one_line(description));
+            }
+            TokenError::Rejected(text)
+        }
+        RequestTokenError::Request(err) => TokenError::Unavailable(one_line(&err.to_string())),
+        RequestTokenError::Parse(_, _) => {
+            TokenError::Unavailable("the token endpoint's response is not a token response".into())
+        }
+        RequestTokenError::Other(text) => TokenError::Unavailable(one_line(&text)),
+    }
+}
+
+impl fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSource")
+            .field("token_url", &self.token_url.as_str())
+            .field("client_id", &self.client_id)
+            .field("credential", &self.credential)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credential_debug_never_shows_the_secret() {
+        let credential = Credential::ClientSecret(Secret::new("canary-value"));
+        assert!(!format!("{credential:?}").contains("canary"));
+    }
+
+    #[test]
+    fn certificate_file_without_a_key_is_refused() {
+        let err = CertificateKey::from_pem(
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+        );
+        assert!(err.is_err_and(|e| e.contains("PRIVATE KEY")));
+    }
+}

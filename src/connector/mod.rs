@@ -1,0 +1,105 @@
+//! Connectors: read a tenant's resources into a snapshot.
+//!
+//! [`graph`] reads Microsoft Graph live. It is the only code in cloudkeur that opens a socket, and
+//! it can only send GET requests to the configured Graph host (plus the token request to the
+//! configured authority). It must never write to a tenant and never let a secret (client secret,
+//! client assertion, access token) reach a log, an error message, a snapshot or a report.
+//!
+//! The public surface is small: a [`LiveConfig`] resolved by the command layer, a [`Credential`],
+//! and [`collect_blocking`], which returns the [`Collection`] that `snapshot::write` stores.
+
+pub mod graph;
+
+pub use graph::auth::{Credential, CredentialKind};
+pub use graph::http::check_base_url;
+pub use graph::retry::RetryPolicy;
+pub use graph::{LiveConfig, NoProgress, Progress, collect, resources_to_read};
+
+use crate::registry::Registry;
+use crate::snapshot::Collection;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Arc;
+
+/// A value that must never be shown: its `Debug` and `Display` print `[redacted]`.
+///
+/// The only way to read it is [`Secret::expose`], called where the value goes on the wire.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Why a live scan could not start or could not authenticate: exit code 2, one line, never a
+/// secret. A single resource that fails is not an error of the scan; it is recorded in the
+/// snapshot and its policies give `error`.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    /// A URL flag is not acceptable (scheme, host, shape).
+    #[error("{flag} {url}: {problem}")]
+    BadUrl {
+        flag: &'static str,
+        url: String,
+        problem: String,
+    },
+    /// The credential could not be loaded from its file.
+    #[error("{0}")]
+    Credential(String),
+    /// The token endpoint refused the credential or could not be reached.
+    #[error("{message}; {hint}")]
+    Auth { message: String, hint: String },
+    /// A resource name not in the registry.
+    #[error("resource '{0}' is not in the registry (policies/resources.yaml)")]
+    UnknownResource(String),
+    #[error("cannot start the HTTP client: {0}")]
+    Client(String),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(String),
+}
+
+/// Reads `wanted` (and the resources their fan-outs depend on) from Graph, on a small runtime
+/// of its own so the rest of cloudkeur stays synchronous.
+pub fn collect_blocking(
+    config: &LiveConfig,
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+    progress: Arc<dyn Progress>,
+) -> Result<Collection, ConnectorError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| ConnectorError::Runtime(err.to_string()))?;
+    runtime.block_on(collect(config, registry, wanted, progress))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints_its_value() {
+        let secret = Secret::new("canary-s3cr3t");
+        assert_eq!(format!("{secret}"), "[redacted]");
+        assert!(!format!("{secret:?}").contains("canary"));
+        assert_eq!(secret.expose(), "canary-s3cr3t");
+    }
+}

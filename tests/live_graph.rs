@@ -1,0 +1,660 @@
+//! Live scans against the simulated Graph (tests/support/graph_sim.rs) on 127.0.0.1: the same
+//! findings as the offline replay, every fault's documented behaviour, only GET and token
+//! requests, the three ways to authenticate, and no secret anywhere.
+
+#[path = "support/graph_sim.rs"]
+mod graph_sim;
+mod support;
+
+use cloudkeur::connector::{
+    ConnectorError, Credential, LiveConfig, NoProgress, RetryPolicy, Secret, check_base_url,
+    collect_blocking,
+};
+use cloudkeur::policy::{PackSource, PolicyPack};
+use cloudkeur::snapshot::{Collected, Collection};
+use graph_sim::{CLIENT_ID, Fault, SimGraph, SimOptions, TENANT};
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::cloudkeur;
+
+const CANARY: &str = "canary-Zx9-secret-value-7f3e";
+
+fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 3,
+        base_delay: Duration::from_millis(20),
+        max_delay: Duration::from_secs(2),
+        max_total: Duration::from_secs(5),
+        request_timeout: Duration::from_millis(500),
+    }
+}
+
+fn config(sim: &SimGraph, credential: Credential) -> LiveConfig {
+    LiveConfig {
+        tenant: TENANT.into(),
+        client_id: CLIENT_ID.into(),
+        credential,
+        graph_url: check_base_url("--graph-url", &sim.url).expect("loopback url"),
+        authority_url: check_base_url("--authority-url", &sim.url).expect("loopback url"),
+        concurrency: 4,
+        retry: fast_retry(),
+    }
+}
+
+fn secret_sim() -> SimGraph {
+    SimGraph::start(SimOptions {
+        client_secret: CANARY.into(),
+        ..SimOptions::default()
+    })
+}
+
+/// Reads `names` through the connector with the canary client secret.
+fn collect(sim: &SimGraph, names: &[&str]) -> Collection {
+    let pack = PolicyPack::load(&PackSource::BuiltIn).expect("pack");
+    let wanted: BTreeSet<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    collect_blocking(
+        &config(sim, Credential::ClientSecret(Secret::new(CANARY))),
+        &pack.registry,
+        &wanted,
+        Arc::new(NoProgress),
+    )
+    .expect("scan starts")
+}
+
+fn error_of(collection: &Collection, name: &str) -> (Option<u16>, String) {
+    match collection.resources.get(name) {
+        Some(Collected::Failed {
+            http_status, error, ..
+        }) => (*http_status, error.clone()),
+        other => panic!("{name} should have failed, got {other:?}"),
+    }
+}
+
+fn body_of<'a>(collection: &'a Collection, name: &str) -> (&'a Value, u32) {
+    match collection.resources.get(name) {
+        Some(Collected::Read { body, pages, .. }) => (body, *pages),
+        other => panic!("{name} should have been read, got {other:?}"),
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let bytes = std::fs::read(graph_sim::fixture_dir().join(format!("{name}.json"))).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+/// Only token POSTs and authorised GETs reached the simulator.
+fn assert_only_reads(sim: &SimGraph) {
+    for request in sim.requests() {
+        let token = request.method == "POST" && request.path.ends_with("/oauth2/v2.0/token");
+        let read = request.method == "GET" && request.has_auth;
+        assert!(token || read, "unexpected request {request:?}");
+    }
+}
+
+fn live_cmd(sim: &SimGraph) -> assert_cmd::Command {
+    let mut cmd = cloudkeur();
+    cmd.args(["scan", "--graph-url", &sim.url, "--authority-url", &sim.url])
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("AZURE_CLIENT_CERTIFICATE_PATH")
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE");
+    cmd
+}
+
+fn findings(report: &Value) -> Vec<(String, String, String)> {
+    report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| {
+            (
+                f["policy"].as_str().unwrap_or("").to_owned(),
+                f["verdict"].as_str().unwrap_or("").to_owned(),
+                f["reason"].to_string(),
+            )
+        })
+        .collect()
+}
+
+fn read_report(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("report written")).expect("report JSON")
+}
+
+#[test]
+fn live_scan_gives_the_same_findings_as_offline_replay_of_its_snapshot() {
+    let sim = secret_sim();
+    sim.fault(
+        "/v1.0/admin/reportSettings",
+        Fault::Throttle {
+            times: 1,
+            retry_after: Some(1),
+        },
+    );
+    let out = tempfile::tempdir().unwrap();
+    let snap = out.path().join("snap");
+    let live_report = out.path().join("live.json");
+    let live = live_cmd(&sim)
+        .env("AZURE_CLIENT_SECRET", CANARY)
+        .args(["--format", "json", "--output"])
+        .arg(&live_report)
+        .arg("--snapshot-out")
+        .arg(&snap)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&live.stderr);
+    assert!(
+        matches!(live.status.code(), Some(0 | 1)),
+        "stderr: {stderr}"
+    );
+    let live_report = read_report(&live_report);
+
+    let replay = cloudkeur()
+        .args(["scan", "--format", "json", "--offline"])
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert_eq!(replay.status.code(), live.status.code());
+    let replay_report: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    assert_eq!(findings(&live_report), findings(&replay_report));
+    assert_eq!(
+        live_report["scan"]["snapshot_sha256"],
+        replay_report["scan"]["snapshot_sha256"]
+    );
+
+    // And the same verdicts as scanning the fixture tenant the simulator served.
+    let fixture_scan = cloudkeur()
+        .args(["scan", "--format", "json", "--offline"])
+        .arg(graph_sim::fixture_dir())
+        .output()
+        .unwrap();
+    let fixture_report: Value = serde_json::from_slice(&fixture_scan.stdout).unwrap();
+    let verdicts = |r: &Value| {
+        findings(r)
+            .into_iter()
+            .map(|(p, v, _)| (p, v))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(verdicts(&live_report), verdicts(&fixture_report));
+
+    // Collections were paged (page size 2) and merged; the manifest says how many pages.
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(snap.join("manifest.json")).unwrap()).unwrap();
+    // Every resource file holds exactly what the fixture tenant holds (collections merged).
+    let mut paged = 0;
+    for (name, entry) in manifest["resources"].as_object().unwrap() {
+        assert_eq!(entry["status"], "ok", "{name}: {entry}");
+        let file: Value =
+            serde_json::from_slice(&std::fs::read(snap.join(format!("{name}.json"))).unwrap())
+                .unwrap();
+        let expected = fixture(name);
+        if expected.get("value").is_some_and(Value::is_array) {
+            assert_eq!(file["value"], expected["value"], "{name}");
+        } else {
+            assert_eq!(file, expected, "{name}");
+        }
+        if entry["pages"].as_u64().unwrap_or(0) > 1 {
+            paged += 1;
+        }
+    }
+    assert!(paged > 0, "some collection was read in several pages");
+    assert!(
+        sim.hits("/v1.0/admin/reportSettings") >= 2,
+        "retried after 429"
+    );
+    assert_only_reads(&sim);
+
+    // The canary secret and the access tokens appear nowhere.
+    let mut outputs = vec![
+        stderr.into_owned(),
+        String::from_utf8_lossy(&live.stdout).into_owned(),
+    ];
+    for entry in walk(out.path()) {
+        outputs.push(String::from_utf8_lossy(&std::fs::read(entry).unwrap()).into_owned());
+    }
+    for text in &outputs {
+        assert!(!text.contains(CANARY), "canary secret leaked");
+        assert!(!text.contains("sim-access-token"), "access token leaked");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn unreadable_resource_gives_error_verdict_and_secret_stays_out_of_every_output() {
+    let sim = secret_sim();
+    sim.fault("/v1.0/admin/reportSettings", Fault::Forbidden);
+    let out = tempfile::tempdir().unwrap();
+    let snap = out.path().join("snap");
+    let run = live_cmd(&sim)
+        .env("AZURE_CLIENT_SECRET", CANARY)
+        .args(["--format", "json", "--only", "VTC-TEL-01", "--snapshot-out"])
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let finding = &report["findings"][0];
+    assert_eq!(finding["verdict"], "error");
+    assert!(
+        finding
+            .to_string()
+            .contains("missing permission ReportSettings.Read.All"),
+        "{finding}"
+    );
+    let manifest = std::fs::read_to_string(snap.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"http_status\": 403"));
+    let mut all = String::from_utf8_lossy(&run.stderr).into_owned();
+    all.push_str(&String::from_utf8_lossy(&run.stdout));
+    for file in walk(out.path()) {
+        all.push_str(&String::from_utf8_lossy(&std::fs::read(file).unwrap()));
+    }
+    assert!(!all.contains(CANARY));
+
+    // A rejected secret: exit 2, one line naming the variable, without the value.
+    let rejected = live_cmd(&sim)
+        .env("AZURE_CLIENT_SECRET", format!("{CANARY}-wrong"))
+        .output()
+        .unwrap();
+    assert_eq!(rejected.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&rejected.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("AZURE_CLIENT_SECRET") && stderr.contains("invalid_client"));
+    assert!(!stderr.contains(CANARY) && rejected.stdout.is_empty());
+    assert_only_reads(&sim);
+}
+
+#[test]
+fn certificate_auth_signs_a_client_assertion_the_token_endpoint_verifies() {
+    let (key_and_cert, cert_pem) = graph_sim::test_certificate();
+    let sim = SimGraph::start(SimOptions {
+        certificate_pem: Some(cert_pem),
+        ..SimOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let pem_path = dir.path().join("app.pem");
+    std::fs::write(&pem_path, key_and_cert).unwrap();
+    let run = live_cmd(&sim)
+        .args(["--only", "VTC-TEL-01", "--format", "json", "--certificate"])
+        .arg(&pem_path)
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let token = &sim.requests()[0];
+    assert!(token.form_fields.contains(&"client_assertion".to_owned()));
+    assert!(!token.form_fields.contains(&"client_secret".to_owned()));
+
+    // Another certificate is not the one uploaded: refused, exit 2, naming the flag.
+    let (other, _) = graph_sim::test_certificate();
+    std::fs::write(&pem_path, other).unwrap();
+    let run = live_cmd(&sim)
+        .args(["--only", "VTC-TEL-01", "--certificate"])
+        .arg(&pem_path)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("--certificate"));
+}
+
+#[test]
+fn federated_token_file_is_sent_as_the_client_assertion() {
+    let sim = SimGraph::start(SimOptions {
+        federated_token: Some("federated-canary-token".into()),
+        ..SimOptions::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "federated-canary-token\n").unwrap();
+    let run = live_cmd(&sim)
+        .env("AZURE_FEDERATED_TOKEN_FILE", &file)
+        .args(["--only", "VTC-TEL-01", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&run.stdout).contains("federated-canary-token"));
+}
+
+#[test]
+fn missing_credential_or_tenant_is_a_usage_error_naming_the_variable() {
+    let sim = secret_sim();
+    let run = live_cmd(&sim).output().unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("AZURE_CLIENT_SECRET") && stderr.contains("--certificate"));
+    let run = live_cmd(&sim)
+        .env_remove("AZURE_TENANT_ID")
+        .env("AZURE_CLIENT_SECRET", CANARY)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&run.stderr).contains("AZURE_TENANT_ID"));
+    assert!(sim.requests().is_empty());
+}
+
+#[test]
+fn plain_http_to_a_host_that_is_not_loopback_is_refused() {
+    let run = cloudkeur()
+        .args(["scan", "--graph-url", "http://graph.microsoft.com"])
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", CANARY)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("--graph-url") && stderr.contains("loopback"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(CANARY));
+}
+
+#[test]
+fn permissions_lists_each_application_permission_once_with_its_resources() {
+    let run = cloudkeur()
+        .args(["permissions", "--only", "VTC-TEL-01"])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(text.contains("ReportSettings.Read.All") && text.contains("report_settings"));
+    assert!(text.contains("admin consent"));
+    let all = cloudkeur().arg("permissions").output().unwrap();
+    let text = String::from_utf8_lossy(&all.stdout);
+    assert_eq!(text.matches("Policy.Read.All ").count(), 1, "{text}");
+}
+
+// ------------------------------------------------------------------- faults, through the library
+
+#[test]
+fn throttling_honours_retry_after_then_succeeds() {
+    let sim = secret_sim();
+    sim.fault(
+        "/v1.0/admin/reportSettings",
+        Fault::Throttle {
+            times: 1,
+            retry_after: Some(1),
+        },
+    );
+    sim.fault(
+        "/v1.0/policies/authorizationPolicy",
+        Fault::Throttle {
+            times: 2,
+            retry_after: None,
+        },
+    );
+    sim.fault(
+        "/v1.0/policies/authenticationFlowsPolicy",
+        Fault::Status {
+            code: 503,
+            times: 1,
+        },
+    );
+    sim.fault(
+        "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy",
+        Fault::Status {
+            code: 504,
+            times: 1,
+        },
+    );
+    let started = Instant::now();
+    let collection = collect(
+        &sim,
+        &[
+            "report_settings",
+            "authorization_policy",
+            "authentication_flows_policy",
+            "security_defaults",
+        ],
+    );
+    let elapsed = started.elapsed();
+    for name in [
+        "report_settings",
+        "authorization_policy",
+        "authentication_flows_policy",
+        "security_defaults",
+    ] {
+        body_of(&collection, name);
+    }
+    assert!(
+        elapsed >= Duration::from_secs(1),
+        "Retry-After: 1 was honoured"
+    );
+    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+    assert_eq!(sim.hits("/v1.0/policies/authorizationPolicy"), 3);
+}
+
+#[test]
+fn persistent_unavailability_ends_as_a_resource_error_within_the_bounds() {
+    let sim = secret_sim();
+    sim.fault(
+        "/v1.0/admin/reportSettings",
+        Fault::Status {
+            code: 503,
+            times: u32::MAX,
+        },
+    );
+    sim.fault(
+        "/v1.0/policies/authorizationPolicy",
+        Fault::Throttle {
+            times: u32::MAX,
+            retry_after: Some(30),
+        },
+    );
+    sim.fault(
+        "/v1.0/policies/authenticationFlowsPolicy",
+        Fault::Status {
+            code: 500,
+            times: 1,
+        },
+    );
+    let started = Instant::now();
+    let collection = collect(
+        &sim,
+        &[
+            "report_settings",
+            "authorization_policy",
+            "authentication_flows_policy",
+            "users",
+        ],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let (status, error) = error_of(&collection, "report_settings");
+    assert_eq!(status, Some(503));
+    assert!(error.contains("gave up after 3 attempts"), "{error}");
+    assert_eq!(sim.hits("/v1.0/admin/reportSettings"), 3);
+    let (status, error) = error_of(&collection, "authorization_policy");
+    assert_eq!(status, Some(429));
+    assert!(error.contains("Retry-After 30"), "{error}");
+    let (status, _) = error_of(&collection, "authentication_flows_policy");
+    assert_eq!(status, Some(500), "500 is not retried");
+    body_of(&collection, "users");
+}
+
+#[test]
+fn forbidden_names_the_missing_permission() {
+    let sim = secret_sim();
+    sim.fault("/v1.0/users", Fault::Forbidden);
+    let collection = collect(&sim, &["users"]);
+    let (status, error) = error_of(&collection, "users");
+    assert_eq!(status, Some(403));
+    assert!(
+        error.contains("missing permission User.Read.All"),
+        "{error}"
+    );
+}
+
+#[test]
+fn slow_response_times_out_and_is_recorded_as_error() {
+    let sim = secret_sim();
+    sim.fault(
+        "/v1.0/admin/reportSettings",
+        Fault::Slow(Duration::from_secs(3)),
+    );
+    let started = Instant::now();
+    let collection = collect(&sim, &["report_settings", "authorization_policy"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    let (status, error) = error_of(&collection, "report_settings");
+    assert_eq!(status, None);
+    assert!(error.contains("timed out"), "{error}");
+    body_of(&collection, "authorization_policy");
+}
+
+#[test]
+fn paging_follows_next_links_tolerates_empty_pages_and_stops_at_loops_and_other_hosts() {
+    let sim = secret_sim();
+    sim.fault("/v1.0/users", Fault::EmptyFirstPage);
+    sim.fault(
+        "/v1.0/identity/conditionalAccess/policies",
+        Fault::NextLinkCycle,
+    );
+    sim.fault(
+        "/v1.0/policies/authenticationStrengthPolicies",
+        Fault::ForeignNextLink,
+    );
+    sim.fault("/v1.0/sites/getAllSites", Fault::Truncated);
+    let collection = collect(
+        &sim,
+        &[
+            "users",
+            "conditional_access_policies",
+            "authentication_strength_policies",
+            "sites",
+            "sign_ins_probe",
+            "organization",
+        ],
+    );
+    let (users, pages) = body_of(&collection, "users");
+    assert_eq!(users["value"], fixture("users")["value"]);
+    assert!(pages >= 2);
+    let (_, error) = error_of(&collection, "conditional_access_policies");
+    assert!(error.contains("paging loop"), "{error}");
+    let (_, error) = error_of(&collection, "authentication_strength_policies");
+    assert!(
+        error.contains("graph.evil.example") && error.contains("refused"),
+        "{error}"
+    );
+    let (_, error) = error_of(&collection, "sites");
+    assert!(error.contains("not valid JSON"), "{error}");
+    // The sign-in probe reads its first page only.
+    let (_, pages) = body_of(&collection, "sign_ins_probe");
+    assert_eq!(pages, 1);
+    assert_eq!(sim.hits("/v1.0/auditLogs/signIns"), 1);
+    assert!(sim.requests().iter().all(|r| !r.path.contains("evil")));
+    assert_only_reads(&sim);
+}
+
+#[test]
+fn fan_out_reads_each_parent_id_and_merges_by_id() {
+    let sim = secret_sim();
+    let collection = collect(&sim, &["group_transitive_members"]);
+    let (body, _) = body_of(&collection, "group_transitive_members");
+    assert_eq!(body, &fixture("group_transitive_members"));
+    body_of(&collection, "directory_role_assignments");
+    // A parent that cannot be read makes its fan-out an error too.
+    let sim = secret_sim();
+    sim.fault(
+        "/v1.0/roleManagement/directory/roleAssignments",
+        Fault::Forbidden,
+    );
+    let collection = collect(&sim, &["group_transitive_members"]);
+    let (_, error) = error_of(&collection, "group_transitive_members");
+    assert!(error.contains("directory_role_assignments"), "{error}");
+}
+
+#[test]
+fn a_401_gets_one_new_token_and_a_retry() {
+    let sim = secret_sim();
+    sim.fault(
+        "/v1.0/admin/reportSettings",
+        Fault::Unauthorized { times: 1 },
+    );
+    let collection = collect(&sim, &["report_settings"]);
+    body_of(&collection, "report_settings");
+    assert_eq!(sim.token_requests(), 2);
+    let sim = secret_sim();
+    sim.fault(
+        "/v1.0/admin/reportSettings",
+        Fault::Unauthorized { times: 5 },
+    );
+    let collection = collect(&sim, &["report_settings"]);
+    let (status, _) = error_of(&collection, "report_settings");
+    assert_eq!(status, Some(401));
+    assert_eq!(sim.token_requests(), 2, "only one renewal per request");
+}
+
+#[test]
+fn tokens_are_cached_and_renewed_before_they_expire() {
+    let sim = SimGraph::start(SimOptions {
+        client_secret: CANARY.into(),
+        token_lifetime_secs: 3599,
+        ..SimOptions::default()
+    });
+    collect(
+        &sim,
+        &[
+            "report_settings",
+            "users",
+            "organization",
+            "authorization_policy",
+        ],
+    );
+    assert_eq!(sim.token_requests(), 1, "one token for the whole scan");
+    let sim = SimGraph::start(SimOptions {
+        client_secret: CANARY.into(),
+        token_lifetime_secs: 1,
+        ..SimOptions::default()
+    });
+    sim.fault("/v1.0/users", Fault::Slow(Duration::from_millis(400)));
+    let collection = collect(&sim, &["users"]);
+    body_of(&collection, "users");
+    assert!(sim.token_requests() >= 2, "a short-lived token was renewed");
+}
+
+#[test]
+fn rejected_credential_stops_the_scan_before_any_graph_read() {
+    let sim = secret_sim();
+    let pack = PolicyPack::load(&PackSource::BuiltIn).unwrap();
+    let wanted: BTreeSet<String> = ["users".to_owned()].into();
+    let err = collect_blocking(
+        &config(&sim, Credential::ClientSecret(Secret::new("not-it"))),
+        &pack.registry,
+        &wanted,
+        Arc::new(NoProgress),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ConnectorError::Auth { .. }), "{err}");
+    assert_eq!(sim.requests().len(), 1);
+}

@@ -1,0 +1,517 @@
+//! A simulated Microsoft Graph and Entra ID token endpoint on 127.0.0.1, for tests only.
+//!
+//! It serves the fixture tenant `fixtures/tenants/zonnedorp` at the registry's paths (collections
+//! paged through `@odata.nextLink`), issues tokens for a client secret, a certificate-signed
+//! client assertion (signature checked with jsonwebtoken against the test certificate) or a
+//! federated token, injects faults per path, and logs every request it receives.
+#![allow(dead_code)]
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use cloudkeur::policy::{PackSource, PolicyPack};
+use cloudkeur::registry::{ResourceKind, ResourceSpec};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub const TENANT: &str = "d7d7dac8-82b8-56b6-bbc0-ccde9b326c63";
+pub const CLIENT_ID: &str = "3f1c2b9a-0000-4000-8000-00000000c1e7";
+const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// A fault the simulator injects for one request path (any page of it).
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// 429 this many times, with `Retry-After: secs` when given.
+    Throttle {
+        times: u32,
+        retry_after: Option<u64>,
+    },
+    /// This status (e.g. 503, 504, 500) this many times.
+    Status { code: u16, times: u32 },
+    /// 403 Authorization_RequestDenied, always.
+    Forbidden,
+    /// 401 this many times, as if the token had been revoked.
+    Unauthorized { times: u32 },
+    /// Wait this long before answering.
+    Slow(Duration),
+    /// Every page after the first links back to itself.
+    NextLinkCycle,
+    /// The first page links to another host.
+    ForeignNextLink,
+    /// The body is cut in half.
+    Truncated,
+    /// An empty page comes first, then the items.
+    EmptyFirstPage,
+}
+
+/// What the simulator saw of one request (never a credential's value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub has_auth: bool,
+    /// For token requests: which form fields were sent.
+    pub form_fields: Vec<String>,
+}
+
+pub struct SimOptions {
+    pub page_size: usize,
+    pub token_lifetime_secs: u64,
+    pub client_secret: String,
+    /// PEM of the certificate whose key signs client assertions.
+    pub certificate_pem: Option<String>,
+    pub federated_token: Option<String>,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            page_size: 2,
+            token_lifetime_secs: 3599,
+            client_secret: "sim-secret".into(),
+            certificate_pem: None,
+            federated_token: None,
+        }
+    }
+}
+
+struct Resource {
+    spec: ResourceSpec,
+    body: Value,
+}
+
+struct Sim {
+    base: String,
+    options: SimOptions,
+    resources: BTreeMap<String, Resource>,
+    faults: Mutex<HashMap<String, Fault>>,
+    log: Mutex<Vec<LoggedRequest>>,
+    tokens: Mutex<HashSet<String>>,
+    issued: Mutex<u32>,
+}
+
+pub struct SimGraph {
+    pub url: String,
+    sim: Arc<Sim>,
+}
+
+pub fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenants/zonnedorp")
+}
+
+impl SimGraph {
+    pub fn start(options: SimOptions) -> SimGraph {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let registry = PolicyPack::load(&PackSource::BuiltIn)
+            .expect("built-in pack")
+            .registry;
+        let mut resources = BTreeMap::new();
+        for (name, spec) in registry.iter() {
+            let file = fixture_dir().join(format!("{name}.json"));
+            let Ok(bytes) = std::fs::read(&file) else {
+                continue;
+            };
+            let body: Value = serde_json::from_slice(&bytes).expect("fixture is JSON");
+            resources.insert(
+                name.clone(),
+                Resource {
+                    spec: spec.clone(),
+                    body,
+                },
+            );
+        }
+        let sim = Arc::new(Sim {
+            base: url.clone(),
+            options,
+            resources,
+            faults: Mutex::new(HashMap::new()),
+            log: Mutex::new(Vec::new()),
+            tokens: Mutex::new(HashSet::new()),
+            issued: Mutex::new(0),
+        });
+        let state = Arc::clone(&sim);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let app = Router::new().fallback(handle).with_state(state);
+                let _ = axum::serve(listener, app).await;
+            });
+        });
+        SimGraph { url, sim }
+    }
+
+    /// Injects `fault` for requests to `path` (the registry path, ids filled in).
+    pub fn fault(&self, path: &str, fault: Fault) {
+        self.sim
+            .faults
+            .lock()
+            .expect("lock")
+            .insert(path.to_owned(), fault);
+    }
+
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.sim.log.lock().expect("lock").clone()
+    }
+
+    pub fn token_requests(&self) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/oauth2/v2.0/token"))
+            .count()
+    }
+
+    /// Requests to this path (GETs of every page).
+    pub fn hits(&self, path: &str) -> usize {
+        self.requests().iter().filter(|r| r.path == path).count()
+    }
+
+    pub fn token_url(&self) -> String {
+        format!("{}/{TENANT}/oauth2/v2.0/token", self.url)
+    }
+}
+
+async fn handle(
+    State(sim): State<Arc<Sim>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let query = uri.query().unwrap_or("").to_owned();
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    sim.log.lock().expect("lock").push(LoggedRequest {
+        method: method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        has_auth: headers.contains_key(header::AUTHORIZATION),
+        form_fields: if method == Method::POST {
+            form.iter().map(|(k, _)| k.clone()).collect()
+        } else {
+            Vec::new()
+        },
+    });
+    if method == Method::POST && path == format!("/{TENANT}/oauth2/v2.0/token") {
+        return token(&sim, &form);
+    }
+    if method != Method::GET {
+        return graph_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BadRequest",
+            "read-only simulator",
+        );
+    }
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !sim.tokens.lock().expect("lock").contains(bearer) {
+        return graph_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty or invalid.",
+        );
+    }
+    let fault = {
+        let mut faults = sim.faults.lock().expect("lock");
+        let fault = faults.get(&path).cloned();
+        match faults.get_mut(&path) {
+            Some(
+                Fault::Throttle { times, .. }
+                | Fault::Status { times, .. }
+                | Fault::Unauthorized { times },
+            ) => {
+                if *times == 0 {
+                    None
+                } else {
+                    *times -= 1;
+                    fault
+                }
+            }
+            _ => fault,
+        }
+    };
+    match &fault {
+        Some(Fault::Throttle { retry_after, .. }) => {
+            let mut response = graph_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequests",
+                "Too many requests.",
+            );
+            if let Some(secs) = retry_after {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    secs.to_string().parse().expect("header"),
+                );
+            }
+            return response;
+        }
+        Some(Fault::Status { code, .. }) => {
+            let status = StatusCode::from_u16(*code).expect("status");
+            return graph_error(status, "ServiceUnavailable", "Injected fault.");
+        }
+        Some(Fault::Forbidden) => {
+            return graph_error(
+                StatusCode::FORBIDDEN,
+                "Authorization_RequestDenied",
+                "Insufficient privileges to complete the operation.",
+            );
+        }
+        Some(Fault::Unauthorized { .. }) => {
+            sim.tokens.lock().expect("lock").clear();
+            return graph_error(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                "Lifetime validation failed, the token is expired.",
+            );
+        }
+        Some(Fault::Slow(delay)) => tokio::time::sleep(*delay).await,
+        _ => {}
+    }
+    let Some((resource, id)) = find(&sim, &path) else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            "No such resource in the simulator.",
+        );
+    };
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    for (key, value) in &resource.spec.query {
+        if !params.iter().any(|(k, v)| k == key && v == value) {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("missing query parameter {key}={value}"),
+            );
+        }
+    }
+    let body = match resource.spec.kind {
+        ResourceKind::Object => resource.body.clone(),
+        ResourceKind::Collection => {
+            let items = match &id {
+                Some(id) => resource.body.get(id).and_then(|c| c.get("value")),
+                None => resource.body.get("value"),
+            };
+            let Some(Value::Array(items)) = items else {
+                return graph_error(
+                    StatusCode::NOT_FOUND,
+                    "Request_ResourceNotFound",
+                    "No such id in the simulator.",
+                );
+            };
+            page(&sim, &path, &params, items, fault.as_ref())
+        }
+    };
+    let mut bytes = serde_json::to_vec(&body).expect("json");
+    if matches!(fault, Some(Fault::Truncated)) {
+        bytes.truncate(bytes.len() / 2);
+    }
+    ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+fn page(
+    sim: &Sim,
+    path: &str,
+    params: &[(String, String)],
+    items: &[Value],
+    fault: Option<&Fault>,
+) -> Value {
+    let skip: Option<usize> = params
+        .iter()
+        .find(|(k, _)| k == "$skiptoken")
+        .and_then(|(_, v)| v.parse().ok());
+    let rest: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, _)| k != "$skiptoken")
+        .cloned()
+        .collect();
+    let link = |skip: usize| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &rest {
+            query.append_pair(k, v);
+        }
+        query.append_pair("$skiptoken", &skip.to_string());
+        format!("{}{path}?{}", sim.base, query.finish())
+    };
+    if matches!(fault, Some(Fault::EmptyFirstPage)) && skip.is_none() {
+        return json!({"value": [], "@odata.nextLink": link(0)});
+    }
+    let start = skip.unwrap_or(0).min(items.len());
+    let size = sim.options.page_size.max(1);
+    let end = (start + size).min(items.len());
+    let mut body = json!({"value": items[start..end].to_vec()});
+    let next = match fault {
+        Some(Fault::NextLinkCycle) if skip.is_some() => Some(link(start)),
+        Some(Fault::NextLinkCycle) => Some(link(end)),
+        Some(Fault::ForeignNextLink) => {
+            Some(format!("https://graph.evil.example{path}?$skiptoken={end}"))
+        }
+        _ if end < items.len() => Some(link(end)),
+        _ => None,
+    };
+    if let Some(next) = next {
+        body["@odata.nextLink"] = Value::String(next);
+    }
+    body
+}
+
+/// The resource served at `path`, and the id when it is a fan-out path.
+fn find<'a>(sim: &'a Sim, path: &str) -> Option<(&'a Resource, Option<String>)> {
+    // The path arrives percent-encoded where the client encoded it.
+    let decoded = percent_decode(path);
+    for resource in sim.resources.values() {
+        match resource.spec.path.split_once("{id}") {
+            None if resource.spec.path == decoded => return Some((resource, None)),
+            Some((prefix, suffix)) => {
+                if let Some(id) = decoded
+                    .strip_prefix(prefix)
+                    .and_then(|rest| rest.strip_suffix(suffix))
+                    && !id.is_empty()
+                    && !id.contains('/')
+                    && resource.body.get(id).is_some()
+                {
+                    return Some((resource, Some(id.to_owned())));
+                }
+            }
+            None => {}
+        }
+    }
+    None
+}
+
+fn percent_decode(text: &str) -> String {
+    url::form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_default()
+}
+
+fn token(sim: &Sim, form: &[(String, String)]) -> Response {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let scope = format!("{}/.default", sim.base);
+    if field("grant_type") != Some("client_credentials")
+        || field("client_id") != Some(CLIENT_ID)
+        || field("scope") != Some(scope.as_str())
+    {
+        return token_error(
+            "invalid_request",
+            "AADSTS900144: The request body is not as expected.",
+        );
+    }
+    let accepted = if let Some(secret) = field("client_secret") {
+        secret == sim.options.client_secret
+    } else if field("client_assertion_type") == Some(ASSERTION_TYPE) {
+        let assertion = field("client_assertion").unwrap_or("");
+        if sim.options.federated_token.as_deref() == Some(assertion) {
+            true
+        } else {
+            verify_assertion(sim, assertion)
+        }
+    } else {
+        false
+    };
+    if !accepted {
+        return token_error(
+            "invalid_client",
+            "AADSTS7000215: Invalid client secret or client assertion provided.",
+        );
+    }
+    let token = {
+        let mut issued = sim.issued.lock().expect("lock");
+        *issued += 1;
+        format!("sim-access-token-{}", *issued)
+    };
+    sim.tokens.lock().expect("lock").insert(token.clone());
+    axum::Json(json!({
+        "token_type": "Bearer",
+        "expires_in": sim.options.token_lifetime_secs,
+        "ext_expires_in": sim.options.token_lifetime_secs,
+        "access_token": token,
+    }))
+    .into_response()
+}
+
+/// Checks a client assertion the way Entra ID does: signature against the uploaded certificate,
+/// `x5t#S256` naming that certificate, audience the token endpoint, issuer and subject the client.
+fn verify_assertion(sim: &Sim, assertion: &str) -> bool {
+    use base64::Engine;
+    use sha2::Digest;
+    let Some(cert_pem) = &sim.options.certificate_pem else {
+        return false;
+    };
+    let Ok(header) = jsonwebtoken::decode_header(assertion) else {
+        return false;
+    };
+    let Ok(block) = pem::parse(cert_pem) else {
+        return false;
+    };
+    let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(block.contents()));
+    if header.x5t_s256.as_deref() != Some(thumbprint.as_str()) {
+        return false;
+    }
+    if !matches!(
+        header.alg,
+        jsonwebtoken::Algorithm::PS256 | jsonwebtoken::Algorithm::RS256
+    ) {
+        return false;
+    }
+    let Ok(key) = jsonwebtoken::DecodingKey::from_rsa_pem(cert_pem.as_bytes()) else {
+        return false;
+    };
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_audience(&[format!("{}/{TENANT}/oauth2/v2.0/token", sim.base)]);
+    validation.set_issuer(&[CLIENT_ID]);
+    validation.set_required_spec_claims(&["exp", "aud", "iss", "sub"]);
+    let Ok(data) = jsonwebtoken::decode::<Value>(assertion, &key, &validation) else {
+        return false;
+    };
+    data.claims["sub"] == CLIENT_ID && data.claims["jti"].is_string()
+}
+
+fn token_error(code: &str, description: &str) -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        axum::Json(json!({"error": code, "error_description": description})),
+    )
+        .into_response()
+}
+
+fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": {"code": code, "message": message}})),
+    )
+        .into_response()
+}
+
+/// A self-signed RSA test certificate: (PEM with key and certificate, certificate PEM).
+pub fn test_certificate() -> (String, String) {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).expect("RSA key");
+    let cert = rcgen::CertificateParams::new(vec!["cloudkeur-test".to_owned()])
+        .expect("params")
+        .self_signed(&key)
+        .expect("certificate");
+    let cert_pem = cert.pem();
+    (format!("{}{}", key.serialize_pem(), cert_pem), cert_pem)
+}
