@@ -69,6 +69,17 @@ pub struct ScanArgs {
     #[arg(long, short, value_name = "PATH")]
     pub output: Option<PathBuf>,
 
+    /// Also write the report in FORMAT to PATH (repeatable), beside --format/--output, e.g.
+    /// `--report sarif=cloudkeur.sarif --report html=rapport.html --report ocsf=findings.jsonl`.
+    /// Formats: table, json, sarif, junit, ocsf, html, csv, markdown.
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report_target)]
+    pub reports: Vec<ReportTarget>,
+
+    /// Also send every finding as an OCSF event to this syslog receiver (RFC 5424 over plain
+    /// TCP, octet-counting framing). Nothing is sent anywhere else.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_syslog_target)]
+    pub syslog: Option<SyslogTarget>,
+
     /// Lowest severity that makes the exit code 1 (default: any severity).
     #[arg(long, value_enum, default_value_t = Severity::Low, value_name = "SEVERITY")]
     pub fail_on: Severity,
@@ -76,6 +87,26 @@ pub struct ScanArgs {
     /// Language of titles and remediation in the report.
     #[arg(long, value_enum, default_value_t = Lang::Nl)]
     pub lang: Lang,
+
+    /// Tenant settings file (YAML): break-glass accounts, accepted geos, Global Administrator
+    /// range, review periods, controls to skip. Without it the documented defaults apply.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Evidence file (YAML): declarations for controls Microsoft Graph cannot read (data
+    /// location, backup, contracts, DPIA, ...). Without it those controls are evidence-missing.
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
+
+    /// Key file for pseudonyms of accounts in findings (at least 16 random bytes, e.g.
+    /// `head -c 32 /dev/urandom > key`): the same account gets the same pseudonym in every scan.
+    /// Without it, pseudonyms hold for this scan only.
+    #[arg(long, value_name = "FILE", env = "CLOUDKEUR_PSEUDONYM_KEY_FILE")]
+    pub pseudonym_key_file: Option<PathBuf>,
+
+    /// Show real account names instead of pseudonyms (for ICT follow-up; the report records it).
+    #[arg(long)]
+    pub reveal_identities: bool,
 
     /// Evaluate only these policies or controls (policy id or control ID; repeatable).
     #[arg(long, value_name = "ID")]
@@ -117,6 +148,8 @@ pub enum PolicyCommand {
 pub enum ListFormat {
     Table,
     Json,
+    /// The control catalogue as Markdown (docs/controls.md is generated this way).
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +159,77 @@ pub enum SnapshotCommand {
         /// The snapshot directory.
         dir: PathBuf,
     },
+}
+
+/// One `--report FORMAT=PATH`: a second (third, …) rendering of the same report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportTarget {
+    pub format: Format,
+    pub path: PathBuf,
+}
+
+fn format_names() -> String {
+    Format::value_variants()
+        .iter()
+        .filter_map(|f| f.to_possible_value())
+        .map(|v| v.get_name().to_owned())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses `FORMAT=PATH`; an error here is a usage error (exit 2) with the expected form.
+fn parse_report_target(value: &str) -> Result<ReportTarget, String> {
+    let Some((format, path)) = value.split_once('=') else {
+        return Err(format!(
+            "expected FORMAT=PATH, e.g. sarif=cloudkeur.sarif (formats: {})",
+            format_names()
+        ));
+    };
+    let format = Format::from_str(format.trim(), true).map_err(|_| {
+        format!(
+            "unknown report format '{format}'; use one of: {}",
+            format_names()
+        )
+    })?;
+    if path.is_empty() {
+        return Err("the PATH after '=' is empty; e.g. sarif=cloudkeur.sarif".to_owned());
+    }
+    Ok(ReportTarget {
+        format,
+        path: PathBuf::from(path),
+    })
+}
+
+/// A syslog receiver named by the user: the only host the events go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyslogTarget {
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for SyslogTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// Parses `HOST:PORT` (`[v6]:PORT` for an IPv6 address).
+fn parse_syslog_target(value: &str) -> Result<SyslogTarget, String> {
+    let usage = || format!("expected HOST:PORT, e.g. siem.example:6514 (got '{value}')");
+    let (host, port) = value.rsplit_once(':').ok_or_else(usage)?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port: u16 = port.parse().map_err(|_| usage())?;
+    if host.is_empty() || port == 0 {
+        return Err(usage());
+    }
+    Ok(SyslogTarget {
+        host: host.to_owned(),
+        port,
+    })
 }
 
 /// How a live scan reaches the tenant (used when --offline is not given). The client secret is

@@ -131,6 +131,10 @@ pub struct FindingItem {
     pub label: Option<String>,
     /// Why this item fails.
     pub detail: String,
+    /// The label names a person (set by the policy's `identity: true`); such labels are
+    /// pseudonymised before any report is written, unless identities are revealed.
+    #[serde(skip)]
+    pub identity: bool,
 }
 
 /// The outcome of one policy on one tenant.
@@ -186,6 +190,12 @@ pub struct ScanInfo {
     pub finished_at: String,
     /// SHA-256 of the snapshot's manifest.json, which itself holds the SHA-256 of every resource file.
     pub snapshot_sha256: String,
+    /// Whether account names in `items` are pseudonymised (default) or revealed.
+    #[serde(default)]
+    pub identities: crate::pseudonym::IdentityMode,
+    /// SHA-256 of the `--config` settings file, when one was used: settings change verdicts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings_sha256: Option<String>,
 }
 
 /// Number of findings per verdict; every verdict is present, zero or not.

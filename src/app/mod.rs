@@ -3,6 +3,7 @@
 //! This is the only place that reads the environment (NO_COLOR, COLUMNS, terminal checks); the
 //! stages below it receive plain values.
 
+mod catalog_doc;
 mod live;
 mod permissions;
 mod policy_cmd;
@@ -42,6 +43,8 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Syslog(#[from] crate::syslog::SyslogError),
     #[error("{0}")]
     Live(#[from] crate::connector::ConnectorError),
     #[error("{0}")]

@@ -57,6 +57,7 @@ pub(super) fn list(source: &PackSource, format: ListFormat, lang: Lang) -> Resul
             text.push('\n');
             text
         }
+        ListFormat::Markdown => super::catalog_doc::render(&pack),
         ListFormat::Table => {
             let mut rows = Vec::new();
             for control in pack.catalog.controls() {

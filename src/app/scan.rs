@@ -2,9 +2,14 @@
 
 use super::{Error, Outcome, emit, pack_source, stdout_is_terminal, table_width, use_color};
 use crate::cli::{ColorChoice, ScanArgs};
+use crate::diag::Diagnostic;
+use crate::digest::sha256_hex;
+use crate::evidence::Evidence;
 use crate::findings::{Report, ScanInfo};
-use crate::policy::{PolicyPack, evaluate};
-use crate::report::{Format, RenderOptions, render_json, render_table};
+use crate::policy::{Inputs, PolicyPack, evaluate};
+use crate::pseudonym::{IdentityMode, PseudonymKey, pseudonymise};
+use crate::report::{Format, RenderOptions, ocsf_events, render};
+use crate::settings::Settings;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -14,7 +19,7 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
             "--snapshot-out writes what a live scan read; it cannot be used with --offline".into(),
         ));
     }
-    let mut pack = PolicyPack::load(&pack_source(args.policies.dir))?;
+    let mut pack = PolicyPack::load(&pack_source(args.policies.dir.clone()))?;
     pack.retain(&args.only);
     if pack.policies.is_empty() {
         return Err(Error::Usage(format!(
@@ -22,12 +27,30 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
             args.only.join(",")
         )));
     }
+    let (settings, settings_sha256) = match &args.config {
+        Some(path) => (
+            Settings::load(path, &pack.catalog)?,
+            std::fs::read(path).ok().map(|b| sha256_hex(&b)),
+        ),
+        None => (Settings::default(), None),
+    };
     let started_at = now();
     let snapshot = match &args.offline {
         Some(dir) => crate::snapshot::read_dir(dir, &pack.registry, &pack.needed_resources())?,
         None => super::live::snapshot(&args.live, &pack, &pack.needed_resources(), now)?,
     };
-    let findings = evaluate(&pack, &snapshot);
+    let evidence = match &args.evidence {
+        Some(path) => Evidence::load(path, &pack.catalog)?,
+        None => Evidence::default(),
+    };
+    let inputs = Inputs {
+        snapshot: &snapshot,
+        settings: &settings,
+        evidence: &evidence,
+        today: OffsetDateTime::now_utc().date(),
+    };
+    let mut findings = evaluate(&pack, inputs);
+    let identities = protect_identities(&mut findings, &snapshot.meta.tenant_id, &args)?;
     let scan = ScanInfo {
         tenant: snapshot.meta.tenant_id.clone(),
         tenant_name: snapshot.meta.tenant_name.clone(),
@@ -36,21 +59,30 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
         started_at,
         finished_at: now(),
         snapshot_sha256: snapshot.meta.manifest_sha256.clone(),
+        identities,
+        settings_sha256,
     };
     let report = Report::new(scan, findings);
-    let text = match args.format {
-        Format::Json => render_json(&report),
-        Format::Table => {
-            let to_terminal = args.output.is_none() && stdout_is_terminal();
-            let options = RenderOptions {
-                lang: args.lang,
-                color: use_color(color, to_terminal),
-                width: table_width(),
-            };
-            render_table(&report, &options)
-        }
+    // The table is coloured only on a terminal; every other rendering is plain.
+    let to_terminal = args.output.is_none() && stdout_is_terminal();
+    let options = RenderOptions {
+        lang: args.lang,
+        color: args.format == Format::Table && use_color(color, to_terminal),
+        width: table_width(),
     };
+    let text = render(args.format, &report, &pack.catalog, &options);
     emit(args.output.as_deref(), &text)?;
+    let file_options = RenderOptions {
+        color: false,
+        ..options
+    };
+    for target in &args.reports {
+        let text = render(target.format, &report, &pack.catalog, &file_options);
+        emit(Some(&target.path), &text)?;
+    }
+    if let Some(syslog) = &args.syslog {
+        crate::syslog::send(syslog, &ocsf_events(&report, args.lang))?;
+    }
     Ok(if report.passes_gate(args.fail_on) {
         Outcome::Compliant
     } else {
@@ -62,4 +94,44 @@ fn now() -> String {
     OffsetDateTime::now_utc()
         .format(&Rfc3339)
         .unwrap_or_default()
+}
+
+/// Pseudonymises account names in the findings unless the operator asked to reveal them.
+fn protect_identities(
+    findings: &mut [crate::findings::Finding],
+    tenant: &str,
+    args: &ScanArgs,
+) -> Result<IdentityMode, Error> {
+    if args.reveal_identities {
+        return Ok(IdentityMode::Revealed);
+    }
+    let (key, mode) = match &args.pseudonym_key_file {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|err| {
+                Error::Input(Diagnostic::new(path, Default::default(), format!("cannot read pseudonym key file: {err}"))
+                    .with_fix("create one with `head -c 32 /dev/urandom > FILE`, or leave --pseudonym-key-file out"))
+            })?;
+            let key = PseudonymKey::from_bytes(bytes).ok_or_else(|| {
+                Error::Input(
+                    Diagnostic::new(
+                        path,
+                        Default::default(),
+                        "pseudonym key file holds fewer than 16 bytes",
+                    )
+                    .with_fix("create one with `head -c 32 /dev/urandom > FILE`"),
+                )
+            })?;
+            (key, IdentityMode::Pseudonymised)
+        }
+        None => {
+            let key = PseudonymKey::random().map_err(|err| {
+                Error::Usage(format!(
+                    "no randomness for a per-scan pseudonym key: {err}; pass --pseudonym-key-file"
+                ))
+            })?;
+            (key, IdentityMode::PseudonymisedPerScan)
+        }
+    };
+    pseudonymise(findings, tenant, &key);
+    Ok(mode)
 }

@@ -3,19 +3,24 @@
 //! Everything that can be known before a scan is checked here: the control exists, every
 //! resource is in the registry, every JSONPath parses, every rule node has exactly one meaning.
 
-use super::rule::{Assertion, Check, Rule, Selector};
+use super::rule::{AgeUnit, Assertion, Check, Operand, Rule, Selector, Source, Values};
 use super::source::{PolicyFile, RawExample, RawRule};
-use super::{Example, Policy};
+use super::{EVIDENCE_RESOURCE, EvidenceNeed, Example, Policy};
 use crate::catalog::Catalog;
 use crate::diag::{Diagnostic, Position};
 use crate::registry::Registry;
+use crate::settings::Settings;
+use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
 use std::path::Path;
 
-const ASSERTIONS: &str = "exists, equals, in, not_in, contains, count, all, any, none";
+const ASSERTIONS: &str =
+    "exists, equals, in, not_in, only, contains, count, not_older_than, all, any, none";
 
 pub(super) struct Compiler<'a> {
     pub file: &'a Path,
+    /// True when the policy has an `evidence:` block, so rules may read `resource: evidence`.
+    pub evidence_allowed: bool,
     pub registry: &'a Registry,
     pub catalog: &'a Catalog,
 }
@@ -60,7 +65,26 @@ impl Compiler<'_> {
                 ),
             )
         })?;
-        let rule = self.rule(&raw.rule, None, false)?;
+        let evidence = raw.evidence.as_ref().map(|need| EvidenceNeed {
+            optional: need.value.optional,
+            values: need.value.values.clone(),
+            files: need.value.files.clone(),
+        });
+        let rule = match &raw.rule {
+            Some(rule) => Some(self.rule(rule, None, false)?),
+            None if evidence.as_ref().is_some_and(|e| e.optional) => {
+                return Err(self.error(
+                    &raw.policy.referenced,
+                    "optional evidence needs a `rule` that can pass without it",
+                    "add the rule that Graph data alone can satisfy, or drop `optional: true`",
+                ));
+            }
+            None if evidence.is_some() => None,
+            None => {
+                return Err(self.error(&raw.policy.referenced, "a policy needs a `rule`, an `evidence` block, or both",
+                    "add `rule:` (policies/README.md), or `evidence:` for a control proven by a declaration"));
+            }
+        };
         let examples = raw
             .examples
             .iter()
@@ -77,7 +101,8 @@ impl Compiler<'_> {
             gdpr: raw.gdpr.unwrap_or_else(|| control.gdpr.clone()),
             remediation: raw.remediation,
             references: raw.references,
-            resources: rule.resources(),
+            resources: rule.as_ref().map(Rule::resources).unwrap_or_default(),
+            evidence,
             rule,
             examples,
             file: self.file.to_path_buf(),
@@ -121,7 +146,7 @@ impl Compiler<'_> {
             ));
         }
         if combinators == 1 {
-            if raw.path.is_some() || count_assertions(raw) > 0 {
+            if raw.path.is_some() || raw.select.is_some() || count_assertions(raw) > 0 {
                 return Err(self.error(
                     at,
                     "a rule node mixes a combinator (all_of/any_of/not) with path or an assertion",
@@ -161,14 +186,7 @@ impl Compiler<'_> {
                 unreachable!("one combinator is present")
             });
         }
-        let Some(path) = &raw.path else {
-            return Err(self.error(at, "a rule node needs `path` with one assertion, or a combinator (all_of, any_of, not)",
-                "add e.g. `path: $.displayConcealedNames` and `equals: true`"));
-        };
-        if resource.is_none() && !in_item {
-            return Err(self.error(at, "this check names no resource",
-                "add `resource: NAME` (from policies/resources.yaml) here or on an enclosing all_of/any_of"));
-        }
+        let sources = self.sources(raw, at, resource.as_deref(), in_item)?;
         let n = count_assertions(raw);
         if n != 1 {
             let message = if n == 0 {
@@ -190,14 +208,98 @@ impl Compiler<'_> {
                 "remove allow_empty",
             ));
         }
+        if raw.identity.is_some() && raw.label.is_none() {
+            return Err(self.error(
+                at,
+                "`identity` marks the label as naming a person, but there is no `label`",
+                "add `label: $.userPrincipalName`, or remove identity",
+            ));
+        }
         Ok(Rule::Check(Check {
             description: raw.description.clone(),
-            resource: if in_item { None } else { resource },
-            path: self.selector(path)?,
+            sources,
+            distinct: raw
+                .distinct
+                .as_ref()
+                .map(|d| self.selector(d))
+                .transpose()?,
             label: raw.label.as_ref().map(|l| self.selector(l)).transpose()?,
+            identity: raw.identity.unwrap_or(false),
             allow_empty: raw.allow_empty.unwrap_or(false),
             assertion,
         }))
+    }
+
+    /// `path` (+ `expand_groups`) with the node's resource, or a `select:` list of sources.
+    fn sources(
+        &self,
+        raw: &RawRule,
+        at: &Location,
+        resource: Option<&str>,
+        in_item: bool,
+    ) -> Result<Vec<Source>, Diagnostic> {
+        match (&raw.path, &raw.select) {
+            (Some(_), Some(_)) => Err(self.error(at, "a check has both `path` and `select`", "use `path` for one selection, `select` for several")),
+            (None, None) => Err(self.error(at, "a rule node needs `path` with one assertion, or a combinator (all_of, any_of, not)",
+                "add e.g. `path: $.displayConcealedNames` and `equals: true`")),
+            (Some(path), None) => Ok(vec![self.source(resource, path, raw.expand_groups.as_ref(), in_item, at)?]),
+            (None, Some(list)) => {
+                if raw.expand_groups.is_some() {
+                    return Err(self.error(at, "`expand_groups` beside `select`", "put expand_groups inside each select entry that needs it"));
+                }
+                if list.is_empty() {
+                    return Err(self.error(at, "`select` has an empty list", "give at least one {resource, path}"));
+                }
+                list.iter()
+                    .map(|entry| {
+                        let own = entry.value.resource.as_ref().map(|r| self.resource(r)).transpose()?;
+                        if in_item && own.is_some() {
+                            return Err(self.error(&entry.referenced, "`resource` inside all/any/none: there the selected item is the root", "remove `resource`"));
+                        }
+                        let resource = own.as_deref().or(resource);
+                        self.source(resource, &entry.value.path, entry.value.expand_groups.as_ref(), in_item, &entry.referenced)
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    fn source(
+        &self,
+        resource: Option<&str>,
+        path: &Spanned<String>,
+        expand: Option<&Spanned<String>>,
+        in_item: bool,
+        at: &Location,
+    ) -> Result<Source, Diagnostic> {
+        if resource.is_none() && !in_item {
+            return Err(self.error(at, "this check names no resource",
+                "add `resource: NAME` (from policies/resources.yaml) here or on an enclosing all_of/any_of"));
+        }
+        let expand_groups = match expand {
+            None => None,
+            Some(name) => {
+                let checked = self.resource(name)?;
+                if self
+                    .registry
+                    .get(&checked)
+                    .is_none_or(|spec| spec.for_each.is_none())
+                {
+                    return Err(self.error(&name.referenced, format!("expand_groups names '{checked}', which is not a fan-out (for_each) resource of group members"),
+                        "name a resource with `for_each` in resources.yaml, e.g. group_transitive_members"));
+                }
+                Some(checked)
+            }
+        };
+        Ok(Source {
+            resource: if in_item {
+                None
+            } else {
+                resource.map(str::to_owned)
+            },
+            path: self.selector(path)?,
+            expand_groups,
+        })
     }
 
     fn assertion(&self, raw: &RawRule, at: &Location) -> Result<Assertion, Diagnostic> {
@@ -205,32 +307,69 @@ impl Compiler<'_> {
         Ok(if let Some(value) = raw.exists {
             Assertion::Exists(value)
         } else if let Some(value) = &raw.equals {
-            Assertion::Equals(value.clone())
+            Assertion::Equals(self.operand(value, at)?)
         } else if let Some(list) = &raw.one_of {
-            Assertion::In(list.clone())
+            Assertion::In(self.values(list, "in")?)
         } else if let Some(list) = &raw.not_in {
-            Assertion::NotIn(list.clone())
+            Assertion::NotIn(self.values(list, "not_in")?)
+        } else if let Some(list) = &raw.only {
+            Assertion::Only(self.values(list, "only")?)
         } else if let Some(value) = &raw.contains {
             Assertion::Contains(value.clone())
         } else if let Some(count) = &raw.count {
-            let (min, max) = (count.value.min, count.value.max);
+            let at = &count.referenced;
+            let bound = |value: &Option<Value>| -> Result<Option<Operand>, Diagnostic> {
+                match value {
+                    None => Ok(None),
+                    Some(value)
+                        if value.is_u64()
+                            || setting_path(value).is_some()
+                            || reference(value, "evidence").is_some() =>
+                    {
+                        self.operand(value, at).map(Some)
+                    }
+                    Some(other) => Err(self.error(
+                        at,
+                        format!("`count` bound {other} is not a whole number"),
+                        "write a whole number, or {setting: $.global_admins.max}",
+                    )),
+                }
+            };
+            let (min, max) = (bound(&count.value.min)?, bound(&count.value.max)?);
             if min.is_none() && max.is_none() {
                 return Err(self.error(
-                    &count.referenced,
+                    at,
                     "`count` needs `min`, `max` or both",
                     "e.g. `count: {min: 2, max: 4}`",
                 ));
             }
-            if let (Some(lo), Some(hi)) = (min, max)
-                && lo > hi
+            if let (Some(Operand::Literal(lo)), Some(Operand::Literal(hi))) = (&min, &max)
+                && lo.as_u64() > hi.as_u64()
             {
                 return Err(self.error(
-                    &count.referenced,
+                    at,
                     format!("`count` has min {lo} above max {hi}"),
                     "swap them",
                 ));
             }
             Assertion::Count { min, max }
+        } else if let Some(age) = &raw.not_older_than {
+            let at = &age.referenced;
+            let (amount, unit) = match (&age.value.months, &age.value.years) {
+                (Some(months), None) => (months, AgeUnit::Months),
+                (None, Some(years)) => (years, AgeUnit::Years),
+                _ => {
+                    return Err(self.error(
+                        at,
+                        "`not_older_than` needs exactly one of `months` or `years`",
+                        "e.g. `not_older_than: {months: 12}`",
+                    ));
+                }
+            };
+            Assertion::NotOlderThan {
+                amount: self.operand(amount, at)?,
+                unit,
+            }
         } else if let Some(inner) = &raw.all {
             Assertion::All(nested(inner)?)
         } else if let Some(inner) = &raw.any {
@@ -242,7 +381,72 @@ impl Compiler<'_> {
         })
     }
 
+    /// A literal value, or `{setting: JSONPath}` into the tenant settings.
+    fn operand(&self, value: &Value, at: &Location) -> Result<Operand, Diagnostic> {
+        if let Some(path) = reference(value, "evidence") {
+            if !self.evidence_allowed {
+                return Err(self.error(
+                    at,
+                    "`{evidence: ...}` in a policy without an `evidence:` block",
+                    "add `evidence:` naming the values the declaration must carry",
+                ));
+            }
+            return Ok(Operand::Evidence(self.parse_selector(path, at)?));
+        }
+        match setting_path(value) {
+            Some(path) => Ok(Operand::Setting(self.setting_selector(path, at)?)),
+            None => Ok(Operand::Literal(value.clone())),
+        }
+    }
+
+    /// A literal list, or `{setting: JSONPath}` selecting a list from the tenant settings.
+    fn values(&self, node: &Spanned<Value>, key: &str) -> Result<Values, Diagnostic> {
+        let at = &node.referenced;
+        match (&node.value, setting_path(&node.value)) {
+            (_, Some(path)) => Ok(Values::Setting(self.setting_selector(path, at)?)),
+            (Value::Array(list), None) => Ok(Values::Literal(list.clone())),
+            (other, None) => Err(self.error(
+                at,
+                format!("`{key}` takes a list, found {other}"),
+                format!("write `{key}: [a, b]` or `{key}: {{setting: $.accepted_geos}}`"),
+            )),
+        }
+    }
+
+    fn setting_selector(&self, path: &str, at: &Location) -> Result<Selector, Diagnostic> {
+        let defaults = Settings::default().to_document();
+        let top = path
+            .trim_start_matches('$')
+            .trim_start_matches('.')
+            .split(['.', '['])
+            .next()
+            .unwrap_or_default();
+        if defaults.get(top).is_none() {
+            let known: Vec<&str> = defaults
+                .as_object()
+                .map(|m| m.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            return Err(self.error(
+                at,
+                format!("unknown setting '{top}' in {path}"),
+                suggest(top, &known, &format!("settings are: {}", known.join(", "))),
+            ));
+        }
+        self.parse_selector(path, at)
+    }
+
     fn resource(&self, name: &Spanned<String>) -> Result<String, Diagnostic> {
+        if name.value == EVIDENCE_RESOURCE {
+            return if self.evidence_allowed {
+                Ok(name.value.clone())
+            } else {
+                Err(self.error(
+                    &name.referenced,
+                    "`resource: evidence` in a policy without an `evidence:` block",
+                    "add `evidence:` naming the values the declaration must carry",
+                ))
+            };
+        }
         if self.registry.contains(&name.value) {
             return Ok(name.value.clone());
         }
@@ -259,17 +463,21 @@ impl Compiler<'_> {
     }
 
     fn selector(&self, path: &Spanned<String>) -> Result<Selector, Diagnostic> {
-        let text = path.value.trim();
+        self.parse_selector(&path.value, &path.referenced)
+    }
+
+    fn parse_selector(&self, text: &str, at: &Location) -> Result<Selector, Diagnostic> {
+        let text = text.trim();
         if !text.starts_with('$') {
             return Err(self.error(
-                &path.referenced,
+                at,
                 format!("JSONPath '{text}' does not start with '$'"),
                 "start at the root, e.g. $.value[*].state",
             ));
         }
         match jsonpath_rust::parser::parse_json_path(text) {
             Ok(query) => Ok(Selector { text: text.to_owned(), query }),
-            Err(err) => Err(self.error(&path.referenced, format!("invalid JSONPath '{text}': {}", crate::diag::one_line(&err.to_string())),
+            Err(err) => Err(self.error(at, format!("invalid JSONPath '{text}': {}", crate::diag::one_line(&err.to_string())),
                 "write RFC 9535 JSONPath, e.g. $.value[?@.state == 'enabled'] (filters use @ and single quotes)")),
         }
     }
@@ -295,11 +503,27 @@ impl Compiler<'_> {
             expect: raw.expect,
             resources: raw.resources.clone(),
             unreadable: raw.unreadable.clone(),
+            settings: raw.settings.clone().unwrap_or_default(),
+            evidence: raw.evidence.clone(),
+            today: match &raw.today {
+                None => EXAMPLE_TODAY,
+                Some(text) => crate::evidence::parse_date(text).ok_or_else(|| {
+                    self.error(
+                        &node.referenced,
+                        format!("example '{}': today '{text}' is not a date", raw.name),
+                        "write it as YYYY-MM-DD",
+                    )
+                })?,
+            },
             items: raw.items.clone(),
             position: position(&node.referenced),
         })
     }
 }
+
+/// The scan date examples are evaluated on unless they say `today:`, so that expiry and age
+/// checks in examples give the same verdict every day.
+pub(super) const EXAMPLE_TODAY: time::Date = time::macros::date!(2026 - 06 - 01);
 
 fn count_assertions(raw: &RawRule) -> usize {
     [
@@ -307,8 +531,10 @@ fn count_assertions(raw: &RawRule) -> usize {
         raw.equals.is_some(),
         raw.one_of.is_some(),
         raw.not_in.is_some(),
+        raw.only.is_some(),
         raw.contains.is_some(),
         raw.count.is_some(),
+        raw.not_older_than.is_some(),
         raw.all.is_some(),
         raw.any.is_some(),
         raw.none.is_some(),
@@ -340,4 +566,18 @@ fn suggest(given: &str, known: &[&str], otherwise: &str) -> String {
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| format!("did you mean '{k}'?"))
         .unwrap_or_else(|| otherwise.to_owned())
+}
+
+/// `{setting: PATH}` (an object with that one key) refers to the tenant settings.
+fn setting_path(value: &Value) -> Option<&str> {
+    reference(value, "setting")
+}
+
+/// `{KEY: PATH}`: an object with that one key and a string value.
+fn reference<'v>(value: &'v Value, key: &str) -> Option<&'v str> {
+    let map = value.as_object()?;
+    if map.len() != 1 {
+        return None;
+    }
+    map.get(key)?.as_str()
 }

@@ -1,33 +1,199 @@
-//! Policy × snapshot → finding. Pure: reads only the snapshot already in memory.
+//! Policy × inputs → finding. Pure: reads only what is already in memory, including the clock.
 
-use super::rule::Truth;
-use super::{Policy, PolicyPack};
-use crate::findings::{Finding, Verdict};
+use super::rule::{Context, Truth};
+use super::{EvidenceNeed, Policy, PolicyPack};
+use crate::evidence::{Evidence, parse_date};
+use crate::findings::{Finding, FindingItem, Verdict};
+use crate::settings::Settings;
 use crate::snapshot::Snapshot;
+use serde_json::Value;
+
+/// Everything a verdict may depend on. The scan date is an input, so a replay of an old
+/// snapshot with the same date gives the same verdicts.
+#[derive(Clone, Copy)]
+pub struct Inputs<'a> {
+    pub snapshot: &'a Snapshot,
+    pub settings: &'a Settings,
+    pub evidence: &'a Evidence,
+    pub today: time::Date,
+}
 
 /// One finding per policy, in catalogue order.
-pub fn evaluate(pack: &PolicyPack, snapshot: &Snapshot) -> Vec<Finding> {
+pub fn evaluate(pack: &PolicyPack, inputs: Inputs<'_>) -> Vec<Finding> {
+    let settings = inputs.settings.to_document();
     pack.policies
         .iter()
-        .map(|policy| evaluate_policy(policy, snapshot))
+        .map(
+            |policy| match inputs.settings.skip_reason(&policy.control) {
+                Some(reason) => finding(
+                    policy,
+                    Verdict::NotApplicable,
+                    format!("declared not applicable in the tenant settings: {reason}"),
+                    Vec::new(),
+                ),
+                None => evaluate_policy(
+                    policy,
+                    inputs.snapshot,
+                    &settings,
+                    inputs.evidence,
+                    inputs.today,
+                ),
+            },
+        )
         .collect()
 }
 
-pub fn evaluate_policy(policy: &Policy, snapshot: &Snapshot) -> Finding {
-    let outcome = policy.rule.evaluate(snapshot);
-    let verdict = match outcome.truth {
-        Truth::Pass => Verdict::Pass,
-        Truth::Fail => Verdict::Fail,
-        Truth::Error => Verdict::Error,
+/// `settings` is the settings document (`Settings::to_document`), built once per scan.
+pub fn evaluate_policy(
+    policy: &Policy,
+    snapshot: &Snapshot,
+    settings: &Value,
+    evidence: &Evidence,
+    today: time::Date,
+) -> Finding {
+    let declaration = evidence.declaration(&policy.control);
+    let mut evidence_note = None;
+    let optional_and_absent =
+        policy.evidence.as_ref().is_some_and(|n| n.optional) && declaration.is_none();
+    if let Some(need) = policy.evidence.as_ref().filter(|_| !optional_and_absent) {
+        match check_declaration(&policy.control, need, declaration, today) {
+            Err((verdict, reason)) => return finding(policy, verdict, reason, Vec::new()),
+            Ok(note) => evidence_note = Some(note),
+        }
+    }
+    let (verdict, reason, items) = match &policy.rule {
+        None => (Verdict::Pass, String::new(), Vec::new()),
+        Some(rule) => {
+            let outcome = rule.evaluate(Context {
+                snapshot,
+                settings,
+                evidence: declaration,
+                today,
+            });
+            let verdict = match outcome.truth {
+                Truth::Pass => Verdict::Pass,
+                Truth::Fail => Verdict::Fail,
+                Truth::Error => Verdict::Error,
+            };
+            (verdict, outcome.reason, outcome.items)
+        }
     };
+    // An unreadable resource stays an error: a declaration could not have fixed that.
+    if optional_and_absent && verdict == Verdict::Fail {
+        let reason = format!(
+            "{reason}; no declaration for {} in the evidence file either",
+            policy.control
+        );
+        return finding(policy, Verdict::EvidenceMissing, reason, items);
+    }
+    let reason = match evidence_note {
+        Some(note) if reason.is_empty() => note,
+        Some(note) => format!("{reason}; {note}"),
+        None => reason,
+    };
+    finding(policy, verdict, reason, items)
+}
+
+/// The declaration exists, carries what the policy needs, and has not expired; otherwise the
+/// verdict it earns. On success, a one-line account of it for the reason text.
+fn check_declaration(
+    control: &str,
+    need: &EvidenceNeed,
+    declaration: Option<&Value>,
+    today: time::Date,
+) -> Result<String, (Verdict, String)> {
+    let Some(declaration) = declaration else {
+        let mut wanted = need
+            .values
+            .iter()
+            .map(|v| format!("values.{v}"))
+            .chain(need.files.iter().map(|f| format!("files.{f}")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !wanted.is_empty() {
+            wanted = format!(" with {wanted}");
+        }
+        return Err((
+            Verdict::EvidenceMissing,
+            format!(
+                "no declaration for {control} in the evidence file; declare it{wanted} (README: evidence file)"
+            ),
+        ));
+    };
+    let text = |key: &str| {
+        declaration
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    };
+    let valid_until = text("valid_until");
+    match parse_date(valid_until) {
+        Some(date) if date < today => {
+            return Err((
+                Verdict::EvidenceExpired,
+                format!(
+                    "the declaration for {control} expired on {valid_until} (declared by {} on {})",
+                    text("declared_by"),
+                    text("declared_on")
+                ),
+            ));
+        }
+        Some(_) => {}
+        None => {
+            return Err((
+                Verdict::EvidenceMissing,
+                format!("the declaration for {control} has no valid_until date"),
+            ));
+        }
+    }
+    let missing: Vec<String> = need
+        .values
+        .iter()
+        .filter(|v| {
+            declaration
+                .pointer(&format!("/values/{v}"))
+                .is_none_or(is_blank)
+        })
+        .map(|v| format!("values.{v}"))
+        .chain(
+            need.files
+                .iter()
+                .filter(|f| declaration.pointer(&format!("/files/{f}")).is_none())
+                .map(|f| format!("files.{f}")),
+        )
+        .collect();
+    if !missing.is_empty() {
+        return Err((
+            Verdict::EvidenceMissing,
+            format!("the declaration for {control} lacks {}", missing.join(", ")),
+        ));
+    }
+    Ok(format!(
+        "declared by {} on {}, valid until {valid_until}: {} (document: {})",
+        text("declared_by"),
+        text("declared_on"),
+        text("statement"),
+        text("document")
+    ))
+}
+
+fn is_blank(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+fn finding(policy: &Policy, verdict: Verdict, reason: String, items: Vec<FindingItem>) -> Finding {
     Finding {
         control: policy.control.clone(),
         policy: policy.id.clone(),
         title: policy.title.clone(),
         severity: policy.severity,
         verdict,
-        reason: outcome.reason,
-        items: outcome.items,
+        reason,
+        items,
         remediation: policy.remediation.clone(),
         guideline: policy.guideline.clone(),
         gdpr: policy.gdpr.clone(),

@@ -5,6 +5,7 @@
 
 use super::source::ExpectedVerdict;
 use super::{Example, Policy, PolicyPack, evaluate_policy};
+use crate::evidence::Evidence;
 use crate::findings::{Finding, Verdict};
 use crate::registry::Registry;
 use crate::snapshot::{Snapshot, SnapshotMeta};
@@ -42,7 +43,15 @@ pub fn run_examples(pack: &PolicyPack) -> Vec<ExampleResult> {
             }
         }
         for example in &policy.examples {
-            let finding = evaluate_policy(policy, &example_snapshot(&pack.registry, example));
+            let evidence = match &example.evidence {
+                Some(declaration) => Evidence::from_declarations(
+                    std::iter::once((policy.control.clone(), declaration.clone())).collect(),
+                ),
+                None => Evidence::default(),
+            };
+            let snapshot = example_snapshot(&pack.registry, example);
+            let settings = example.settings.to_document();
+            let finding = evaluate_policy(policy, &snapshot, &settings, &evidence, example.today);
             results.push(ExampleResult {
                 policy: policy.id.clone(),
                 location: format!("{}:{}", policy.file.display(), example.position.line),
@@ -78,6 +87,8 @@ fn judge(policy: &Policy, example: &Example, finding: &Finding) -> Option<String
         ExpectedVerdict::Pass => Verdict::Pass,
         ExpectedVerdict::Fail => Verdict::Fail,
         ExpectedVerdict::Error => Verdict::Error,
+        ExpectedVerdict::EvidenceMissing => Verdict::EvidenceMissing,
+        ExpectedVerdict::EvidenceExpired => Verdict::EvidenceExpired,
     };
     if finding.verdict != expected {
         return Some(format!(

@@ -11,14 +11,15 @@ mod pack;
 mod rule;
 mod source;
 
-pub use eval::{evaluate, evaluate_policy};
+pub use eval::{Inputs, evaluate, evaluate_policy};
 pub use examples::{ExampleResult, run_examples};
 pub use pack::{PackSource, PolicyPack};
-pub use rule::{Outcome, Rule, Truth};
+pub use rule::{Context, Outcome, Rule, Truth};
 pub use source::ExpectedVerdict;
 
 use crate::diag::Position;
 use crate::findings::{Localized, Severity};
+use crate::settings::Settings;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -38,10 +39,25 @@ pub struct Policy {
     pub references: Vec<String>,
     /// Every resource the rule reads, derived from the rule itself.
     pub resources: Vec<String>,
-    pub rule: Rule,
+    /// What the evidence declaration must carry, for controls proven (partly) by one.
+    pub evidence: Option<EvidenceNeed>,
+    /// `None` when the declaration alone proves the control.
+    pub rule: Option<Rule>,
     pub examples: Vec<Example>,
     pub file: PathBuf,
 }
+
+/// The values and files a declaration must carry for a policy to judge it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvidenceNeed {
+    /// The rule may pass on Graph data alone; the declaration is needed only when it does not.
+    pub optional: bool,
+    pub values: Vec<String>,
+    pub files: Vec<String>,
+}
+
+/// The name under which a rule reads its control's evidence declaration.
+pub const EVIDENCE_RESOURCE: &str = "evidence";
 
 /// An input the policy carries with the verdict it must give.
 #[derive(Debug, Clone)]
@@ -50,6 +66,9 @@ pub struct Example {
     pub expect: ExpectedVerdict,
     pub resources: BTreeMap<String, Value>,
     pub unreadable: BTreeMap<String, String>,
+    pub settings: Settings,
+    pub evidence: Option<Value>,
+    pub today: time::Date,
     pub items: Option<Vec<String>>,
     pub position: Position,
 }

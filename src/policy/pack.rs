@@ -64,6 +64,7 @@ impl PolicyPack {
         for file in &policy_files {
             let raw: PolicyFile = parse_yaml(&file.name, &file.text)?;
             let compiler = Compiler {
+                evidence_allowed: raw.evidence.is_some(),
                 file: &file.name,
                 registry: &registry,
                 catalog: &catalog,

@@ -5,6 +5,7 @@
 //! one part provably passes. This is how "never fail open" holds for composite rules.
 //! Pure: no I/O, no clock, no environment.
 
+use super::EVIDENCE_RESOURCE;
 use crate::findings::FindingItem;
 use crate::snapshot::{ResourceData, Snapshot};
 use jsonpath_rust::parser::model::JpQuery;
@@ -38,22 +39,71 @@ pub enum Rule {
 #[derive(Debug, Clone)]
 pub struct Check {
     pub description: Option<String>,
+    /// Where the values come from; several sources are concatenated (e.g. active and eligible
+    /// role holders).
+    pub sources: Vec<Source>,
+    /// Keeps the first value per key (e.g. `$.id`), so a person holding a role twice counts once.
+    pub distinct: Option<Selector>,
+    pub label: Option<Selector>,
+    /// The label names a person: it is pseudonymised in reports unless identities are revealed.
+    pub identity: bool,
+    pub allow_empty: bool,
+    pub assertion: Assertion,
+}
+
+/// One selection: a JSONPath into a resource (or the current item), optionally with groups
+/// replaced by their members.
+#[derive(Debug, Clone)]
+pub struct Source {
     /// `None` inside `all`/`any`/`none`, where the selected item is the root.
     pub resource: Option<String>,
     pub path: Selector,
-    pub label: Option<Selector>,
-    pub allow_empty: bool,
-    pub assertion: Assertion,
+    /// A fan-out resource of group members keyed by group id: each selected group object
+    /// (`@odata.type` `#microsoft.graph.group`) is replaced by the users in it.
+    pub expand_groups: Option<String>,
+}
+
+/// A single value: written in the policy, or taken from the tenant settings.
+#[derive(Debug, Clone)]
+pub enum Operand {
+    Literal(Value),
+    Setting(Selector),
+    /// A value from the policy's evidence declaration, e.g. the declared backup app id.
+    Evidence(Selector),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgeUnit {
+    Months,
+    Years,
+}
+
+/// A list of values: written in the policy, or every value a settings path selects.
+#[derive(Debug, Clone)]
+pub enum Values {
+    Literal(Vec<Value>),
+    Setting(Selector),
 }
 
 #[derive(Debug, Clone)]
 pub enum Assertion {
     Exists(bool),
-    Equals(Value),
-    In(Vec<Value>),
-    NotIn(Vec<Value>),
+    Equals(Operand),
+    In(Values),
+    NotIn(Values),
+    /// Every selected value is in the list; nothing selected passes (e.g. exclusions).
+    Only(Values),
     Contains(Value),
-    Count { min: Option<u64>, max: Option<u64> },
+    Count {
+        min: Option<Operand>,
+        max: Option<Operand>,
+    },
+    /// Every selected value is a date no older than the amount before the scan date, and not
+    /// after it (a restore test, an access review, a DPIA review).
+    NotOlderThan {
+        amount: Operand,
+        unit: AgeUnit,
+    },
     All(Box<Rule>),
     Any(Box<Rule>),
     None(Box<Rule>),
@@ -84,17 +134,28 @@ impl Outcome {
     }
 }
 
-/// Where a rule's selections start: a snapshot resource, or one selected item.
+/// What a rule may read: the snapshot, the settings document, the control's evidence
+/// declaration and the scan date. Nothing else.
+#[derive(Clone, Copy)]
+pub struct Context<'a> {
+    pub snapshot: &'a Snapshot,
+    pub settings: &'a Value,
+    pub evidence: Option<&'a Value>,
+    pub today: time::Date,
+}
+
+/// Where a check's selection starts: its resource, or the item an `all`/`any`/`none` selected.
 #[derive(Clone, Copy)]
 enum Scope<'a> {
-    Snapshot(&'a Snapshot),
+    Resource,
     Item(&'a Value),
 }
 
 impl Rule {
-    /// Evaluates against a snapshot (top-level rules name their resource).
-    pub fn evaluate(&self, snapshot: &Snapshot) -> Outcome {
-        self.eval(Scope::Snapshot(snapshot))
+    /// Evaluates against the context: top-level rules name their resource, `{setting: ...}`
+    /// operands read the settings document, `resource: evidence` the declaration.
+    pub fn evaluate(&self, ctx: Context<'_>) -> Outcome {
+        self.eval(ctx, Scope::Resource)
     }
 
     /// Every resource the rule reads, in first-use order.
@@ -111,27 +172,36 @@ impl Rule {
             }
             Rule::Not { rule, .. } => rule.collect_resources(names),
             Rule::Check(check) => {
-                if let Some(name) = &check.resource
-                    && !names.contains(name)
+                let used = check
+                    .sources
+                    .iter()
+                    .flat_map(|s| s.resource.iter().chain(s.expand_groups.iter()));
+                for name in used {
+                    if name != EVIDENCE_RESOURCE && !names.contains(name) {
+                        names.push(name.clone());
+                    }
+                }
+                if let Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) =
+                    &check.assertion
                 {
-                    names.push(name.clone());
+                    rule.collect_resources(names);
                 }
             }
         }
     }
 
-    fn eval(&self, scope: Scope<'_>) -> Outcome {
+    fn eval<'a>(&self, ctx: Context<'a>, scope: Scope<'a>) -> Outcome {
         match self {
             Rule::AllOf { description, rules } => {
-                let outcomes: Vec<Outcome> = rules.iter().map(|r| r.eval(scope)).collect();
+                let outcomes: Vec<Outcome> = rules.iter().map(|r| r.eval(ctx, scope)).collect();
                 with_description(description, all_of(outcomes))
             }
             Rule::AnyOf { description, rules } => {
-                let outcomes: Vec<Outcome> = rules.iter().map(|r| r.eval(scope)).collect();
+                let outcomes: Vec<Outcome> = rules.iter().map(|r| r.eval(ctx, scope)).collect();
                 with_description(description, any_of(outcomes))
             }
             Rule::Not { description, rule } => {
-                let inner = rule.eval(scope);
+                let inner = rule.eval(ctx, scope);
                 let outcome = match inner.truth {
                     Truth::Pass => Outcome::new(
                         Truth::Fail,
@@ -145,7 +215,7 @@ impl Rule {
                 };
                 with_description(description, outcome)
             }
-            Rule::Check(check) => with_description(&check.description, check.eval(scope)),
+            Rule::Check(check) => with_description(&check.description, check.eval(ctx, scope)),
         }
     }
 }
@@ -219,46 +289,127 @@ struct Selected<'a> {
     path: String,
 }
 
-impl Check {
-    fn eval(&self, scope: Scope<'_>) -> Outcome {
+impl Source {
+    fn select<'a>(
+        &self,
+        ctx: Context<'a>,
+        scope: Scope<'a>,
+        name_paths: bool,
+    ) -> Result<Vec<Selected<'a>>, Outcome> {
         let root = match (scope, &self.resource) {
             (Scope::Item(item), _) => item,
-            (Scope::Snapshot(snapshot), Some(name)) => match snapshot.resource(name) {
-                Some(ResourceData::Read(value)) => value,
-                Some(ResourceData::Unreadable(reason)) => {
-                    return Outcome::new(Truth::Error, reason.clone());
-                }
-                None => {
-                    return Outcome::new(
-                        Truth::Error,
-                        format!("{name} was not collected in this snapshot"),
-                    );
-                }
-            },
-            (Scope::Snapshot(_), None) => {
-                return Outcome::new(
+            (Scope::Resource, Some(name)) if name == EVIDENCE_RESOURCE => {
+                ctx.evidence.ok_or_else(|| {
+                    Outcome::new(Truth::Error, "no evidence declaration for this control")
+                })?
+            }
+            (Scope::Resource, Some(name)) => read(ctx, name)?,
+            (Scope::Resource, None) => {
+                return Err(Outcome::new(
                     Truth::Error,
                     "rule has no resource (loader should have refused it)",
-                );
+                ));
             }
         };
-        let selected: Vec<Selected<'_>> = match js_path_process(&self.path.query, root) {
-            Ok(found) => found
-                .into_iter()
-                .map(|r| Selected {
-                    value: r.val,
-                    path: r.path,
-                })
-                .collect(),
-            Err(err) => {
-                return Outcome::new(
-                    Truth::Error,
-                    format!("JSONPath {} could not be evaluated: {err}", self.path.text),
-                );
+        let found = js_path_process(&self.path.query, root).map_err(|err| {
+            Outcome::new(
+                Truth::Error,
+                format!("JSONPath {} could not be evaluated: {err}", self.path.text),
+            )
+        })?;
+        let mut selected = Vec::with_capacity(found.len());
+        for hit in found {
+            let path = match (&self.resource, name_paths) {
+                (Some(name), true) => format!("{name}{}", &hit.path[1..]),
+                _ => hit.path,
+            };
+            match &self.expand_groups {
+                Some(members) if is_group(hit.val) => {
+                    for (index, member) in group_members(ctx, members, hit.val)?
+                        .into_iter()
+                        .enumerate()
+                    {
+                        selected.push(Selected {
+                            value: member,
+                            path: format!("{path} member {index}"),
+                        });
+                    }
+                }
+                _ => selected.push(Selected {
+                    value: hit.val,
+                    path,
+                }),
             }
-        };
+        }
+        Ok(selected)
+    }
+}
+
+fn read<'a>(ctx: Context<'a>, name: &str) -> Result<&'a Value, Outcome> {
+    match ctx.snapshot.resource(name) {
+        Some(ResourceData::Read(value)) => Ok(value),
+        Some(ResourceData::Unreadable(reason)) => Err(Outcome::new(Truth::Error, reason.clone())),
+        None => Err(Outcome::new(
+            Truth::Error,
+            format!("{name} was not collected in this snapshot"),
+        )),
+    }
+}
+
+fn is_group(value: &Value) -> bool {
+    value.get("@odata.type").and_then(Value::as_str) == Some("#microsoft.graph.group")
+}
+
+/// The non-group members of a group, from a fan-out resource `{"<group id>": {"value": [...]}}`.
+/// A group whose members were not read makes the check an error: its members are unknown.
+fn group_members<'a>(
+    ctx: Context<'a>,
+    resource: &str,
+    group: &Value,
+) -> Result<Vec<&'a Value>, Outcome> {
+    let id = group.get("id").and_then(Value::as_str).unwrap_or_default();
+    let members = read(ctx, resource)?
+        .get(id)
+        .and_then(|entry| entry.get("value"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            Outcome::new(
+                Truth::Error,
+                format!("the members of group {id} were not read ({resource})"),
+            )
+        })?;
+    Ok(members.iter().filter(|m| !is_group(m)).collect())
+}
+
+impl Check {
+    fn eval<'a>(&self, ctx: Context<'a>, scope: Scope<'a>) -> Outcome {
+        let name_paths = self.sources.len() > 1;
+        let mut selected: Vec<Selected<'a>> = Vec::new();
+        for source in &self.sources {
+            match source.select(ctx, scope, name_paths) {
+                Ok(mut found) => selected.append(&mut found),
+                Err(outcome) => return outcome,
+            }
+        }
+        if let Some(key) = &self.distinct {
+            let mut seen = std::collections::HashSet::new();
+            selected.retain(|s| {
+                let id = js_path_process(&key.query, s.value)
+                    .ok()
+                    .and_then(|found| found.first().map(|r| r.val.to_string()));
+                // A value without the key cannot be matched to another: keep it.
+                id.is_none_or(|id| seen.insert(id))
+            });
+        }
+        match self.judge(ctx, &selected) {
+            Ok(outcome) | Err(outcome) => outcome,
+        }
+    }
+
+    /// `Err` carries an error outcome from resolving a settings operand.
+    fn judge<'a>(&self, ctx: Context<'a>, selected: &[Selected<'a>]) -> Result<Outcome, Outcome> {
         let at = self.subject();
-        match &self.assertion {
+        Ok(match &self.assertion {
             Assertion::Exists(true) if selected.is_empty() => {
                 Outcome::new(Truth::Fail, format!("nothing found at {at}"))
             }
@@ -279,22 +430,43 @@ impl Check {
                     items,
                 }
             }
-            Assertion::Equals(expected) => self.each_value(&selected, |v| {
-                (v == expected)
-                    .then_some(())
-                    .ok_or_else(|| format!("is {}, expected {}", show(v), show(expected)))
-            }),
-            Assertion::In(allowed) => self.each_value(&selected, |v| {
-                allowed.contains(v).then_some(()).ok_or_else(|| {
-                    format!("is {}, expected one of {}", show(v), show_list(allowed))
+            Assertion::Equals(expected) => {
+                let expected = resolve(ctx, expected)?;
+                self.each_value(selected, |v| {
+                    (v == &expected)
+                        .then_some(())
+                        .ok_or_else(|| format!("is {}, expected {}", show(v), show(&expected)))
                 })
-            }),
-            Assertion::NotIn(forbidden) => self.each_value(&selected, |v| {
-                (!forbidden.contains(v))
-                    .then_some(())
-                    .ok_or_else(|| format!("is {}, which is not allowed", show(v)))
-            }),
-            Assertion::Contains(wanted) => self.each_value(&selected, |v| match v {
+            }
+            Assertion::In(allowed) => {
+                let allowed = resolve_list(ctx, allowed)?;
+                self.each_value(selected, |v| {
+                    allowed.contains(v).then_some(()).ok_or_else(|| {
+                        format!("is {}, expected one of {}", show(v), show_list(&allowed))
+                    })
+                })
+            }
+            Assertion::NotIn(forbidden) => {
+                let forbidden = resolve_list(ctx, forbidden)?;
+                self.each_value(selected, |v| {
+                    (!forbidden.contains(v))
+                        .then_some(())
+                        .ok_or_else(|| format!("is {}, which is not allowed", show(v)))
+                })
+            }
+            Assertion::Only(_) if selected.is_empty() => {
+                Outcome::new(Truth::Pass, format!("nothing at {at}"))
+            }
+            Assertion::Only(allowed) => {
+                let allowed = resolve_list(ctx, allowed)?;
+                self.each_value(selected, |v| {
+                    allowed
+                        .contains(v)
+                        .then_some(())
+                        .ok_or_else(|| format!("is {}, which is not in the allowed list", show(v)))
+                })
+            }
+            Assertion::Contains(wanted) => self.each_value(selected, |v| match v {
                 Value::Array(list) if list.contains(wanted) => Ok(()),
                 Value::Array(list) => Err(format!(
                     "{} does not contain {}",
@@ -303,18 +475,49 @@ impl Check {
                 )),
                 other => Err(format!("is {}, not a list", show(other))),
             }),
-            Assertion::Count { min, max } => self.count(&selected, *min, *max),
-            Assertion::All(rule) => self.quantify(&selected, rule, Quantifier::All),
-            Assertion::Any(rule) => self.quantify(&selected, rule, Quantifier::Any),
-            Assertion::None(rule) => self.quantify(&selected, rule, Quantifier::None),
-        }
+            Assertion::Count { min, max } => {
+                let min = min.as_ref().map(|b| resolve_count(ctx, b)).transpose()?;
+                let max = max.as_ref().map(|b| resolve_count(ctx, b)).transpose()?;
+                self.count(selected, min, max)
+            }
+            Assertion::NotOlderThan { amount, unit } => {
+                let amount = resolve_count(ctx, amount)?;
+                let Some(oldest) = go_back(ctx.today, amount, *unit) else {
+                    return Err(Outcome::new(
+                        Truth::Error,
+                        format!("cannot go back {amount} {unit:?} from {}", ctx.today),
+                    ));
+                };
+                self.each_value(selected, |v| {
+                    match v.as_str().and_then(crate::evidence::parse_date) {
+                        None => Err(format!("is {}, not a date (YYYY-MM-DD)", show(v))),
+                        Some(date) if date > ctx.today => {
+                            Err(format!("is {date}, after the scan date {}", ctx.today))
+                        }
+                        Some(date) if date < oldest => Err(format!(
+                            "is {date}, older than {amount} {} (before {oldest})",
+                            unit_name(*unit)
+                        )),
+                        Some(_) => Ok(()),
+                    }
+                })
+            }
+            Assertion::All(rule) => self.quantify(ctx, selected, rule, Quantifier::All),
+            Assertion::Any(rule) => self.quantify(ctx, selected, rule, Quantifier::Any),
+            Assertion::None(rule) => self.quantify(ctx, selected, rule, Quantifier::None),
+        })
     }
 
     fn subject(&self) -> String {
-        match &self.resource {
-            Some(resource) => format!("{resource} {}", self.path.text),
-            None => self.path.text.clone(),
-        }
+        let parts: Vec<String> = self
+            .sources
+            .iter()
+            .map(|s| match &s.resource {
+                Some(resource) => format!("{resource} {}", s.path.text),
+                None => s.path.text.clone(),
+            })
+            .collect();
+        parts.join(" + ")
     }
 
     fn item(&self, selected: &Selected<'_>, detail: String) -> FindingItem {
@@ -331,6 +534,7 @@ impl Check {
             path: selected.path.clone(),
             label,
             detail,
+            identity: self.identity,
         }
     }
 
@@ -402,7 +606,13 @@ impl Check {
         }
     }
 
-    fn quantify(&self, selected: &[Selected<'_>], rule: &Rule, quantifier: Quantifier) -> Outcome {
+    fn quantify<'a>(
+        &self,
+        ctx: Context<'a>,
+        selected: &[Selected<'a>],
+        rule: &Rule,
+        quantifier: Quantifier,
+    ) -> Outcome {
         let at = self.subject();
         if selected.is_empty() {
             return match quantifier {
@@ -415,7 +625,7 @@ impl Check {
         }
         let outcomes: Vec<(&Selected<'_>, Outcome)> = selected
             .iter()
-            .map(|s| (s, rule.eval(Scope::Item(s.value))))
+            .map(|s| (s, rule.eval(ctx, Scope::Item(s.value))))
             .collect();
         let count = |t: Truth| outcomes.iter().filter(|(_, o)| o.truth == t).count();
         let (passed, failed, errors) =
@@ -425,7 +635,7 @@ impl Check {
             outcomes
                 .iter()
                 .filter(|(_, o)| o.truth == truth)
-                .map(|(s, o)| self.item(s, o.reason.clone()))
+                .map(|(s, o)| self.item(s, detail_with_nested(o)))
                 .collect()
         };
         let first_error = || {
@@ -481,6 +691,126 @@ enum Quantifier {
     None,
 }
 
+/// Values a settings path selects, arrays flattened: `$.break_glass_accounts[*].id` and
+/// `$.accepted_geos` both give a plain list.
+fn setting_values<'a>(ctx: Context<'a>, selector: &Selector) -> Result<Vec<&'a Value>, Outcome> {
+    let found = js_path_process(&selector.query, ctx.settings).map_err(|err| {
+        Outcome::new(
+            Truth::Error,
+            format!("setting {} could not be read: {err}", selector.text),
+        )
+    })?;
+    Ok(found
+        .into_iter()
+        .flat_map(|r| match r.val {
+            Value::Array(list) => list.iter().collect::<Vec<_>>(),
+            other => vec![other],
+        })
+        .collect())
+}
+
+fn resolve(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outcome> {
+    match operand {
+        Operand::Literal(value) => Ok(value.clone()),
+        Operand::Evidence(selector) => {
+            let declaration = ctx.evidence.ok_or_else(|| {
+                Outcome::new(Truth::Error, "no evidence declaration for this control")
+            })?;
+            let found = js_path_process(&selector.query, declaration).map_err(|err| {
+                Outcome::new(
+                    Truth::Error,
+                    format!("evidence {} could not be read: {err}", selector.text),
+                )
+            })?;
+            found.first().map(|r| r.val.clone()).ok_or_else(|| {
+                Outcome::new(
+                    Truth::Error,
+                    format!("the evidence declaration has no {}", selector.text),
+                )
+            })
+        }
+        Operand::Setting(selector) => {
+            let found = js_path_process(&selector.query, ctx.settings).map_err(|err| {
+                Outcome::new(
+                    Truth::Error,
+                    format!("setting {} could not be read: {err}", selector.text),
+                )
+            })?;
+            found.first().map(|r| r.val.clone()).ok_or_else(|| {
+                Outcome::new(
+                    Truth::Error,
+                    format!("setting {} is not set", selector.text),
+                )
+            })
+        }
+    }
+}
+
+fn resolve_list(ctx: Context<'_>, values: &Values) -> Result<Vec<Value>, Outcome> {
+    match values {
+        Values::Literal(list) => Ok(list.clone()),
+        Values::Setting(selector) => Ok(setting_values(ctx, selector)?
+            .into_iter()
+            .cloned()
+            .collect()),
+    }
+}
+
+fn resolve_count(ctx: Context<'_>, bound: &Operand) -> Result<u64, Outcome> {
+    let value = resolve(ctx, bound)?;
+    value.as_u64().ok_or_else(|| {
+        Outcome::new(
+            Truth::Error,
+            format!("count bound {} is not a whole number", show(&value)),
+        )
+    })
+}
+
+/// An item's detail: why it failed, plus what inside it failed (e.g. which excluded account),
+/// since the nested items themselves are not listed at the top level.
+fn detail_with_nested(outcome: &Outcome) -> String {
+    const SHOWN: usize = 5;
+    if outcome.items.is_empty() {
+        return outcome.reason.clone();
+    }
+    let inner: Vec<String> = outcome
+        .items
+        .iter()
+        .take(SHOWN)
+        .map(|i| match &i.label {
+            Some(label) => format!("{label}: {}", i.detail),
+            None => format!("{} {}", i.path, i.detail),
+        })
+        .collect();
+    let more = outcome.items.len().saturating_sub(SHOWN);
+    let more = if more > 0 {
+        format!("; +{more} more")
+    } else {
+        String::new()
+    };
+    format!("{} ({}{more})", outcome.reason, inner.join("; "))
+}
+
+/// The date `amount` months or years before `today`, clamped to the month's last day.
+fn go_back(today: time::Date, amount: u64, unit: AgeUnit) -> Option<time::Date> {
+    let months = match unit {
+        AgeUnit::Months => i64::try_from(amount).ok()?,
+        AgeUnit::Years => i64::try_from(amount).ok()?.checked_mul(12)?,
+    };
+    let total = i64::from(today.year()) * 12 + i64::from(u8::from(today.month())) - 1 - months;
+    let year = i32::try_from(total.div_euclid(12)).ok()?;
+    let month = time::Month::try_from(u8::try_from(total.rem_euclid(12) + 1).ok()?).ok()?;
+    let day = today.day().min(time::util::days_in_month(month, year));
+    time::Date::from_calendar_date(year, month, day).ok()
+}
+
+fn unit_name(unit: AgeUnit) -> &'static str {
+    match unit {
+        AgeUnit::Months => "months",
+        AgeUnit::Years => "years",
+    }
+}
+
 /// Short JSON rendering of a value for a reason text.
 fn show(value: &Value) -> String {
     let text = value.to_string();
@@ -494,4 +824,46 @@ fn show(value: &Value) -> String {
 
 fn show_list(values: &[Value]) -> String {
     show(&Value::Array(values.to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn going_back_months_clamps_to_the_last_day() {
+        assert_eq!(
+            go_back(date!(2026 - 03 - 31), 1, AgeUnit::Months),
+            Some(date!(2026 - 02 - 28))
+        );
+        assert_eq!(
+            go_back(date!(2026 - 01 - 15), 12, AgeUnit::Months),
+            Some(date!(2025 - 01 - 15))
+        );
+        assert_eq!(
+            go_back(date!(2026 - 06 - 01), 3, AgeUnit::Years),
+            Some(date!(2023 - 06 - 01))
+        );
+    }
+
+    fn outcome(truth: Truth) -> Outcome {
+        Outcome::new(truth, format!("{truth:?}"))
+    }
+
+    #[test]
+    fn all_of_is_kleene_conjunction() {
+        use Truth::*;
+        assert_eq!(all_of(vec![outcome(Pass), outcome(Pass)]).truth, Pass);
+        assert_eq!(all_of(vec![outcome(Pass), outcome(Error)]).truth, Error);
+        assert_eq!(all_of(vec![outcome(Error), outcome(Fail)]).truth, Fail);
+    }
+
+    #[test]
+    fn any_of_never_turns_an_error_into_a_pass() {
+        use Truth::*;
+        assert_eq!(any_of(vec![outcome(Fail), outcome(Error)]).truth, Error);
+        assert_eq!(any_of(vec![outcome(Error), outcome(Pass)]).truth, Pass);
+        assert_eq!(any_of(vec![outcome(Fail), outcome(Fail)]).truth, Fail);
+    }
 }

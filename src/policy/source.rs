@@ -4,6 +4,7 @@
 //! Nothing here judges meaning; `compile.rs` turns these into checked rules.
 
 use crate::findings::{Localized, Severity};
+use crate::settings::Settings;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_saphyr::Spanned;
@@ -20,7 +21,12 @@ pub(super) struct PolicyFile {
     pub guideline: Option<String>,
     #[serde(default)]
     pub gdpr: Option<Vec<String>>,
-    pub rule: Spanned<RawRule>,
+    /// For controls proven by a declaration: what the declaration must carry.
+    #[serde(default)]
+    pub evidence: Option<Spanned<RawEvidenceNeed>>,
+    /// May be left out when the declaration alone proves the control.
+    #[serde(default)]
+    pub rule: Option<Spanned<RawRule>>,
     pub remediation: Localized,
     #[serde(default)]
     pub references: Vec<String>,
@@ -45,7 +51,15 @@ pub(super) struct RawRule {
     #[serde(default)]
     pub path: Option<Spanned<String>>,
     #[serde(default)]
+    pub select: Option<Vec<Spanned<RawSource>>>,
+    #[serde(default)]
+    pub expand_groups: Option<Spanned<String>>,
+    #[serde(default)]
+    pub distinct: Option<Spanned<String>>,
+    #[serde(default)]
     pub label: Option<Spanned<String>>,
+    #[serde(default)]
+    pub identity: Option<bool>,
     #[serde(default)]
     pub allow_empty: Option<bool>,
     #[serde(default)]
@@ -53,13 +67,17 @@ pub(super) struct RawRule {
     #[serde(default, deserialize_with = "present")]
     pub equals: Option<Value>,
     #[serde(default, rename = "in")]
-    pub one_of: Option<Vec<Value>>,
+    pub one_of: Option<Spanned<Value>>,
     #[serde(default)]
-    pub not_in: Option<Vec<Value>>,
+    pub not_in: Option<Spanned<Value>>,
+    #[serde(default)]
+    pub only: Option<Spanned<Value>>,
     #[serde(default, deserialize_with = "present")]
     pub contains: Option<Value>,
     #[serde(default)]
     pub count: Option<Spanned<RawCount>>,
+    #[serde(default)]
+    pub not_older_than: Option<Spanned<RawAge>>,
     #[serde(default)]
     pub all: Option<Box<Spanned<RawRule>>>,
     #[serde(default)]
@@ -68,21 +86,54 @@ pub(super) struct RawRule {
     pub none: Option<Box<Spanned<RawRule>>>,
 }
 
+/// One entry of `select:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSource {
+    #[serde(default)]
+    pub resource: Option<Spanned<String>>,
+    pub path: Spanned<String>,
+    #[serde(default)]
+    pub expand_groups: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEvidenceNeed {
+    #[serde(default)]
+    pub optional: bool,
+    #[serde(default)]
+    pub values: Vec<String>,
+    #[serde(default)]
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAge {
+    #[serde(default)]
+    pub months: Option<Value>,
+    #[serde(default)]
+    pub years: Option<Value>,
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawCount {
     #[serde(default)]
-    pub min: Option<u64>,
+    pub min: Option<Value>,
     #[serde(default)]
-    pub max: Option<u64>,
+    pub max: Option<Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum ExpectedVerdict {
     Pass,
     Fail,
     Error,
+    EvidenceMissing,
+    EvidenceExpired,
 }
 
 #[derive(Debug, Deserialize)]
@@ -96,6 +147,15 @@ pub(super) struct RawExample {
     /// Resources that could not be read, with the reason (e.g. "HTTP 403").
     #[serde(default)]
     pub unreadable: BTreeMap<String, String>,
+    /// The declaration for the policy's control in the evidence file, if any.
+    #[serde(default)]
+    pub evidence: Option<Value>,
+    /// The scan date the example is evaluated on (default 2026-06-01), for expiry and ages.
+    #[serde(default)]
+    pub today: Option<String>,
+    /// Tenant settings for this example, over the defaults (e.g. break-glass accounts).
+    #[serde(default)]
+    pub settings: Option<Settings>,
     /// The labels (or paths) of the items the finding must list, in any order.
     #[serde(default)]
     pub items: Option<Vec<String>>,

@@ -1,0 +1,171 @@
+//! Declared evidence (`--evidence FILE`): what the operator states for controls Graph cannot read,
+//! who stated it, when, the document that proves it, and until when the statement holds.
+//!
+//! The scanner checks that a declaration exists, carries what its policy needs, and has not
+//! expired; policies then judge the declared values like any other data. Files a declaration
+//! points to (e.g. a Teams meeting policy exported with PowerShell) are read here, once.
+
+use crate::catalog::Catalog;
+use crate::diag::{Diagnostic, Position, locate_text, parse_yaml};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use time::Date;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceFile {
+    declarations: Vec<Declaration>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Declaration {
+    control: String,
+    /// What holds, in a sentence.
+    statement: String,
+    /// The role that declares it (e.g. "DPO", "ICT-coördinator"); a name is optional.
+    declared_by: String,
+    declared_on: String,
+    valid_until: String,
+    /// The document that proves it: contract, DPA, DPIA, restore-test report, with its reference.
+    document: String,
+    #[serde(default)]
+    values: Map<String, Value>,
+    /// Name → JSON file (relative to the evidence file), e.g. a Teams meeting policy export.
+    #[serde(default)]
+    files: BTreeMap<String, PathBuf>,
+}
+
+/// All declarations, as one JSON document keyed by control ID: what rules read.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    by_control: Map<String, Value>,
+}
+
+pub const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+impl Evidence {
+    pub fn load(file: &Path, catalog: &Catalog) -> Result<Self, Diagnostic> {
+        let text = std::fs::read_to_string(file).map_err(|err| {
+            Diagnostic::new(
+                file,
+                Position::default(),
+                format!("cannot read evidence file: {err}"),
+            )
+            .with_fix("pass an existing YAML file to --evidence (README: evidence file)")
+        })?;
+        let parsed: EvidenceFile = parse_yaml(file, &text)?;
+        let base = file.parent().unwrap_or(Path::new("."));
+        let mut by_control = Map::new();
+        for declaration in parsed.declarations {
+            let at = locate_text(&text, &format!("control: {}", declaration.control));
+            let error =
+                |message: String, fix: &str| Diagnostic::new(file, at, message).with_fix(fix);
+            if catalog.get(&declaration.control).is_none() {
+                return Err(error(
+                    format!("unknown control '{}'", declaration.control),
+                    "use a control ID from `cloudkeur policy list`",
+                ));
+            }
+            if by_control.contains_key(&declaration.control) {
+                return Err(error(
+                    format!("{} is declared twice", declaration.control),
+                    "keep one declaration per control",
+                ));
+            }
+            let declared_on = parse_date(&declaration.declared_on).ok_or_else(|| {
+                error(
+                    format!("declared_on '{}' is not a date", declaration.declared_on),
+                    "write it as YYYY-MM-DD",
+                )
+            })?;
+            let valid_until = parse_date(&declaration.valid_until).ok_or_else(|| {
+                error(
+                    format!("valid_until '{}' is not a date", declaration.valid_until),
+                    "write it as YYYY-MM-DD",
+                )
+            })?;
+            if valid_until < declared_on {
+                return Err(error(
+                    format!("{}: valid_until is before declared_on", declaration.control),
+                    "correct the dates",
+                ));
+            }
+            for (field, value) in [
+                ("statement", &declaration.statement),
+                ("declared_by", &declaration.declared_by),
+                ("document", &declaration.document),
+            ] {
+                if value.trim().is_empty() {
+                    return Err(error(
+                        format!("{}: `{field}` is empty", declaration.control),
+                        "say what holds, who declares it and which document proves it",
+                    ));
+                }
+            }
+            let mut files = Map::new();
+            for (name, relative) in &declaration.files {
+                let path = base.join(relative);
+                let body = std::fs::read_to_string(&path).map_err(|err| {
+                    error(
+                        format!(
+                            "{}: file '{}' cannot be read: {err}",
+                            declaration.control,
+                            path.display()
+                        ),
+                        "give a path relative to the evidence file",
+                    )
+                })?;
+                let json: Value = serde_json::from_str(body.trim_start_matches('\u{feff}'))
+                    .map_err(|err| {
+                        error(
+                            format!(
+                                "{}: file '{}' is not JSON: {err}",
+                                declaration.control,
+                                path.display()
+                            ),
+                            "export it with `| ConvertTo-Json -Depth 5`",
+                        )
+                    })?;
+                // PowerShell writes one object for one result and an array for several; policies
+                // always see a list.
+                files.insert(
+                    name.clone(),
+                    if json.is_array() {
+                        json
+                    } else {
+                        Value::Array(vec![json])
+                    },
+                );
+            }
+            let mut entry = Map::new();
+            entry.insert("statement".into(), Value::String(declaration.statement));
+            entry.insert("declared_by".into(), Value::String(declaration.declared_by));
+            entry.insert("declared_on".into(), Value::String(declaration.declared_on));
+            entry.insert("valid_until".into(), Value::String(declaration.valid_until));
+            entry.insert("document".into(), Value::String(declaration.document));
+            entry.insert("values".into(), Value::Object(declaration.values));
+            entry.insert("files".into(), Value::Object(files));
+            by_control.insert(declaration.control, Value::Object(entry));
+        }
+        Ok(Evidence { by_control })
+    }
+
+    /// Builds evidence from already-parsed declarations (policy examples).
+    pub fn from_declarations(by_control: Map<String, Value>) -> Self {
+        Evidence { by_control }
+    }
+
+    pub fn declaration(&self, control: &str) -> Option<&Value> {
+        self.by_control.get(control)
+    }
+}
+
+/// `YYYY-MM-DD`, or the date part of an RFC 3339 time.
+pub fn parse_date(text: &str) -> Option<Date> {
+    let day = text.get(..10)?;
+    Date::parse(day, DATE_FORMAT).ok()
+}
