@@ -87,8 +87,14 @@ pub enum TransportError {
     Connect(String),
 }
 
-fn build_client(timeout: Duration) -> Result<reqwest::Client, ConnectorError> {
-    reqwest::Client::builder()
+/// A client for one origin. System proxy settings apply, except to a loopback host: a local
+/// test server is never reached through a proxy.
+fn build_client(target: &Url, timeout: Duration) -> Result<reqwest::Client, ConnectorError> {
+    let mut builder = reqwest::Client::builder();
+    if is_loopback(target) {
+        builder = builder.no_proxy();
+    }
+    builder
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -148,7 +154,7 @@ pub struct GraphReader {
 impl GraphReader {
     pub fn new(origin: Url, timeout: Duration) -> Result<Self, ConnectorError> {
         Ok(GraphReader {
-            client: build_client(timeout)?,
+            client: build_client(&origin, timeout)?,
             origin,
         })
     }
@@ -213,7 +219,7 @@ pub struct TokenPoster {
 impl TokenPoster {
     pub fn new(token_url: Url, timeout: Duration) -> Result<Self, ConnectorError> {
         Ok(TokenPoster {
-            client: build_client(timeout)?,
+            client: build_client(&token_url, timeout)?,
             token_url,
         })
     }
