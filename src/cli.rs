@@ -108,6 +108,11 @@ pub struct ScanArgs {
     #[arg(long)]
     pub reveal_identities: bool,
 
+    /// Evaluate as if scanned on this date (YYYY-MM-DD): for replaying an archived snapshot as
+    /// of its day, or checking when declarations expire. Default: today (UTC).
+    #[arg(long, value_name = "DATE", value_parser = parse_date_arg)]
+    pub date: Option<time::Date>,
+
     /// Evaluate only these policies or controls (policy id or control ID; repeatable).
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
@@ -291,4 +296,10 @@ pub struct PermissionsArgs {
     /// Only the permissions these policies or controls need (repeatable).
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
+}
+
+fn parse_date_arg(text: &str) -> Result<time::Date, String> {
+    crate::evidence::parse_date(text)
+        .filter(|_| text.len() == 10)
+        .ok_or_else(|| format!("'{text}' is not a date; write it as YYYY-MM-DD"))
 }

@@ -47,7 +47,9 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
         snapshot: &snapshot,
         settings: &settings,
         evidence: &evidence,
-        today: OffsetDateTime::now_utc().date(),
+        today: args
+            .date
+            .unwrap_or_else(|| OffsetDateTime::now_utc().date()),
     };
     let mut findings = evaluate(&pack, inputs);
     let identities = protect_identities(&mut findings, &snapshot.meta.tenant_id, &args)?;

@@ -73,19 +73,14 @@ pub fn evaluate_policy(
             let verdict = match outcome.truth {
                 Truth::Pass => Verdict::Pass,
                 Truth::Fail => Verdict::Fail,
+                // Undecided only because the declaration is absent (optional evidence): a
+                // declaration would decide it, so say that rather than "error".
+                Truth::Error if outcome.missing_evidence => Verdict::EvidenceMissing,
                 Truth::Error => Verdict::Error,
             };
             (verdict, outcome.reason, outcome.items)
         }
     };
-    // An unreadable resource stays an error: a declaration could not have fixed that.
-    if optional_and_absent && verdict == Verdict::Fail {
-        let reason = format!(
-            "{reason}; no declaration for {} in the evidence file either",
-            policy.control
-        );
-        return finding(policy, Verdict::EvidenceMissing, reason, items);
-    }
     let reason = match evidence_note {
         Some(note) if reason.is_empty() => note,
         Some(note) => format!("{reason}; {note}"),

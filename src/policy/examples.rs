@@ -29,15 +29,20 @@ impl ExampleResult {
 pub fn run_examples(pack: &PolicyPack) -> Vec<ExampleResult> {
     let mut results = Vec::new();
     for policy in &pack.policies {
-        for kind in [ExpectedVerdict::Pass, ExpectedVerdict::Fail] {
+        // A rule must show it can fail; a declaration-only policy can only lack its declaration.
+        let non_pass = if policy.rule.is_some() {
+            ("fail", ExpectedVerdict::Fail)
+        } else {
+            ("evidence-missing", ExpectedVerdict::EvidenceMissing)
+        };
+        for (name, kind) in [("pass", ExpectedVerdict::Pass), non_pass] {
             if !policy.examples.iter().any(|e| e.expect == kind) {
                 results.push(ExampleResult {
                     policy: policy.id.clone(),
                     location: policy.file.display().to_string(),
-                    example: format!("(no {kind:?} example)").to_lowercase(),
+                    example: format!("(no {name} example)"),
                     problem: Some(format!(
-                        "every policy needs at least one `expect: {}` example",
-                        format!("{kind:?}").to_lowercase()
+                        "every policy needs at least one `expect: {name}` example"
                     )),
                 });
             }

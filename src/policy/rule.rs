@@ -122,14 +122,25 @@ pub struct Outcome {
     pub truth: Truth,
     pub reason: String,
     pub items: Vec<FindingItem>,
+    /// An error caused only by the control's evidence declaration being absent: the verdict
+    /// becomes `evidence-missing` when it decides the result.
+    pub missing_evidence: bool,
 }
 
 impl Outcome {
+    fn no_declaration() -> Self {
+        Outcome {
+            missing_evidence: true,
+            ..Outcome::new(Truth::Error, "no evidence declaration for this control")
+        }
+    }
+
     fn new(truth: Truth, reason: impl Into<String>) -> Self {
         Outcome {
             truth,
             reason: reason.into(),
             items: Vec::new(),
+            missing_evidence: false,
         }
     }
 }
@@ -275,11 +286,17 @@ fn combine(truth: Truth, outcomes: Vec<Outcome>, separator: &str) -> Outcome {
         .map(|o| o.reason.as_str())
         .collect::<Vec<_>>()
         .join(separator);
+    let missing_evidence = truth == Truth::Error
+        && deciding
+            .iter()
+            .filter(|o| o.truth == Truth::Error)
+            .all(|o| o.missing_evidence);
     let items = deciding.into_iter().flat_map(|o| o.items).collect();
     Outcome {
         truth,
         reason,
         items,
+        missing_evidence,
     }
 }
 
@@ -299,9 +316,7 @@ impl Source {
         let root = match (scope, &self.resource) {
             (Scope::Item(item), _) => item,
             (Scope::Resource, Some(name)) if name == EVIDENCE_RESOURCE => {
-                ctx.evidence.ok_or_else(|| {
-                    Outcome::new(Truth::Error, "no evidence declaration for this control")
-                })?
+                ctx.evidence.ok_or_else(|| Outcome::no_declaration())?
             }
             (Scope::Resource, Some(name)) => read(ctx, name)?,
             (Scope::Resource, None) => {
@@ -428,6 +443,7 @@ impl Check {
                     truth: Truth::Fail,
                     reason: format!("{} found at {at}, expected none", selected.len()),
                     items,
+                    missing_evidence: false,
                 }
             }
             Assertion::Equals(expected) => {
@@ -574,6 +590,7 @@ impl Check {
                     .into_iter()
                     .map(|(s, why)| self.item(s, why))
                     .collect(),
+                missing_evidence: false,
             },
         }
     }
@@ -600,6 +617,7 @@ impl Check {
                 truth: Truth::Fail,
                 reason: format!("{n} found at {at}, expected {range}"),
                 items,
+                missing_evidence: false,
             }
         } else {
             Outcome::new(Truth::Pass, format!("{n} found at {at}, within {range}"))
@@ -650,6 +668,7 @@ impl Check {
                 truth: Truth::Fail,
                 reason: format!("{failed} of {total} items at {at} do not satisfy the rule"),
                 items: listed(Truth::Fail),
+                missing_evidence: false,
             },
             Quantifier::Any if passed > 0 => Outcome::new(
                 Truth::Pass,
@@ -659,6 +678,7 @@ impl Check {
                 truth: Truth::Fail,
                 reason: format!("{passed} of {total} items at {at} match, expected none"),
                 items: listed(Truth::Pass),
+                missing_evidence: false,
             },
             _ if errors > 0 => Outcome::new(
                 Truth::Error,
@@ -675,6 +695,7 @@ impl Check {
                 truth: Truth::Fail,
                 reason: format!("none of the {total} items at {at} satisfies the rule"),
                 items: listed(Truth::Fail),
+                missing_evidence: false,
             },
             Quantifier::None => Outcome::new(
                 Truth::Pass,
@@ -713,9 +734,7 @@ fn resolve(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outcome> {
     match operand {
         Operand::Literal(value) => Ok(value.clone()),
         Operand::Evidence(selector) => {
-            let declaration = ctx.evidence.ok_or_else(|| {
-                Outcome::new(Truth::Error, "no evidence declaration for this control")
-            })?;
+            let declaration = ctx.evidence.ok_or_else(|| Outcome::no_declaration())?;
             let found = js_path_process(&selector.query, declaration).map_err(|err| {
                 Outcome::new(
                     Truth::Error,
