@@ -1,21 +1,47 @@
 //! Renderers: each turns the one [`Report`](crate::findings::Report) into a format. None of them
-//! evaluates or changes a verdict.
+//! evaluates or changes a verdict. Formats that quote requirement texts (SARIF, HTML) also read
+//! the static control catalogue; nothing else goes in.
 
+mod csv;
+mod html;
 mod json;
+mod junit;
+mod markdown;
+mod ocsf;
+mod sarif;
 mod table;
 
+pub use self::csv::render_csv;
+pub use html::render_html;
 pub use json::render_json;
+pub use junit::render_junit;
+pub use markdown::render_markdown;
+pub use ocsf::{ComplianceFinding, OCSF_SCHEMA_VERSION, ocsf_events, render_ocsf};
+pub use sarif::render_sarif;
 pub use table::render_table;
 
-use crate::findings::Lang;
+use crate::catalog::Catalog;
+use crate::findings::{Lang, Report};
 
-/// The output formats of `--format`.
+/// The output formats of `--format` and `--report FORMAT=PATH`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// A table for people at a terminal.
     Table,
-    /// The stable JSON report (`cloudkeur.report/v1`) for scripts and SIEMs.
+    /// The stable JSON report (`cloudkeur.report/v1`) for scripts.
     Json,
+    /// SARIF 2.1.0 for code-scanning dashboards (GitHub, Azure DevOps, DefectDojo).
+    Sarif,
+    /// JUnit XML for CI test views: one test case per policy.
+    Junit,
+    /// OCSF Compliance Finding events (class 2003), one JSON object per line, for a SIEM.
+    Ocsf,
+    /// One self-contained, printable HTML page for the DPO.
+    Html,
+    /// One row per finding, for a spreadsheet.
+    Csv,
+    /// A summary and the non-compliant findings, for a pull-request comment.
+    Markdown,
 }
 
 /// Presentation choices that do not change content.
@@ -26,4 +52,102 @@ pub struct RenderOptions {
     pub color: bool,
     /// Total width the table must fit.
     pub width: usize,
+}
+
+/// Renders `report` in `format`. The catalogue supplies requirement texts and area names only.
+pub fn render(
+    format: Format,
+    report: &Report,
+    catalog: &Catalog,
+    options: &RenderOptions,
+) -> String {
+    match format {
+        Format::Table => render_table(report, options),
+        Format::Json => render_json(report),
+        Format::Sarif => render_sarif(report, catalog, options.lang),
+        Format::Junit => render_junit(report, options.lang),
+        Format::Ocsf => render_ocsf(report, options.lang),
+        Format::Html => render_html(report, catalog, options.lang),
+        Format::Csv => render_csv(report, options.lang),
+        Format::Markdown => render_markdown(report, options.lang),
+    }
+}
+
+/// The area of a control: the catalogue's, else the middle part of its ID (`VTC-MFA-01` → `MFA`).
+pub(crate) fn area_of<'a>(catalog: &'a Catalog, control: &'a str) -> &'a str {
+    match catalog.get(control) {
+        Some(entry) => &entry.area,
+        None => id_area(control),
+    }
+}
+
+/// The middle part of a control ID: `VTC-MFA-01` → `MFA`.
+pub(crate) fn id_area(control: &str) -> &str {
+    control.split('-').nth(1).unwrap_or(control)
+}
+
+/// The items of a finding as one line: the label when there is one, else the JSONPath.
+pub(crate) fn item_names(finding: &crate::findings::Finding) -> Vec<&str> {
+    finding
+        .items
+        .iter()
+        .map(|item| item.label.as_deref().unwrap_or(&item.path))
+        .collect()
+}
+
+/// An identifier of one policy on one tenant that stays the same across scans (no time in it),
+/// so a SIEM or code-scanning dashboard can follow a finding from one scan to the next.
+pub(crate) fn finding_uid(report: &Report, finding: &crate::findings::Finding) -> String {
+    crate::digest::sha256_hex(format!("{}\n{}", report.scan.tenant, finding.policy).as_bytes())
+}
+
+/// The tenant as people name it: `Stad Kleinwaarde (63e2…)`, or the ID alone.
+pub(crate) fn tenant_label(report: &Report) -> String {
+    match &report.scan.tenant_name {
+        Some(name) => format!("{name} ({})", report.scan.tenant),
+        None => report.scan.tenant.clone(),
+    }
+}
+
+/// A report with one failing finding whose label and tenant name are hostile, for the escaping
+/// tests of each renderer.
+#[cfg(test)]
+pub(crate) fn hostile_report() -> Report {
+    use crate::findings::{Finding, FindingItem, Localized, ScanInfo, Severity, Verdict};
+    let text = |s: &str| Localized {
+        nl: s.to_owned(),
+        en: s.to_owned(),
+    };
+    let finding = Finding {
+        control: "VTC-MFA-01".to_owned(),
+        policy: "mfa-01-mfa-for-all-users".to_owned(),
+        title: text("MFA for all users"),
+        severity: Severity::Critical,
+        verdict: Verdict::Fail,
+        reason: "a | pipe and <b>bold</b>".to_owned(),
+        items: vec![FindingItem {
+            path: "$['value'][0]".to_owned(),
+            label: Some("=HYPERLINK(\"http://evil.example\")<script>alert(1)</script>".to_owned()),
+            detail: "excludes a group".to_owned(),
+            identity: false,
+        }],
+        remediation: text("Require MFA"),
+        guideline: "MULTIFACTORAUTHENTICATIE".to_owned(),
+        gdpr: vec!["32".to_owned()],
+        resources: vec!["conditional_access_policies".to_owned()],
+    };
+    Report::new(
+        // From JSON, so that fields added to ScanInfo later need no change here.
+        serde_json::from_value::<ScanInfo>(serde_json::json!({
+            "tenant": "00000000-0000-4000-8000-000000000001",
+            "tenant_name": "Gemeente <img src=x onerror=alert(1)>",
+            "source": "fixture",
+            "collected_at": "2026-11-20T06:00:00Z",
+            "started_at": "2026-11-23T09:00:00Z",
+            "finished_at": "2026-11-23T09:00:01Z",
+            "snapshot_sha256": "0".repeat(64),
+        }))
+        .expect("a valid ScanInfo"),
+        vec![finding],
+    )
 }

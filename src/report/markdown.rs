@@ -1,0 +1,120 @@
+//! Markdown for a pull-request comment: a summary line, the verdict counts, and the
+//! non-compliant findings as a table. Text from the tenant is escaped so that it cannot break
+//! the table or inject links, HTML or mentions.
+
+use super::{item_names, tenant_label};
+use crate::findings::{Lang, Report};
+
+/// Escapes Markdown and inline HTML, and keeps a cell on one line.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '@' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+pub fn render_markdown(report: &Report, lang: Lang) -> String {
+    let nl = lang == Lang::Nl;
+    let scan = &report.scan;
+    let mut out = String::new();
+    let status = match (report.summary.compliant, nl) {
+        (true, true) => "✅ conform",
+        (true, false) => "✅ compliant",
+        (false, true) => "❌ niet conform",
+        (false, false) => "❌ not compliant",
+    };
+    out.push_str(&format!(
+        "### cloudkeur: {} — {status}\n\n",
+        escape(&tenant_label(report))
+    ));
+    out.push_str(&format!(
+        "{} `{}` · {} {} · snapshot `{}`\n\n",
+        if nl { "Verzameld" } else { "Collected" },
+        escape(&scan.collected_at),
+        report.tool.name,
+        report.tool.version,
+        scan.snapshot_sha256
+            .get(..12)
+            .unwrap_or(&scan.snapshot_sha256),
+    ));
+    let counts: Vec<String> = report
+        .summary
+        .verdicts
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(verdict, n)| format!("{n} {verdict}"))
+        .collect();
+    out.push_str(&format!(
+        "**{}** {}: {}\n\n",
+        report.summary.total,
+        if nl { "bevindingen" } else { "findings" },
+        counts.join(", ")
+    ));
+    let open: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| !f.verdict.is_compliant())
+        .collect();
+    if open.is_empty() {
+        out.push_str(if nl {
+            "Geen niet-conforme bevindingen.\n"
+        } else {
+            "No non-compliant findings.\n"
+        });
+        return out;
+    }
+    out.push_str(if nl {
+        "| Verdict | Ernst | Control | Bevinding | Reden | Oplossing |\n"
+    } else {
+        "| Verdict | Severity | Control | Finding | Reason | Remediation |\n"
+    });
+    out.push_str("|---|---|---|---|---|---|\n");
+    for finding in open {
+        let mut reason = escape(&finding.reason);
+        let names = item_names(finding);
+        if !names.is_empty() {
+            let names: Vec<String> = names.iter().map(|n| escape(n)).collect();
+            reason.push_str(&format!(" ({})", names.join(", ")));
+        }
+        out.push_str(&format!(
+            "| **{}** | {} | {} | {} | {} | {} |\n",
+            finding.verdict,
+            finding.severity,
+            escape(&finding.control),
+            escape(finding.title.get(lang)),
+            reason,
+            escape(finding.remediation.get(lang)),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_text_cannot_break_the_table_or_inject_html() {
+        let text = render_markdown(&super::super::hostile_report(), Lang::En);
+        let row = text
+            .lines()
+            .find(|l| l.contains("VTC-MFA-01"))
+            .expect("a row for the finding");
+        assert_eq!(row.matches(" | ").count(), 5, "six cells: {row}");
+        assert!(
+            !text.contains("<script>") && !text.contains("<b>"),
+            "{text}"
+        );
+    }
+}
