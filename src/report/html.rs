@@ -29,6 +29,13 @@ code, .hash { font-family: "DejaVu Sans Mono", Consolas, monospace; font-size: 1
 .status.ok { background:#2e7d32; } .status.nok { background:#c62828; }
 table.counts { border-collapse: collapse; margin: 8px 0 20px; font-size: 14px; }
 table.counts th, table.counts td { border: 1px solid var(--line); padding: 4px 12px; text-align: left; }
+table.overview { width: 100%; border-collapse: collapse; font-size: 14px; }
+table.overview th { text-align: left; font-size: 12px; text-transform: uppercase; letter-spacing: .06em; color: var(--muted);
+                    border-bottom: 2px solid var(--line); padding: 6px 8px; }
+table.overview td { border-bottom: 1px solid var(--line); padding: 5px 8px; vertical-align: top; }
+table.overview td:first-child { white-space: nowrap; font-weight: 600; }
+table.overview a { color: var(--accent); text-decoration: none; }
+table.overview tr { break-inside: avoid; }
 table.counts td.n { text-align: right; font-variant-numeric: tabular-nums; }
 .swatch { display:inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 6px; vertical-align: -1px; }
 figure { margin: 8px 0 0; } figcaption { font-size: 13px; color: var(--muted); margin-top: 4px; }
@@ -74,6 +81,9 @@ struct Texts {
     count: &'static str,
     chart_caption: &'static str,
     controls: &'static str,
+    overview: &'static str,
+    title: &'static str,
+    severity_heading: &'static str,
     requirement: &'static str,
     guideline: &'static str,
     gdpr: &'static str,
@@ -101,6 +111,9 @@ const NL: Texts = Texts {
     count: "Aantal",
     chart_caption: "Oordelen per domein van de richtlijn",
     controls: "Bevindingen per controle",
+    overview: "Overzicht",
+    title: "Controle",
+    severity_heading: "Ernst",
     requirement: "Vereiste",
     guideline: "Richtlijn",
     gdpr: "AVG-artikels",
@@ -128,6 +141,9 @@ const EN: Texts = Texts {
     count: "Count",
     chart_caption: "Verdicts per area of the guideline",
     controls: "Findings per control",
+    overview: "Overview",
+    title: "Control",
+    severity_heading: "Severity",
     requirement: "Requirement",
     guideline: "Guideline",
     gdpr: "GDPR articles",
@@ -427,6 +443,20 @@ pub fn render_html(report: &Report, catalog: &Catalog, lang: Lang) -> String {
                         }
                     }
                     (chart(report, catalog, lang, texts))
+                    h2 { (texts.overview) }
+                    table.overview {
+                        thead { tr { th { "ID" } th { (texts.title) } th { (texts.verdict) } th { (texts.severity_heading) } } }
+                        tbody {
+                            @for finding in sorted(report, catalog) {
+                                tr {
+                                    td { a href={ "#" (finding.policy) } { (finding.control) } }
+                                    td { (finding.title.get(lang)) }
+                                    td { span.badge style={ "--verdict:" (color_of(finding.verdict)) } { (verdict_label(finding.verdict, lang)) } }
+                                    td { (severity_label(finding.severity, lang)) }
+                                }
+                            }
+                        }
+                    }
                     h2 { (texts.controls) }
                     @for finding in sorted(report, catalog) {
                         (control_section(finding, catalog, lang, texts))
