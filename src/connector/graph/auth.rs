@@ -167,9 +167,24 @@ pub enum TokenError {
     /// The endpoint answered and refused (invalid_client, unauthorized_client, …).
     #[error("the token endpoint refused the credential: {0}")]
     Rejected(String),
-    /// No usable answer (network, unreadable response, credential file).
+    /// No usable answer (network, unreadable response).
     #[error("no access token: {0}")]
     Unavailable(String),
+    /// The credential could not be used here (unreadable token file, signing failed).
+    #[error("no access token: {0}")]
+    Credential(String),
+}
+
+impl TokenError {
+    /// What to check, for the one-line error that stops a scan.
+    pub fn hint<'a>(&self, credential_hint: &'a str) -> &'a str {
+        match self {
+            TokenError::Unavailable(_) => {
+                "check --authority-url (default https://login.microsoftonline.com), the network and any proxy"
+            }
+            TokenError::Rejected(_) | TokenError::Credential(_) => credential_hint,
+        }
+    }
 }
 
 /// Gets and caches access tokens for one app registration.
@@ -261,18 +276,18 @@ impl TokenSource {
             }
             Credential::Certificate(key) => Some(
                 key.assertion(&self.client_id, self.token_url.as_str())
-                    .map_err(TokenError::Unavailable)?,
+                    .map_err(TokenError::Credential)?,
             ),
             Credential::FederatedTokenFile(path) => {
                 let text = std::fs::read_to_string(path).map_err(|err| {
-                    TokenError::Unavailable(format!(
+                    TokenError::Credential(format!(
                         "cannot read the federated token file {}: {err}",
                         path.display()
                     ))
                 })?;
                 let text = text.trim();
                 if text.is_empty() {
-                    return Err(TokenError::Unavailable(format!(
+                    return Err(TokenError::Credential(format!(
                         "the federated token file {} is empty",
                         path.display()
                     )));

@@ -79,7 +79,7 @@ pub async fn collect(
     // one error per resource.
     tokens.token().await.map_err(|err| ConnectorError::Auth {
         message: err.to_string(),
-        hint: tokens.hint().to_owned(),
+        hint: err.hint(tokens.hint()).to_owned(),
     })?;
     let session = Arc::new(Session {
         reader: GraphReader::new(config.graph_url.clone(), config.retry.request_timeout)?,
