@@ -80,20 +80,28 @@ fn rule(finding: &Finding, catalog: &Catalog, lang: Lang) -> sarif::ReportingDes
 }
 
 fn result(report: &Report, finding: &Finding, rule_index: usize, tenant: &str) -> sarif::Result {
-    let logical_locations: Vec<sarif::LogicalLocation> = finding
-        .resources
-        .iter()
-        .map(|resource| {
-            sarif::LogicalLocation::builder()
-                .name(resource.clone())
-                .fully_qualified_name(format!("{}/{resource}", report.scan.tenant))
-                .kind("resource".to_owned())
-                .build()
-        })
-        .collect();
+    // The tenant first (evidence controls read no resource), then each resource read.
+    let mut logical_locations = vec![
+        sarif::LogicalLocation::builder()
+            .name(tenant.to_owned())
+            .fully_qualified_name(report.scan.tenant.clone())
+            .build(),
+    ];
+    logical_locations.extend(finding.resources.iter().map(|resource| {
+        sarif::LogicalLocation::builder()
+            .name(resource.clone())
+            .fully_qualified_name(format!("{}/{resource}", report.scan.tenant))
+            .kind("resource".to_owned())
+            .build()
+    }));
+    let location_text = if finding.resources.is_empty() {
+        tenant.to_owned()
+    } else {
+        format!("{tenant}: {}", finding.resources.join(", "))
+    };
     let location = sarif::Location::builder()
         .logical_locations(logical_locations)
-        .message(&format!("{tenant}: {}", finding.resources.join(", ")))
+        .message(&location_text)
         .build();
     let items: Vec<Value> = finding
         .items
