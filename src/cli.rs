@@ -98,6 +98,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub evidence: Option<PathBuf>,
 
+    /// Waiver file (YAML): decided exceptions to a control or policy, optionally for named items,
+    /// with motivation, deciding role, DPO advice and end date. A waived finding shows `waived`
+    /// and keeps its own verdict underneath; expired and stale waivers are reported.
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+
     /// Key file for pseudonyms of accounts in findings (at least 16 random bytes, e.g.
     /// `head -c 32 /dev/urandom > key`): the same account gets the same pseudonym in every scan.
     /// Without it, pseudonyms hold for this scan only.

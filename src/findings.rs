@@ -153,6 +153,9 @@ pub struct Finding {
     pub gdpr: Vec<String>,
     /// The snapshot resources the policy read.
     pub resources: Vec<String>,
+    /// Waivers bearing on this finding (`--waivers`), with the verdict it earned on its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<crate::waiver::FindingWaiver>,
 }
 
 impl Finding {
@@ -235,6 +238,9 @@ pub struct Report {
     pub scan: ScanInfo,
     pub summary: Summary,
     pub findings: Vec<Finding>,
+    /// Every waiver of the `--waivers` file and how it fared: applied, partial, expired, stale.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<crate::waiver::WaiverStatus>,
 }
 
 impl Report {
@@ -245,6 +251,7 @@ impl Report {
             scan,
             summary: Summary::of(&findings),
             findings,
+            waivers: Vec::new(),
         }
     }
 

@@ -18,3 +18,4 @@ pub mod report;
 pub mod settings;
 pub mod snapshot;
 pub mod syslog;
+pub mod waiver;

@@ -126,6 +126,7 @@ mod tests {
             guideline: "g".into(),
             gdpr: vec![],
             resources: vec![],
+            waiver: None,
         }
     }
 

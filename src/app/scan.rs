@@ -10,6 +10,7 @@ use crate::policy::{Inputs, PolicyPack, evaluate};
 use crate::pseudonym::{IdentityMode, PseudonymKey, pseudonymise};
 use crate::report::{Format, RenderOptions, ocsf_events, render};
 use crate::settings::Settings;
+use crate::waiver::Waivers;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -20,6 +21,8 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
         ));
     }
     let mut pack = PolicyPack::load(&pack_source(args.policies.dir.clone()))?;
+    let all_policies: std::collections::BTreeSet<String> =
+        pack.policies.iter().map(|p| p.id.clone()).collect();
     pack.retain(&args.only);
     if pack.policies.is_empty() {
         return Err(Error::Usage(format!(
@@ -43,15 +46,22 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
         Some(path) => Evidence::load(path, &pack.catalog)?,
         None => Evidence::default(),
     };
+    let waivers = match &args.waivers {
+        Some(path) => Waivers::load(path, &pack.catalog, &all_policies)?,
+        None => Waivers::default(),
+    };
+    let today = args
+        .date
+        .unwrap_or_else(|| OffsetDateTime::now_utc().date());
     let inputs = Inputs {
         snapshot: &snapshot,
         settings: &settings,
         evidence: &evidence,
-        today: args
-            .date
-            .unwrap_or_else(|| OffsetDateTime::now_utc().date()),
+        today,
     };
     let mut findings = evaluate(&pack, inputs);
+    // Waivers name items by their real labels: apply them before pseudonymisation.
+    let waiver_states = crate::waiver::apply(&mut findings, &waivers, today);
     let identities = protect_identities(&mut findings, &snapshot.meta.tenant_id, &args)?;
     let scan = ScanInfo {
         tenant: snapshot.meta.tenant_id.clone(),
@@ -64,7 +74,11 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
         identities,
         settings_sha256,
     };
-    let report = Report::new(scan, findings);
+    let mut report = Report::new(scan, findings);
+    if !waivers.is_empty() {
+        eprintln!("cloudkeur: {}", crate::waiver::summary_line(&waiver_states));
+    }
+    report.waivers = waiver_states;
     // The table is coloured only on a terminal; every other rendering is plain.
     let to_terminal = args.output.is_none() && stdout_is_terminal();
     let options = RenderOptions {

@@ -193,5 +193,6 @@ fn finding(policy: &Policy, verdict: Verdict, reason: String, items: Vec<Finding
         guideline: policy.guideline.clone(),
         gdpr: policy.gdpr.clone(),
         resources: policy.resources.clone(),
+        waiver: None,
     }
 }

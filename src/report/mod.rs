@@ -135,6 +135,7 @@ pub(crate) fn hostile_report() -> Report {
         guideline: "MULTIFACTORAUTHENTICATIE".to_owned(),
         gdpr: vec!["32".to_owned()],
         resources: vec!["conditional_access_policies".to_owned()],
+        waiver: None,
     };
     Report::new(
         // From JSON, so that fields added to ScanInfo later need no change here.
