@@ -662,3 +662,38 @@ fn rejected_credential_stops_the_scan_before_any_graph_read() {
     assert!(matches!(err, ConnectorError::Auth { .. }), "{err}");
     assert_eq!(sim.requests().len(), 1);
 }
+
+#[test]
+fn resources_are_read_concurrently_but_never_more_than_the_limit() {
+    let sim = secret_sim();
+    let names = [
+        "report_settings",
+        "authorization_policy",
+        "authentication_flows_policy",
+        "security_defaults",
+        "authentication_methods_policy",
+        "sharepoint_settings",
+    ];
+    let pack = PolicyPack::load(&PackSource::BuiltIn).unwrap();
+    for name in names {
+        let path = &pack.registry.get(name).unwrap().path;
+        sim.fault(path, Fault::Slow(Duration::from_millis(150)));
+    }
+    let wanted: BTreeSet<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let collection = collect_blocking(
+        &LiveConfig {
+            concurrency: 2,
+            ..config(&sim, Credential::ClientSecret(Secret::new(CANARY)))
+        },
+        &pack.registry,
+        &wanted,
+        Arc::new(NoProgress),
+    )
+    .unwrap();
+    assert_eq!(collection.resources.len(), names.len());
+    assert_eq!(
+        sim.max_in_flight(),
+        2,
+        "two at a time, and really in parallel"
+    );
+}

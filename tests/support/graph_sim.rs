@@ -16,6 +16,7 @@ use cloudkeur::registry::{ResourceKind, ResourceSpec};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -94,6 +95,25 @@ struct Sim {
     log: Mutex<Vec<LoggedRequest>>,
     tokens: Mutex<HashSet<String>>,
     issued: Mutex<u32>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+/// Counts a Graph request as in flight until dropped.
+struct InFlight<'a>(&'a Sim);
+
+impl<'a> InFlight<'a> {
+    fn new(sim: &'a Sim) -> Self {
+        let now = sim.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        sim.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        InFlight(sim)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 pub struct SimGraph {
@@ -136,6 +156,8 @@ impl SimGraph {
             log: Mutex::new(Vec::new()),
             tokens: Mutex::new(HashSet::new()),
             issued: Mutex::new(0),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
         });
         let state = Arc::clone(&sim);
         std::thread::spawn(move || {
@@ -178,6 +200,11 @@ impl SimGraph {
         self.requests().iter().filter(|r| r.path == path).count()
     }
 
+    /// The most Graph reads that were in flight at the same time.
+    pub fn max_in_flight(&self) -> usize {
+        self.sim.max_in_flight.load(Ordering::SeqCst)
+    }
+
     pub fn token_url(&self) -> String {
         format!("{}/{TENANT}/oauth2/v2.0/token", self.url)
     }
@@ -214,6 +241,7 @@ async fn handle(
             "read-only simulator",
         );
     }
+    let _in_flight = InFlight::new(&sim);
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
