@@ -253,7 +253,8 @@ pub struct LiveArgs {
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
     pub tenant: Option<String>,
 
-    /// Application (client) id of the app registration.
+    /// Application (client) id of the app registration. Its credential: AZURE_CLIENT_SECRET
+    /// (environment only, deliberately no flag), --certificate or --federated-token-file.
     #[arg(long, env = "AZURE_CLIENT_ID", value_name = "ID")]
     pub client_id: Option<String>,
 
