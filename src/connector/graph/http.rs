@@ -6,6 +6,13 @@
 //! that takes an HTTP method, so nothing else can be sent, and neither follows redirects, so a
 //! bearer token never travels to another host.
 //!
+//! ```no_run
+//! # use cloudkeur::connector::{Secret, graph::http::GraphReader};
+//! # async fn read(reader: &GraphReader, url: reqwest::Url, token: &Secret) {
+//! let response = reader.get(&url, token).await; // the one request it can send
+//! # }
+//! ```
+//!
 //! ```compile_fail
 //! // There is no way to ask the Graph reader for another method:
 //! fn delete(reader: &cloudkeur::connector::graph::http::GraphReader, url: reqwest::Url) {
