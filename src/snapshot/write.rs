@@ -296,6 +296,16 @@ mod tests {
     }
 
     #[test]
+    fn a_trailing_slash_names_the_same_directory() {
+        let parent = std::env::temp_dir().join(format!("ck-write-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&parent).unwrap();
+        let dir = PathBuf::from(format!("{}/snap/", parent.display()));
+        encode(&collection()).write_dir(&dir).unwrap();
+        assert!(parent.join("snap").join(MANIFEST_FILE).is_file());
+        std::fs::remove_dir_all(&parent).unwrap();
+    }
+
+    #[test]
     fn a_directory_that_is_not_a_snapshot_is_not_replaced() {
         let dir = std::env::temp_dir().join(format!("ck-write-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
