@@ -712,18 +712,29 @@ enum Quantifier {
     None,
 }
 
+/// What `selector` selects in a settings document or evidence declaration (`what` names it in
+/// the error).
+fn lookup<'a>(
+    document: &'a Value,
+    selector: &Selector,
+    what: &str,
+) -> Result<Vec<&'a Value>, Outcome> {
+    js_path_process(&selector.query, document)
+        .map(|found| found.into_iter().map(|r| r.val).collect())
+        .map_err(|err| {
+            Outcome::new(
+                Truth::Error,
+                format!("{what} {} could not be read: {err}", selector.text),
+            )
+        })
+}
+
 /// Values a settings path selects, arrays flattened: `$.break_glass_accounts[*].id` and
 /// `$.accepted_geos` both give a plain list.
 fn setting_values<'a>(ctx: Context<'a>, selector: &Selector) -> Result<Vec<&'a Value>, Outcome> {
-    let found = js_path_process(&selector.query, ctx.settings).map_err(|err| {
-        Outcome::new(
-            Truth::Error,
-            format!("setting {} could not be read: {err}", selector.text),
-        )
-    })?;
-    Ok(found
+    Ok(lookup(ctx.settings, selector, "setting")?
         .into_iter()
-        .flat_map(|r| match r.val {
+        .flat_map(|value| match value {
             Value::Array(list) => list.iter().collect::<Vec<_>>(),
             other => vec![other],
         })
@@ -731,38 +742,24 @@ fn setting_values<'a>(ctx: Context<'a>, selector: &Selector) -> Result<Vec<&'a V
 }
 
 fn resolve(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outcome> {
-    match operand {
-        Operand::Literal(value) => Ok(value.clone()),
+    let (found, missing) = match operand {
+        Operand::Literal(value) => return Ok(value.clone()),
         Operand::Evidence(selector) => {
-            let declaration = ctx.evidence.ok_or_else(|| Outcome::no_declaration())?;
-            let found = js_path_process(&selector.query, declaration).map_err(|err| {
-                Outcome::new(
-                    Truth::Error,
-                    format!("evidence {} could not be read: {err}", selector.text),
-                )
-            })?;
-            found.first().map(|r| r.val.clone()).ok_or_else(|| {
-                Outcome::new(
-                    Truth::Error,
-                    format!("the evidence declaration has no {}", selector.text),
-                )
-            })
+            let declaration = ctx.evidence.ok_or_else(Outcome::no_declaration)?;
+            (
+                lookup(declaration, selector, "evidence")?,
+                format!("the evidence declaration has no {}", selector.text),
+            )
         }
-        Operand::Setting(selector) => {
-            let found = js_path_process(&selector.query, ctx.settings).map_err(|err| {
-                Outcome::new(
-                    Truth::Error,
-                    format!("setting {} could not be read: {err}", selector.text),
-                )
-            })?;
-            found.first().map(|r| r.val.clone()).ok_or_else(|| {
-                Outcome::new(
-                    Truth::Error,
-                    format!("setting {} is not set", selector.text),
-                )
-            })
-        }
-    }
+        Operand::Setting(selector) => (
+            lookup(ctx.settings, selector, "setting")?,
+            format!("setting {} is not set", selector.text),
+        ),
+    };
+    found
+        .first()
+        .map(|value| (*value).clone())
+        .ok_or_else(|| Outcome::new(Truth::Error, missing))
 }
 
 fn resolve_list(ctx: Context<'_>, values: &Values) -> Result<Vec<Value>, Outcome> {
