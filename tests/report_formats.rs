@@ -418,3 +418,32 @@ fn bad_report_value_is_a_usage_error() {
         );
     }
 }
+
+#[test]
+fn html_report_shows_each_waiver_with_its_decision_and_dpo_advice() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let html = dir.path().join("rapport.html");
+    cloudkeur()
+        .arg("scan")
+        .arg("--offline")
+        .arg(repo_path("fixtures/tenants/kleinwaarde"))
+        .arg("--waivers")
+        .arg(repo_path("fixtures/waivers/kleinwaarde.yaml"))
+        .args(["--only", "VTC-MFA-02", "--format", "json"])
+        .arg("--report")
+        .arg(format!("html={}", html.display()))
+        .output()
+        .expect("runs");
+    let text = std::fs::read_to_string(&html).expect("html written");
+    for expected in [
+        "W-2026-001",
+        "DPO-advies 2026/009",
+        "2027-05-31",
+        "collegebesluit 2026/0512-14",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected} missing from the waiver block"
+        );
+    }
+}

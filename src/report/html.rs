@@ -7,6 +7,7 @@
 use super::{area_of, tenant_label};
 use crate::catalog::Catalog;
 use crate::findings::{Finding, Lang, Report, Severity, Verdict};
+use crate::waiver::{AdviceOutcome, FindingWaiver, WaiverTarget};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use std::collections::BTreeMap;
 
@@ -51,6 +52,8 @@ blockquote { margin: 4px 0; padding: 2px 12px; border-left: 3px solid var(--line
 p { margin: 2px 0; }
 ul.items { margin: 4px 0; padding-left: 20px; }
 ul.items li { margin: 2px 0; }
+.waiver { background: #f3f1fb; border-left: 3px solid #5c6bc0; border-radius: 4px; padding: 8px 12px; margin-top: 4px; }
+.waiver p { margin: 3px 0; } .waiver .note { color: #8d3a00; }
 .remedy { background: #f0f5fa; border-radius: 4px; padding: 8px 12px; margin-top: 4px; }
 footer { margin-top: 36px; font-size: 12px; color: var(--muted); border-top: 1px solid var(--line); padding-top: 8px; }
 @media print {
@@ -84,6 +87,14 @@ struct Texts {
     overview: &'static str,
     title: &'static str,
     severity_heading: &'static str,
+    waiver: &'static str,
+    waivers: &'static str,
+    verdict_underneath: &'static str,
+    dpo_advice: &'static str,
+    valid_until: &'static str,
+    applies_to: &'static str,
+    state: &'static str,
+    decided_by: &'static str,
     requirement: &'static str,
     guideline: &'static str,
     gdpr: &'static str,
@@ -114,6 +125,14 @@ const NL: Texts = Texts {
     overview: "Overzicht",
     title: "Controle",
     severity_heading: "Ernst",
+    waiver: "Uitzondering",
+    waivers: "Uitzonderingen",
+    verdict_underneath: "Oordeel zonder uitzondering",
+    dpo_advice: "Advies DPO",
+    valid_until: "Geldig tot",
+    applies_to: "Voor",
+    state: "Toestand",
+    decided_by: "Beslist door",
     requirement: "Vereiste",
     guideline: "Richtlijn",
     gdpr: "AVG-artikels",
@@ -144,6 +163,14 @@ const EN: Texts = Texts {
     overview: "Overview",
     title: "Control",
     severity_heading: "Severity",
+    waiver: "Waiver",
+    waivers: "Waivers",
+    verdict_underneath: "Verdict without the waiver",
+    dpo_advice: "DPO advice",
+    valid_until: "Valid until",
+    applies_to: "For",
+    state: "State",
+    decided_by: "Decided by",
     requirement: "Requirement",
     guideline: "Guideline",
     gdpr: "GDPR articles",
@@ -342,6 +369,64 @@ fn chart(report: &Report, catalog: &Catalog, lang: Lang, texts: &Texts) -> Marku
     }
 }
 
+/// A decided exception: who decided, why, the DPO's advice, until when, and the verdict the
+/// finding has underneath.
+fn waiver_block(waiver: &FindingWaiver, lang: Lang, texts: &Texts) -> Markup {
+    html! {
+        div.label { (texts.waiver) }
+        div.waiver {
+            p {
+                (texts.verdict_underneath) ": "
+                strong { (verdict_label(waiver.verdict_underneath, lang)) }
+                " (" code { (waiver.verdict_underneath) } ")"
+            }
+            @for applied in &waiver.applied {
+                p.waiver-head { strong { (applied.id) } " · " (applied.decided_by) ", " (applied.decided_on)
+                    @if let Some(decision) = &applied.decision { " · " (decision) } }
+                p { (applied.motivation) }
+                p {
+                    (texts.dpo_advice) ": " (applied.dpo_advice.reference) " — "
+                    (match (applied.dpo_advice.outcome, lang) {
+                        (AdviceOutcome::Followed, Lang::Nl) => "gevolgd",
+                        (AdviceOutcome::Followed, Lang::En) => "followed",
+                        (AdviceOutcome::Deviated, Lang::Nl) => "afgeweken",
+                        (AdviceOutcome::Deviated, Lang::En) => "deviated from",
+                    })
+                    @if let Some(motivation) = &applied.dpo_advice.motivation { ": " (motivation) }
+                }
+                p { (texts.valid_until) ": " strong { (applied.valid_until) }
+                    @if !applied.items.is_empty() { " · " (texts.items) ": " code { (applied.items.join(", ")) } } }
+            }
+            @for note in &waiver.notes {
+                p.note { (note) }
+            }
+        }
+    }
+}
+
+/// Every waiver of the waiver file and how it fared in this scan.
+fn waiver_table(report: &Report, texts: &Texts) -> Markup {
+    html! {
+        @if !report.waivers.is_empty() {
+            h2 { (texts.waivers) }
+            table.overview {
+                thead { tr { th { "ID" } th { (texts.applies_to) } th { (texts.state) } th { (texts.valid_until) } th { (texts.decided_by) } } }
+                tbody {
+                    @for waiver in &report.waivers {
+                        tr {
+                            td { (waiver.id) }
+                            td { (match &waiver.target { WaiverTarget::Control(id) | WaiverTarget::Policy(id) => id.as_str() }) }
+                            td { (serde_json::to_value(waiver.state).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) }
+                            td { (waiver.valid_until) }
+                            td { (waiver.decided_by) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn control_section(finding: &Finding, catalog: &Catalog, lang: Lang, texts: &Texts) -> Markup {
     let control = catalog.get(&finding.control);
     html! {
@@ -379,6 +464,9 @@ fn control_section(finding: &Finding, catalog: &Catalog, lang: Lang, texts: &Tex
                         }
                     }
                 }
+            }
+            @if let Some(waiver) = &finding.waiver {
+                (waiver_block(waiver, lang, texts))
             }
             @if !finding.verdict.is_compliant() {
                 div.label { (texts.remediation) }
@@ -457,6 +545,7 @@ pub fn render_html(report: &Report, catalog: &Catalog, lang: Lang) -> String {
                             }
                         }
                     }
+                    (waiver_table(report, texts))
                     h2 { (texts.controls) }
                     @for finding in sorted(report, catalog) {
                         (control_section(finding, catalog, lang, texts))
