@@ -187,3 +187,46 @@ fn unwritable_output_exits_2() {
             "cannot write /no/such/dir/report.json",
         ));
 }
+
+#[test]
+fn table_is_plain_when_not_on_a_terminal_and_coloured_on_request() {
+    let snapshot = SnapshotDir::new()
+        .ok("report_settings", json!({"displayConcealedNames": false}))
+        .write();
+    let run = |extra: &[&str]| {
+        let output = cloudkeur()
+            .args(["scan", "--only", "VTC-TEL-01", "--offline"])
+            .arg(snapshot.path())
+            .args(extra)
+            .output()
+            .expect("runs");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    assert!(!run(&[]).contains('\u{1b}'), "no ANSI escapes into a pipe");
+    assert!(
+        run(&["--color", "always"]).contains('\u{1b}'),
+        "colour on request"
+    );
+}
+
+#[test]
+fn table_fits_100_columns() {
+    let output = cloudkeur()
+        .args(["scan", "--offline"])
+        .arg(support::repo_path("fixtures/tenants/kleinwaarde"))
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let table_lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with(['│', '┌', '├', '└']))
+        .collect();
+    assert!(table_lines.len() > 10);
+    for line in table_lines {
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+}

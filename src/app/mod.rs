@@ -3,13 +3,14 @@
 //! This is the only place that reads the environment (NO_COLOR, COLUMNS, terminal checks); the
 //! stages below it receive plain values.
 
+mod archive_cmd;
 mod catalog_doc;
 mod live;
 mod permissions;
 mod policy_cmd;
 mod scan;
 
-use crate::cli::{Cli, ColorChoice, Command, PolicyCommand, SnapshotCommand};
+use crate::cli::{ArchiveCommand, Cli, ColorChoice, Command, PolicyCommand, SnapshotCommand};
 use crate::diag::Diagnostic;
 use crate::policy::PackSource;
 use std::io::IsTerminal;
@@ -49,6 +50,8 @@ pub enum Error {
     Live(#[from] crate::connector::ConnectorError),
     #[error("{0}")]
     SnapshotWrite(#[from] crate::snapshot::WriteError),
+    #[error("{0}")]
+    Archive(#[from] crate::archive::ArchiveError),
 }
 
 impl Error {
@@ -68,6 +71,11 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
             lang,
         }) => policy_cmd::list(&pack_source(policies.dir), format, lang),
         Command::Policy(PolicyCommand::Test { dir }) => policy_cmd::test(&pack_source(dir)),
+        Command::Archive(ArchiveCommand::Verify { dir, format }) => {
+            archive_cmd::verify(&dir, format)
+        }
+        Command::Archive(ArchiveCommand::List { dir, format }) => archive_cmd::list(&dir, format),
+        Command::Diff(args) => archive_cmd::diff(&args.old, &args.new, args.format),
         Command::Snapshot(SnapshotCommand::Seal { dir }) => {
             let count = crate::snapshot::seal_dir(&dir)?;
             eprintln!("sealed {}: {count} resource files hashed", dir.display());
@@ -82,12 +90,34 @@ fn pack_source(dir: Option<PathBuf>) -> PackSource {
 
 /// Colour only on a terminal, and never when NO_COLOR is set to anything non-empty.
 fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    color_decision(choice, to_terminal, no_color)
+}
+
+/// `auto`: colour on a terminal unless NO_COLOR (https://no-color.org) is set and non-empty.
+fn color_decision(choice: ColorChoice, to_terminal: bool, no_color: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
+        ColorChoice::Auto => to_terminal && !no_color,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_colours_only_a_terminal_without_no_color() {
+        assert!(color_decision(ColorChoice::Auto, true, false));
+        assert!(!color_decision(ColorChoice::Auto, false, false));
+        assert!(!color_decision(ColorChoice::Auto, true, true));
+    }
+
+    #[test]
+    fn always_and_never_override_the_terminal_check() {
+        assert!(color_decision(ColorChoice::Always, false, true));
+        assert!(!color_decision(ColorChoice::Never, true, false));
     }
 }
 
