@@ -6,7 +6,7 @@
 
 use crate::findings::{Finding, Lang, Report};
 
-const HEADER: [&str; 14] = [
+const HEADER: [&str; 15] = [
     "tenant",
     "tenant_name",
     "collected_at",
@@ -21,6 +21,7 @@ const HEADER: [&str; 14] = [
     "guideline",
     "gdpr",
     "resources",
+    "waivers",
 ];
 
 /// Neutralises a cell a spreadsheet would evaluate.
@@ -32,7 +33,7 @@ fn cell(text: &str) -> String {
     }
 }
 
-fn row(report: &Report, finding: &Finding, lang: Lang) -> [String; 14] {
+fn row(report: &Report, finding: &Finding, lang: Lang) -> [String; 15] {
     let items: Vec<String> = finding
         .items
         .iter()
@@ -59,8 +60,20 @@ fn row(report: &Report, finding: &Finding, lang: Lang) -> [String; 14] {
         finding.guideline.clone(),
         finding.gdpr.join(", "),
         finding.resources.join(", "),
+        waivers(finding),
     ]
     .map(|text| cell(&text))
+}
+
+/// Waiver IDs with their end dates, e.g. `W-2026-001 until 2027-05-31`.
+fn waivers(finding: &Finding) -> String {
+    finding
+        .waiver
+        .iter()
+        .flat_map(|waiver| &waiver.applied)
+        .map(|applied| format!("{} until {}", applied.id, applied.valid_until))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 pub fn render_csv(report: &Report, lang: Lang) -> String {

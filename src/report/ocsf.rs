@@ -116,6 +116,9 @@ pub struct Unmapped {
     pub policy: String,
     pub snapshot_sha256: String,
     pub items: Vec<crate::findings::FindingItem>,
+    /// The waivers bearing on the finding and the verdict underneath (`--waivers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiver: Option<crate::waiver::FindingWaiver>,
 }
 
 fn severity_id(severity: Severity) -> (u8, &'static str) {
@@ -232,6 +235,7 @@ fn event(report: &Report, finding: &Finding, time: i64, lang: Lang) -> Complianc
             policy: finding.policy.clone(),
             snapshot_sha256: scan.snapshot_sha256.clone(),
             items: finding.items.clone(),
+            waiver: finding.waiver.clone(),
         },
     }
 }
