@@ -103,24 +103,6 @@ fn color_decision(choice: ColorChoice, to_terminal: bool, no_color: bool) -> boo
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn auto_colours_only_a_terminal_without_no_color() {
-        assert!(color_decision(ColorChoice::Auto, true, false));
-        assert!(!color_decision(ColorChoice::Auto, false, false));
-        assert!(!color_decision(ColorChoice::Auto, true, true));
-    }
-
-    #[test]
-    fn always_and_never_override_the_terminal_check() {
-        assert!(color_decision(ColorChoice::Always, false, true));
-        assert!(!color_decision(ColorChoice::Never, true, false));
-    }
-}
-
 fn stdout_is_terminal() -> bool {
     std::io::stdout().is_terminal()
 }
@@ -150,5 +132,23 @@ fn emit(output: Option<&Path>, text: &str) -> Result<(), Error> {
                 .and_then(|()| stdout.flush());
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_colours_only_a_terminal_without_no_color() {
+        assert!(color_decision(ColorChoice::Auto, true, false));
+        assert!(!color_decision(ColorChoice::Auto, false, false));
+        assert!(!color_decision(ColorChoice::Auto, true, true));
+    }
+
+    #[test]
+    fn always_and_never_override_the_terminal_check() {
+        assert!(color_decision(ColorChoice::Always, false, true));
+        assert!(!color_decision(ColorChoice::Never, true, false));
     }
 }

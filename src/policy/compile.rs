@@ -215,7 +215,7 @@ impl Compiler<'_> {
                 "add `label: $.userPrincipalName`, or remove identity",
             ));
         }
-        Ok(Rule::Check(Check {
+        Ok(Rule::Check(Box::new(Check {
             description: raw.description.clone(),
             sources,
             distinct: raw
@@ -227,7 +227,7 @@ impl Compiler<'_> {
             identity: raw.identity.unwrap_or(false),
             allow_empty: raw.allow_empty.unwrap_or(false),
             assertion,
-        }))
+        })))
     }
 
     /// `path` (+ `expand_groups`) with the node's resource, or a `select:` list of sources.

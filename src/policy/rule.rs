@@ -33,7 +33,8 @@ pub enum Rule {
         description: Option<String>,
         rule: Box<Rule>,
     },
-    Check(Check),
+    /// Boxed: a check is much larger than a combinator node.
+    Check(Box<Check>),
 }
 
 #[derive(Debug, Clone)]
@@ -316,7 +317,7 @@ impl Source {
         let root = match (scope, &self.resource) {
             (Scope::Item(item), _) => item,
             (Scope::Resource, Some(name)) if name == EVIDENCE_RESOURCE => {
-                ctx.evidence.ok_or_else(|| Outcome::no_declaration())?
+                ctx.evidence.ok_or_else(Outcome::no_declaration)?
             }
             (Scope::Resource, Some(name)) => read(ctx, name)?,
             (Scope::Resource, None) => {

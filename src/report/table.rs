@@ -22,8 +22,8 @@ struct Row {
     finding: String,
 }
 
-fn row(finding: &Finding, options: &RenderOptions) -> Row {
-    let mut reason = finding.reason.clone();
+fn row(finding: &Finding, options: &RenderOptions, text_width: usize) -> Row {
+    let mut reason = shorten(&finding.reason, REASON_CHARS);
     if !finding.items.is_empty() {
         let shown: Vec<&str> = finding
             .items
@@ -32,15 +32,12 @@ fn row(finding: &Finding, options: &RenderOptions) -> Row {
             .map(|i| i.label.as_deref().unwrap_or(&i.path))
             .collect();
         let more = finding.items.len().saturating_sub(shown.len());
-        reason.push_str(&format!(
-            " [{}{}]",
-            shown.join(", "),
-            if more > 0 {
-                format!(", +{more} more")
-            } else {
-                String::new()
-            }
-        ));
+        let more = if more > 0 {
+            format!(", +{more} more")
+        } else {
+            String::new()
+        };
+        reason.push_str(&format!(" [{}{more}]", shown.join(", ")));
     }
     Row {
         verdict: finding.verdict.to_string(),
@@ -48,19 +45,46 @@ fn row(finding: &Finding, options: &RenderOptions) -> Row {
         control: finding.control.clone(),
         finding: format!(
             "{}\n{}",
-            wrap(finding.title.get(options.lang), options),
-            wrap(&reason, options)
+            Wrap::wrap(finding.title.get(options.lang), text_width, true),
+            Wrap::wrap(&reason, text_width, true)
         ),
     }
 }
 
-/// Columns other than "Finding" take 25 characters, borders and padding 14 more.
-const FIXED_WIDTH: usize = 39;
+/// Reasons quote JSONPath and values and can run long; the table shows their start, the JSON
+/// report (and every other format) the whole text.
+const REASON_CHARS: usize = 240;
 
-/// Wraps title and reason each on their own, so the reason starts on a fresh line.
-fn wrap(text: &str, options: &RenderOptions) -> String {
-    let width = options.width.saturating_sub(FIXED_WIDTH).max(20);
-    Wrap::wrap(text, width, true)
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max).collect();
+    let cut = cut.rfind(' ').map_or(cut.as_str(), |space| &cut[..space]);
+    format!("{cut} … (full reason in --format json)")
+}
+
+/// Width left for the "Finding" text once the other columns, borders and padding are placed,
+/// so the text is wrapped once, by us, at word boundaries, and the table never re-wraps it.
+fn text_width(report: &Report, options: &RenderOptions) -> usize {
+    let widest = |header: &str, cells: &mut dyn Iterator<Item = usize>| {
+        cells.chain([header.len()]).max().unwrap_or(0)
+    };
+    let verdict = widest(
+        "Verdict",
+        &mut report.findings.iter().map(|f| f.verdict.as_str().len()),
+    );
+    let severity = widest(
+        "Sev.",
+        &mut report.findings.iter().map(|f| f.severity.as_str().len()),
+    );
+    let control = widest(
+        "Control",
+        &mut report.findings.iter().map(|f| f.control.chars().count()),
+    );
+    // Five borders, and one space of padding on each side of four columns.
+    let fixed = verdict + severity + control + 5 + 8;
+    options.width.saturating_sub(fixed).max(20)
 }
 
 fn color_of(verdict: Verdict) -> Color {
@@ -73,7 +97,12 @@ fn color_of(verdict: Verdict) -> Color {
 }
 
 pub fn render_table(report: &Report, options: &RenderOptions) -> String {
-    let rows: Vec<Row> = report.findings.iter().map(|f| row(f, options)).collect();
+    let text_width = text_width(report, options);
+    let rows: Vec<Row> = report
+        .findings
+        .iter()
+        .map(|f| row(f, options, text_width))
+        .collect();
     let mut table = Table::new(rows);
     table.with(Style::sharp()).with(
         Width::wrap(options.width)
