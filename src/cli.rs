@@ -50,6 +50,49 @@ pub enum Command {
     /// Work with snapshot directories.
     #[command(subcommand)]
     Snapshot(SnapshotCommand),
+    /// Inspect and verify an evidence archive written by `scan --archive`.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
+    /// Compare two scans (JSON reports or archive bundles): findings newly failing, fixed or
+    /// otherwise changed, and for bundles the settings behind them. Exit 1 when something newly
+    /// fails.
+    Diff(DiffArgs),
+}
+
+/// Output of the archive and diff commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DataFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Re-hash every bundle and walk the hash chain; exit 1 when a bundle was altered, removed,
+    /// renamed or reordered.
+    Verify {
+        /// The archive directory.
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = DataFormat::Table)]
+        format: DataFormat,
+    },
+    /// The history of an archive: one row per bundle, oldest first.
+    List {
+        /// The archive directory.
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = DataFormat::Table)]
+        format: DataFormat,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The older scan: a JSON report file or a bundle directory.
+    pub old: PathBuf,
+    /// The newer scan: a JSON report file or a bundle directory.
+    pub new: PathBuf,
+    #[arg(long, value_enum, default_value_t = DataFormat::Table)]
+    pub format: DataFormat,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +146,11 @@ pub struct ScanArgs {
     /// and keeps its own verdict underneath; expired and stale waivers are reported.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+
+    /// Keep this scan in the evidence archive DIR: a new, immutable bundle with the snapshot, the
+    /// JSON report, the input files and the drift since the previous bundle, chained by hashes.
+    #[arg(long, value_name = "DIR")]
+    pub archive: Option<PathBuf>,
 
     /// Key file for pseudonyms of accounts in findings (at least 16 random bytes, e.g.
     /// `head -c 32 /dev/urandom > key`): the same account gets the same pseudonym in every scan.

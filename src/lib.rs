@@ -4,6 +4,7 @@
 //! [`report`] renderers. See ARCHITECTURE.md for the map and the invariants.
 
 pub mod app;
+pub mod archive;
 pub mod catalog;
 pub mod cli;
 pub mod connector;

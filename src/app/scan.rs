@@ -14,12 +14,22 @@ use crate::waiver::Waivers;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
+pub(super) fn run(mut args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
     if args.offline.is_some() && args.live.snapshot_out.is_some() {
         return Err(Error::Usage(
             "--snapshot-out writes what a live scan read; it cannot be used with --offline".into(),
         ));
     }
+    // A live scan kept in the archive writes its snapshot first, so the bundle can copy it.
+    let archive_snapshot = super::archive_cmd::live_snapshot_dir(&mut args)?;
+    let outcome = run_scan(&args, color);
+    if let Some(dir) = archive_snapshot {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    outcome
+}
+
+fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
     let mut pack = PolicyPack::load(&pack_source(args.policies.dir.clone()))?;
     let all_policies: std::collections::BTreeSet<String> =
         pack.policies.iter().map(|p| p.id.clone()).collect();
@@ -62,7 +72,7 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
     let mut findings = evaluate(&pack, inputs);
     // Waivers name items by their real labels: apply them before pseudonymisation.
     let waiver_states = crate::waiver::apply(&mut findings, &waivers, today);
-    let identities = protect_identities(&mut findings, &snapshot.meta.tenant_id, &args)?;
+    let identities = protect_identities(&mut findings, &snapshot.meta.tenant_id, args)?;
     let scan = ScanInfo {
         tenant: snapshot.meta.tenant_id.clone(),
         tenant_name: snapshot.meta.tenant_name.clone(),
@@ -98,6 +108,10 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
     }
     if let Some(syslog) = &args.syslog {
         crate::syslog::send(syslog, &ocsf_events(&report, args.lang))?;
+    }
+    if let Some(archive) = &args.archive {
+        let report_json = render(Format::Json, &report, &pack.catalog, &file_options);
+        super::archive_cmd::store_scan(archive, args, &report, report_json)?;
     }
     Ok(if report.passes_gate(args.fail_on) {
         Outcome::Compliant
