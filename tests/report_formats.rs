@@ -132,7 +132,10 @@ fn sarif_report_is_valid_against_the_official_schema() {
             _ => "note",
         };
         assert_eq!(result["level"], expected);
-        assert!(result["locations"][0]["logicalLocations"][0]["fullyQualifiedName"].is_string());
+        let location = &result["locations"][0];
+        assert!(location["logicalLocations"][0]["fullyQualifiedName"].is_string());
+        // GitHub code scanning rejects a result without an artifact URI.
+        assert!(location["physicalLocation"]["artifactLocation"]["uri"].is_string());
     }
 }
 

@@ -9,6 +9,8 @@ use serde_sarif::sarif;
 use std::collections::BTreeMap;
 
 const SARIF_SCHEMA_URI: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+/// The base of artifact URIs: the snapshot directory the scan read.
+const SNAPSHOT_BASE: &str = "SNAPSHOTROOT";
 
 /// SARIF levels: critical/high → error, medium → warning, low → note.
 fn level_of(severity: Severity) -> sarif::ResultLevel {
@@ -99,7 +101,23 @@ fn result(report: &Report, finding: &Finding, rule_index: usize, tenant: &str) -
     } else {
         format!("{tenant}: {}", finding.resources.join(", "))
     };
+    // GitHub code scanning rejects a result without an artifact URI, so the location also names
+    // the snapshot file the verdict was read from (the manifest for evidence controls),
+    // relative to the snapshot directory.
+    let artifact = finding
+        .resources
+        .first()
+        .map_or_else(|| "manifest.json".to_owned(), |r| format!("{r}.json"));
+    let physical = sarif::PhysicalLocation::builder()
+        .artifact_location(
+            sarif::ArtifactLocation::builder()
+                .uri(artifact)
+                .uri_base_id(SNAPSHOT_BASE.to_owned())
+                .build(),
+        )
+        .build();
     let location = sarif::Location::builder()
+        .physical_location(physical)
         .logical_locations(logical_locations)
         .message(&location_text)
         .build();
