@@ -48,6 +48,8 @@ pub enum Fault {
     Truncated,
     /// An empty page comes first, then the items.
     EmptyFirstPage,
+    /// The connection drops halfway through the body, this many times.
+    ConnectionReset { times: u32 },
 }
 
 /// What the simulator saw of one request (never a credential's value).
@@ -68,6 +70,13 @@ pub struct SimOptions {
     /// PEM of the certificate whose key signs client assertions.
     pub certificate_pem: Option<String>,
     pub federated_token: Option<String>,
+    /// Serve this snapshot directory (e.g. one written by `tenant_gen.rs`) instead of the
+    /// Zonnedorp fixture.
+    pub tenant_dir: Option<PathBuf>,
+    /// Added before answering every request, token requests included (network round trip).
+    pub latency: Duration,
+    /// Page by the request's `$top` where it has one (as Graph does), else by `page_size`.
+    pub honour_top: bool,
 }
 
 impl Default for SimOptions {
@@ -78,6 +87,9 @@ impl Default for SimOptions {
             client_secret: "sim-secret".into(),
             certificate_pem: None,
             federated_token: None,
+            tenant_dir: None,
+            latency: Duration::ZERO,
+            honour_top: false,
         }
     }
 }
@@ -134,8 +146,9 @@ impl SimGraph {
             .expect("built-in pack")
             .registry;
         let mut resources = BTreeMap::new();
+        let tenant_dir = options.tenant_dir.clone().unwrap_or_else(fixture_dir);
         for (name, spec) in registry.iter() {
-            let file = fixture_dir().join(format!("{name}.json"));
+            let file = tenant_dir.join(format!("{name}.json"));
             let Ok(bytes) = std::fs::read(&file) else {
                 continue;
             };
@@ -220,6 +233,9 @@ async fn handle(
     let path = uri.path().to_owned();
     let query = uri.query().unwrap_or("").to_owned();
     let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    if !sim.options.latency.is_zero() {
+        tokio::time::sleep(sim.options.latency).await;
+    }
     sim.log.lock().expect("lock").push(LoggedRequest {
         method: method.to_string(),
         path: path.clone(),
@@ -261,7 +277,8 @@ async fn handle(
             Some(
                 Fault::Throttle { times, .. }
                 | Fault::Status { times, .. }
-                | Fault::Unauthorized { times },
+                | Fault::Unauthorized { times }
+                | Fault::ConnectionReset { times },
             ) => {
                 if *times == 0 {
                     None
@@ -350,6 +367,22 @@ async fn handle(
     if matches!(fault, Some(Fault::Truncated)) {
         bytes.truncate(bytes.len() / 2);
     }
+    if matches!(fault, Some(Fault::ConnectionReset { .. })) {
+        // Half the body, then the stream fails: the server aborts the connection mid-response.
+        bytes.truncate(bytes.len() / 2);
+        let parts: Vec<Result<Vec<u8>, std::io::Error>> = vec![
+            Ok(bytes),
+            Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected connection reset",
+            )),
+        ];
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            axum::body::Body::from_stream(futures_util::stream::iter(parts)),
+        )
+            .into_response();
+    }
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
@@ -381,7 +414,12 @@ fn page(
         return json!({"value": [], "@odata.nextLink": link(0)});
     }
     let start = skip.unwrap_or(0).min(items.len());
-    let size = sim.options.page_size.max(1);
+    let top = params
+        .iter()
+        .find(|(k, _)| k == "$top")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .filter(|_| sim.options.honour_top);
+    let size = top.unwrap_or(sim.options.page_size).max(1);
     let end = (start + size).min(items.len());
     let mut body = json!({"value": items[start..end].to_vec()});
     let next = match fault {
