@@ -59,6 +59,15 @@ pub enum Command {
     Diff(DiffArgs),
 }
 
+/// What decides a scan's exit code (`--gate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Gate {
+    /// Every non-compliant finding at or above --fail-on.
+    All,
+    /// Only non-compliant findings the --overlay introduces.
+    NewOnly,
+}
+
 /// Output of the archive and diff commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DataFormat {
@@ -146,6 +155,18 @@ pub struct ScanArgs {
     /// and keeps its own verdict underneath; expired and stale waivers are reported.
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+
+    /// Lay a proposed change over the --offline snapshot before evaluating: DIR holds
+    /// `<resource>.json` files (bodies as Microsoft Graph returns them), each replacing or adding
+    /// that resource. For a change gate in a pipeline (docs/change-gate.md).
+    #[arg(long, value_name = "DIR", requires = "offline")]
+    pub overlay: Option<PathBuf>,
+
+    /// Which findings decide the exit code: `all` (default), or `new-only`: only the non-compliant
+    /// findings the --overlay introduces compared with the snapshot without it (by policy and
+    /// verdict), so a change is judged on what it changes.
+    #[arg(long, value_enum, default_value_t = Gate::All, requires = "overlay")]
+    pub gate: Gate,
 
     /// Keep this scan in the evidence archive DIR: a new, immutable bundle with the snapshot, the
     /// JSON report, the input files and the drift since the previous bundle, chained by hashes.

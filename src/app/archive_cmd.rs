@@ -235,7 +235,13 @@ pub(super) fn store_scan(
     ]
     .into_iter()
     .filter_map(|(name, path)| path.clone().map(|p| (name.to_owned(), p)))
-    .collect();
+    .collect::<Vec<_>>();
+    let mut inputs = inputs;
+    if let Some(overlay) = &args.overlay {
+        for (resource, file) in crate::snapshot::overlay_files(overlay)? {
+            inputs.push((format!("overlay/{resource}.json"), file));
+        }
+    }
     let (written, _) = store(
         archive,
         ScanRecord {

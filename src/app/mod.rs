@@ -5,6 +5,7 @@
 
 mod archive_cmd;
 mod catalog_doc;
+mod gate;
 mod live;
 mod permissions;
 mod policy_cmd;

@@ -48,10 +48,11 @@ fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
         None => (Settings::default(), None),
     };
     let started_at = now();
-    let snapshot = match &args.offline {
+    let mut snapshot = match &args.offline {
         Some(dir) => crate::snapshot::read_dir(dir, &pack.registry, &pack.needed_resources())?,
         None => super::live::snapshot(&args.live, &pack, &pack.needed_resources(), now)?,
     };
+    let base = super::gate::lay_overlay(&mut snapshot, args, &pack)?;
     let evidence = match &args.evidence {
         Some(path) => Evidence::load(path, &pack.catalog)?,
         None => Evidence::default(),
@@ -70,6 +71,7 @@ fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
         today,
     };
     let mut findings = evaluate(&pack, inputs);
+    let base_breaches = super::gate::base_breaches(base.as_ref(), &pack, inputs, &waivers, args);
     // Waivers name items by their real labels: apply them before pseudonymisation.
     let waiver_states = crate::waiver::apply(&mut findings, &waivers, today);
     let identities = protect_identities(&mut findings, &snapshot.meta.tenant_id, args)?;
@@ -113,11 +115,7 @@ fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
         let report_json = render(Format::Json, &report, &pack.catalog, &file_options);
         super::archive_cmd::store_scan(archive, args, &report, report_json)?;
     }
-    Ok(if report.passes_gate(args.fail_on) {
-        Outcome::Compliant
-    } else {
-        Outcome::NotCompliant
-    })
+    Ok(super::gate::outcome(&report, args, &base_breaches))
 }
 
 fn now() -> String {

@@ -6,11 +6,13 @@
 //! on data nobody saw.
 
 mod manifest;
+mod overlay;
 mod read;
 mod seal;
 mod write;
 
 pub use manifest::{MANIFEST_FILE, Manifest, ResourceEntry, ResourceStatus, SNAPSHOT_FORMAT};
+pub use overlay::{apply_overlay, overlay_files};
 pub use read::{SnapshotError, read_dir};
 pub use seal::seal_dir;
 pub use write::{Collected, Collection, EncodedSnapshot, WriteError, encode};
