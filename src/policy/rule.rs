@@ -292,13 +292,33 @@ fn combine(truth: Truth, outcomes: Vec<Outcome>, separator: &str) -> Outcome {
             .iter()
             .filter(|o| o.truth == Truth::Error)
             .all(|o| o.missing_evidence);
-    let items = deciding.into_iter().flat_map(|o| o.items).collect();
+    let items = merge_items(deciding.into_iter().flat_map(|o| o.items));
     Outcome {
         truth,
         reason,
         items,
         missing_evidence,
     }
+}
+
+/// One entry per item: when several parts of a rule fail on the same item (a CA policy that
+/// misses three requirements), the reader sees it once, with every reason.
+fn merge_items(items: impl Iterator<Item = FindingItem>) -> Vec<FindingItem> {
+    let mut merged: Vec<FindingItem> = Vec::new();
+    for item in items {
+        match merged
+            .iter_mut()
+            .find(|m| m.path == item.path && m.label == item.label)
+        {
+            Some(existing) if existing.detail.contains(&item.detail) => {}
+            Some(existing) => {
+                existing.detail.push_str("; ");
+                existing.detail.push_str(&item.detail);
+            }
+            None => merged.push(item),
+        }
+    }
+    merged
 }
 
 /// One selected value with its normalized path inside the scope root.
@@ -866,6 +886,20 @@ mod tests {
 
     fn outcome(truth: Truth) -> Outcome {
         Outcome::new(truth, format!("{truth:?}"))
+    }
+
+    #[test]
+    fn an_item_failing_several_parts_is_listed_once_with_every_reason() {
+        let item = |detail: &str| FindingItem {
+            path: "$['value'][0]".into(),
+            label: Some("CA1".into()),
+            detail: detail.into(),
+            identity: false,
+        };
+        let merged =
+            merge_items([item("no MFA"), item("excludes a group"), item("no MFA")].into_iter());
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].detail, "no MFA; excludes a group");
     }
 
     #[test]
