@@ -132,11 +132,12 @@ pub fn render_table(report: &Report, options: &RenderOptions) -> String {
         "NOT compliant"
     };
     format!(
-        "cloudkeur {} · tenant {tenant} · collected {} · snapshot sha256 {}\n{table}\n{} findings: {} · {status}\n",
+        "cloudkeur {} · tenant {tenant} · collected {} · snapshot sha256 {}\n{table}\n{} finding{}: {} · {status}\n",
         report.tool.version,
         scan.collected_at,
         short_hash(&scan.snapshot_sha256),
         report.summary.total,
+        if report.summary.total == 1 { "" } else { "s" },
         counts.join(", "),
     )
 }
