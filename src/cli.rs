@@ -24,6 +24,11 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
     pub color: ColorChoice,
 
+    /// How progress and errors appear on standard error: text for people, or json (one object
+    /// per line: timestamp, level, event, message) for journald, Kubernetes and log shippers.
+    #[arg(long, value_enum, default_value_t = crate::logging::LogFormat::Text, global = true, env = "CLOUDKEUR_LOG_FORMAT")]
+    pub log_format: crate::logging::LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
 }

@@ -12,6 +12,7 @@ pub mod diag;
 pub mod digest;
 pub mod evidence;
 pub mod findings;
+pub mod logging;
 pub mod policy;
 pub mod pseudonym;
 pub mod registry;

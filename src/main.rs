@@ -5,10 +5,11 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cloudkeur::cli::Cli::parse();
+    cloudkeur::logging::init(cli.log_format);
     match cloudkeur::app::run(cli) {
         Ok(outcome) => ExitCode::from(outcome.exit_code()),
         Err(err) => {
-            eprintln!("cloudkeur: error: {err}");
+            cloudkeur::logging::error("failed", &err.to_string(), err.exit_code());
             ExitCode::from(err.exit_code())
         }
     }

@@ -148,9 +148,12 @@ pub(super) fn store(
     let previous = crate::archive::latest(archive)?;
     let drift = match &previous {
         Some((name, _, manifest)) if manifest.tenant != record.report.scan.tenant => {
-            eprintln!(
-                "cloudkeur: no drift: the previous bundle {name} is of tenant {}; keep one archive per tenant",
-                manifest.tenant
+            crate::logging::warn(
+                "no-drift",
+                &format!(
+                    "no drift: the previous bundle {name} is of tenant {}; keep one archive per tenant",
+                    manifest.tenant
+                ),
             );
             None
         }
@@ -165,7 +168,10 @@ pub(super) fn store(
             }
             // A damaged previous bundle is for `archive verify` to report; the scan goes on.
             Err(err) => {
-                eprintln!("cloudkeur: no drift: the previous bundle cannot be read: {err}");
+                crate::logging::warn(
+                    "no-drift",
+                    &format!("no drift: the previous bundle cannot be read: {err}"),
+                );
                 None
             }
         },
@@ -186,14 +192,17 @@ pub(super) fn store(
             files,
         },
     )?;
-    eprintln!(
-        "cloudkeur: archived as {} (bundle {}, manifest sha256 {})",
-        written.path.display(),
-        written.sequence,
-        written.manifest_sha256
+    crate::logging::info(
+        "archived",
+        &format!(
+            "archived as {} (bundle {}, manifest sha256 {})",
+            written.path.display(),
+            written.sequence,
+            written.manifest_sha256
+        ),
     );
     if let Some(drift) = &drift {
-        eprintln!("cloudkeur: {}", drift.summary_line());
+        crate::logging::info("drift", &drift.summary_line());
     }
     Ok((written, drift))
 }

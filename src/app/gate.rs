@@ -25,11 +25,14 @@ pub(super) fn lay_overlay(
     let base = (args.gate == Gate::NewOnly).then(|| snapshot.clone());
     let applied = crate::snapshot::apply_overlay(snapshot, dir, &pack.registry)?;
     snapshot.meta.source = format!("{} + overlay {}", snapshot.meta.source, dir.display());
-    eprintln!(
-        "cloudkeur: overlay {}: {} replaced or added ({})",
-        dir.display(),
-        applied.len(),
-        applied.join(", ")
+    crate::logging::info(
+        "overlay",
+        &format!(
+            "overlay {}: {} replaced or added ({})",
+            dir.display(),
+            applied.len(),
+            applied.join(", ")
+        ),
     );
     Ok(base)
 }
@@ -79,9 +82,12 @@ pub(super) fn outcome(
         .filter(|f| f.breaches(args.fail_on) && !base.contains(&(f.policy.clone(), f.verdict)))
         .collect();
     if introduced.is_empty() {
-        eprintln!(
-            "cloudkeur: gate new-only: the change introduces no non-compliant finding ({} already present in the base)",
-            base.len()
+        crate::logging::info(
+            "gate",
+            &format!(
+                "gate new-only: the change introduces no non-compliant finding ({} already present in the base)",
+                base.len()
+            ),
         );
         Outcome::Compliant
     } else {
@@ -89,10 +95,13 @@ pub(super) fn outcome(
             .iter()
             .map(|f| format!("{} {} ({})", f.verdict, f.policy, f.control))
             .collect();
-        eprintln!(
-            "cloudkeur: gate new-only: the change introduces {}: {}",
-            introduced.len(),
-            list.join("; ")
+        crate::logging::info(
+            "gate",
+            &format!(
+                "gate new-only: the change introduces {}: {}",
+                introduced.len(),
+                list.join("; ")
+            ),
         );
         Outcome::NotCompliant
     }

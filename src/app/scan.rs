@@ -88,7 +88,7 @@ fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
     };
     let mut report = Report::new(scan, findings);
     if !waivers.is_empty() {
-        eprintln!("cloudkeur: {}", crate::waiver::summary_line(&waiver_states));
+        crate::logging::info("waivers", &crate::waiver::summary_line(&waiver_states));
     }
     report.waivers = waiver_states;
     // The table is coloured only on a terminal; every other rendering is plain.
@@ -115,7 +115,9 @@ fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
         let report_json = render(Format::Json, &report, &pack.catalog, &file_options);
         super::archive_cmd::store_scan(archive, args, &report, report_json)?;
     }
-    Ok(super::gate::outcome(&report, args, &base_breaches))
+    let outcome = super::gate::outcome(&report, args, &base_breaches);
+    crate::logging::scan_finished(&report, outcome.exit_code());
+    Ok(outcome)
 }
 
 fn now() -> String {

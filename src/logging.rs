@@ -1,0 +1,94 @@
+//! What cloudkeur says on standard error while it works: plain lines for a person at a terminal
+//! (`--log-format text`, the default), or one JSON object per line for journald, Kubernetes and
+//! log shippers (`--log-format json`, written by tracing-subscriber's JSON formatter).
+//!
+//! Only messages go here, never findings (those are reports) and never a secret: callers pass
+//! texts that are already safe to print. The format is chosen once, at start.
+
+use std::sync::OnceLock;
+
+/// How log lines look (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `cloudkeur: message` lines for people.
+    #[default]
+    Text,
+    /// One JSON object per line: timestamp, level, event, message and the event's fields.
+    Json,
+}
+
+static FORMAT: OnceLock<LogFormat> = OnceLock::new();
+
+/// Chooses the format for the rest of the run; only the first call counts.
+pub fn init(format: LogFormat) {
+    if FORMAT.set(format).is_err() {
+        return;
+    }
+    if format == LogFormat::Json {
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_target(false)
+            .with_writer(std::io::stderr)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(subscriber);
+    }
+}
+
+fn json() -> bool {
+    FORMAT.get() == Some(&LogFormat::Json)
+}
+
+/// A step worth telling: `event` is a stable kebab-case name (`archived`, `drift`, …).
+pub fn info(event: &str, message: &str) {
+    if json() {
+        tracing::info!(event, "{message}");
+    } else {
+        eprintln!("cloudkeur: {message}");
+    }
+}
+
+/// Something the operator should look at; the run goes on.
+pub fn warn(event: &str, message: &str) {
+    if json() {
+        tracing::warn!(event, "{message}");
+    } else {
+        eprintln!("cloudkeur: warning: {message}");
+    }
+}
+
+/// The error that ends the run (exit 2), or one tenant's error in a multi-tenant run.
+pub fn error(event: &str, message: &str, exit_code: u8) {
+    if json() {
+        tracing::error!(event, exit_code, "{message}");
+    } else {
+        eprintln!("cloudkeur: error: {message}");
+    }
+}
+
+/// One line per finished scan, in JSON mode only (text mode has the report itself).
+pub fn scan_finished(report: &crate::findings::Report, exit_code: u8) {
+    if !json() {
+        return;
+    }
+    let count = |verdict: &str| report.summary.verdicts.get(verdict).copied().unwrap_or(0);
+    tracing::info!(
+        event = "scan-finished",
+        tenant = %report.scan.tenant,
+        tenant_name = report.scan.tenant_name.as_deref().unwrap_or_default(),
+        compliant = report.summary.compliant,
+        findings = report.summary.total,
+        fail = count("fail"),
+        error = count("error"),
+        evidence_missing = count("evidence-missing"),
+        evidence_expired = count("evidence-expired"),
+        waived = count("waived"),
+        exit_code,
+        "scan of {} finished: {}",
+        report.scan.tenant,
+        if report.summary.compliant { "compliant" } else { "not compliant" }
+    );
+}
