@@ -109,7 +109,7 @@ pub struct DiffArgs {
     pub format: DataFormat,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ScanArgs {
     /// Evaluate a snapshot directory instead of reading a tenant (no network at all).
     #[arg(long, value_name = "DIR")]
@@ -173,6 +173,21 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Gate::All, requires = "overlay")]
     pub gate: Gate,
 
+    /// Scan every tenant of the --tenants file, concurrently: one JSON report per tenant and a
+    /// summary in --reports-dir, one archive per tenant under --archive DIR/<name>. A tenant that
+    /// cannot be scanned is reported as failed; the others go on.
+    #[arg(long, requires_all = ["tenants", "reports_dir"], conflicts_with_all = ["offline", "overlay", "output", "snapshot_out"])]
+    pub all: bool,
+
+    /// Tenants file (YAML) for --all: per tenant a name, and a snapshot directory (`offline`) or
+    /// the tenant, client id and credential (certificate or federated token file) to read it live.
+    #[arg(long, value_name = "FILE", requires = "all")]
+    pub tenants: Option<PathBuf>,
+
+    /// Directory for --all: `<name>.json` per tenant and `summary.json`.
+    #[arg(long, value_name = "DIR", requires = "all")]
+    pub reports_dir: Option<PathBuf>,
+
     /// Keep this scan in the evidence archive DIR: a new, immutable bundle with the snapshot, the
     /// JSON report, the input files and the drift since the previous bundle, chained by hashes.
     #[arg(long, value_name = "DIR")]
@@ -201,7 +216,7 @@ pub struct ScanArgs {
     pub live: LiveArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct PolicyDirArg {
     /// Use the policy files in DIR instead of the built-in pack (its resources.yaml and
     /// controls.yaml too, when present).
@@ -320,7 +335,7 @@ fn parse_syslog_target(value: &str) -> Result<SyslogTarget, String> {
 /// How a live scan reaches the tenant (used when --offline is not given). The client secret is
 /// taken only from AZURE_CLIENT_SECRET, never from a flag, so it stays out of shell history and
 /// process lists.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Live scan (Microsoft Graph)")]
 pub struct LiveArgs {
     /// Tenant id (GUID) or primary domain of the tenant to scan.

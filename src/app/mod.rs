@@ -5,6 +5,7 @@
 
 mod archive_cmd;
 mod catalog_doc;
+mod fleet;
 mod gate;
 mod live;
 mod permissions;

@@ -15,6 +15,9 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 pub(super) fn run(mut args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
+    if args.all {
+        return super::fleet::run(&args);
+    }
     if args.offline.is_some() && args.live.snapshot_out.is_some() {
         return Err(Error::Usage(
             "--snapshot-out writes what a live scan read; it cannot be used with --offline".into(),

@@ -1,0 +1,380 @@
+//! `scan --all --tenants FILE`: several tenants in one run, for a shared service centre or an
+//! intermunicipal partnership that looks after several municipalities.
+//!
+//! Each tenant is scanned like a single `scan` (same policies and flags), concurrently, into its
+//! own JSON report and its own archive; one tenant's failure (an unreadable snapshot, a refused
+//! credential) is recorded in the summary and does not stop the others.
+//!
+//! A tenants file names credential *sources* only (a certificate file, a federated token file),
+//! never a secret. A client secret has no place in it: use a certificate per tenant.
+
+use super::{Error, Outcome, emit};
+use crate::cli::{ColorChoice, ScanArgs};
+use crate::diag::{Diagnostic, Position, locate_text, parse_yaml};
+use crate::report::Format;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Tenants scanned at the same time.
+const PARALLEL: usize = 4;
+
+pub const SUMMARY_SCHEMA: &str = "cloudkeur.fleet-summary/v1";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantsFile {
+    tenants: Vec<TenantEntry>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantEntry {
+    /// Short name: report file and archive directory are named after it.
+    name: String,
+    /// A snapshot directory (offline entry).
+    #[serde(default)]
+    offline: Option<PathBuf>,
+    /// Tenant id or primary domain (live entry).
+    #[serde(default)]
+    tenant: Option<String>,
+    #[serde(default)]
+    client_id: Option<String>,
+    #[serde(default)]
+    credential: Option<CredentialSource>,
+    #[serde(default)]
+    config: Option<PathBuf>,
+    #[serde(default)]
+    evidence: Option<PathBuf>,
+    #[serde(default)]
+    waivers: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CredentialSource {
+    #[serde(default)]
+    certificate: Option<PathBuf>,
+    #[serde(default)]
+    federated_token_file: Option<PathBuf>,
+}
+
+/// One tenant's line in the summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantResult {
+    pub name: String,
+    /// `compliant`, `not-compliant` or `failed` (no verdict: see `error`).
+    pub status: String,
+    pub exit_code: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdicts: Option<BTreeMap<String, u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FleetSummary {
+    pub schema: String,
+    pub compliant: bool,
+    pub tenants: Vec<TenantResult>,
+}
+
+fn load(file: &Path) -> Result<Vec<(TenantEntry, Position)>, Diagnostic> {
+    let text = std::fs::read_to_string(file).map_err(|err| {
+        Diagnostic::new(
+            file,
+            Position::default(),
+            format!("cannot read tenants file: {err}"),
+        )
+        .with_fix("pass an existing YAML file to --tenants (README: several tenants)")
+    })?;
+    let parsed: TenantsFile = parse_yaml(file, &text)?;
+    let base = file.parent().unwrap_or(Path::new("."));
+    let mut names = BTreeSet::new();
+    let mut entries = Vec::new();
+    if parsed.tenants.is_empty() {
+        return Err(Diagnostic::new(
+            file,
+            locate_text(&text, "tenants"),
+            "the file lists no tenant",
+        )
+        .with_fix("add at least one entry under `tenants:`"));
+    }
+    for mut entry in parsed.tenants {
+        let at = match locate_text(&text, &format!("name: {}", entry.name)) {
+            Position { line: 0, .. } => locate_text(&text, &entry.name),
+            found => found,
+        };
+        let error = |message: String, fix: &str| Diagnostic::new(file, at, message).with_fix(fix);
+        let name_ok = !entry.name.is_empty()
+            && entry
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !name_ok {
+            return Err(error(
+                format!("tenant name '{}' is not a plain name", entry.name),
+                "use letters, digits, '-' and '_' only (it names files), e.g. zonnedorp",
+            ));
+        }
+        if !names.insert(entry.name.clone()) {
+            return Err(error(
+                format!("tenant name '{}' is used twice", entry.name),
+                "give every tenant its own name",
+            ));
+        }
+        let live =
+            entry.tenant.is_some() || entry.client_id.is_some() || entry.credential.is_some();
+        match (&entry.offline, live) {
+            (Some(_), false) => {}
+            (None, true) => {
+                if entry.tenant.as_deref().is_none_or(str::is_empty)
+                    || entry.client_id.as_deref().is_none_or(str::is_empty)
+                {
+                    return Err(error(
+                        format!(
+                            "{}: a live entry needs `tenant` and `client_id`",
+                            entry.name
+                        ),
+                        "add the tenant id or domain and the app registration's client id",
+                    ));
+                }
+                let credential = entry.credential.as_ref();
+                let count = credential.map_or(0, |c| {
+                    usize::from(c.certificate.is_some())
+                        + usize::from(c.federated_token_file.is_some())
+                });
+                if count != 1 {
+                    return Err(error(
+                        format!(
+                            "{}: a live entry needs exactly one credential source",
+                            entry.name
+                        ),
+                        "write `credential: {certificate: FILE}` or `credential: {federated_token_file: FILE}`; a client secret does not belong in this file",
+                    ));
+                }
+            }
+            _ => {
+                return Err(error(
+                    format!(
+                        "{}: give either `offline` (a snapshot directory) or `tenant`, `client_id` and `credential`",
+                        entry.name
+                    ),
+                    "an entry is read from a snapshot or live, not both",
+                ));
+            }
+        }
+        let resolve = |p: &mut Option<PathBuf>| {
+            if let Some(path) = p.as_mut()
+                && path.is_relative()
+            {
+                *path = base.join(&*path);
+            }
+        };
+        resolve(&mut entry.offline);
+        resolve(&mut entry.config);
+        resolve(&mut entry.evidence);
+        resolve(&mut entry.waivers);
+        if let Some(credential) = entry.credential.as_mut() {
+            resolve(&mut credential.certificate);
+            resolve(&mut credential.federated_token_file);
+        }
+        entries.push((entry, at));
+    }
+    Ok(entries)
+}
+
+/// The scan flags for one tenant: the shared flags, with the tenant's own inputs and outputs.
+fn tenant_args(shared: &ScanArgs, entry: &TenantEntry, reports: &Path) -> ScanArgs {
+    let mut args = shared.clone();
+    args.all = false;
+    args.tenants = None;
+    args.reports_dir = None;
+    args.offline = entry.offline.clone();
+    args.format = Format::Json;
+    args.output = Some(reports.join(format!("{}.json", entry.name)));
+    args.archive = shared.archive.as_ref().map(|a| a.join(&entry.name));
+    if entry.config.is_some() {
+        args.config = entry.config.clone();
+    }
+    if entry.evidence.is_some() {
+        args.evidence = entry.evidence.clone();
+    }
+    if entry.waivers.is_some() {
+        args.waivers = entry.waivers.clone();
+    }
+    if entry.offline.is_none() {
+        args.live.tenant = entry.tenant.clone();
+        args.live.client_id = entry.client_id.clone();
+        let credential = entry.credential.clone();
+        args.live.certificate = credential.as_ref().and_then(|c| c.certificate.clone());
+        args.live.federated_token_file = credential.and_then(|c| c.federated_token_file);
+        args.live.quiet = true;
+    }
+    args
+}
+
+pub(super) fn run(args: &ScanArgs) -> Result<Outcome, Error> {
+    let (Some(file), Some(reports)) = (&args.tenants, &args.reports_dir) else {
+        return Err(Error::Usage(
+            "--all needs --tenants FILE and --reports-dir DIR".into(),
+        ));
+    };
+    if !matches!(args.format, Format::Table | Format::Json) {
+        return Err(Error::Usage(
+            "--all prints a summary: --format table or json; each tenant's report is JSON in --reports-dir".into(),
+        ));
+    }
+    let entries = load(file)?;
+    std::fs::create_dir_all(reports).map_err(|source| Error::Output {
+        path: reports.clone(),
+        source,
+    })?;
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<TenantResult>>> = Mutex::new(vec![None; entries.len()]);
+    std::thread::scope(|scope| {
+        for _ in 0..PARALLEL.min(entries.len()) {
+            scope.spawn(|| {
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some((entry, _)) = entries.get(index) else {
+                        break;
+                    };
+                    let result = scan_one(args, entry, reports);
+                    if let Ok(mut all) = results.lock() {
+                        all[index] = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    let tenants: Vec<TenantResult> = results
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect();
+    let summary = FleetSummary {
+        schema: SUMMARY_SCHEMA.to_owned(),
+        compliant: tenants.iter().all(|t| t.status == "compliant"),
+        tenants,
+    };
+    let mut json = serde_json::to_string_pretty(&summary).unwrap_or_default();
+    json.push('\n');
+    emit(Some(&reports.join("summary.json")), &json)?;
+    let text = match args.format {
+        Format::Json => json,
+        _ => summary_table(&summary),
+    };
+    emit(None, &text)?;
+    Ok(if summary.compliant {
+        Outcome::Compliant
+    } else {
+        Outcome::NotCompliant
+    })
+}
+
+fn scan_one(shared: &ScanArgs, entry: &TenantEntry, reports: &Path) -> TenantResult {
+    let args = tenant_args(shared, entry, reports);
+    let report_path = args.output.clone().unwrap_or_default();
+    // A report left over from an earlier run must not pass for this one.
+    let _ = std::fs::remove_file(&report_path);
+    let mut result = TenantResult {
+        name: entry.name.clone(),
+        status: "failed".into(),
+        exit_code: 2,
+        tenant: entry.tenant.clone(),
+        tenant_name: None,
+        verdicts: None,
+        report: None,
+        error: None,
+    };
+    match super::scan::run(args, ColorChoice::Never) {
+        Ok(outcome) => {
+            result.exit_code = outcome.exit_code();
+            result.status = match outcome {
+                Outcome::Compliant => "compliant",
+                Outcome::NotCompliant => "not-compliant",
+            }
+            .into();
+            let report: Option<serde_json::Value> = std::fs::read(&report_path)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
+            if let Some(report) = report {
+                result.tenant = report["scan"]["tenant"].as_str().map(str::to_owned);
+                result.tenant_name = report["scan"]["tenant_name"].as_str().map(str::to_owned);
+                result.verdicts =
+                    serde_json::from_value(report["summary"]["verdicts"].clone()).ok();
+            }
+            result.report = Some(report_path.display().to_string());
+        }
+        Err(err) => {
+            crate::logging::error(
+                "tenant-failed",
+                &format!("tenant {}: {err}", entry.name),
+                err.exit_code(),
+            );
+            result.error = Some(err.to_string());
+        }
+    }
+    result
+}
+
+fn summary_table(summary: &FleetSummary) -> String {
+    let mut out = format!(
+        "{:<20} {:<14} {:>4} {:>5} {:>8}  {}\n",
+        "tenant", "status", "fail", "error", "evidence", "report or error"
+    );
+    for t in &summary.tenants {
+        let count = |k: &str| {
+            t.verdicts
+                .as_ref()
+                .and_then(|v| v.get(k))
+                .copied()
+                .unwrap_or(0)
+        };
+        let _ = writeln!(
+            out,
+            "{:<20} {:<14} {:>4} {:>5} {:>8}  {}",
+            t.name,
+            t.status,
+            count("fail"),
+            count("error"),
+            count("evidence-missing") + count("evidence-expired"),
+            t.error
+                .as_deref()
+                .or(t.report.as_deref())
+                .unwrap_or_default()
+        );
+    }
+    let failed = summary
+        .tenants
+        .iter()
+        .filter(|t| t.status == "failed")
+        .count();
+    let _ = writeln!(
+        out,
+        "{} tenants: {} compliant, {} not compliant, {failed} failed",
+        summary.tenants.len(),
+        summary
+            .tenants
+            .iter()
+            .filter(|t| t.status == "compliant")
+            .count(),
+        summary
+            .tenants
+            .iter()
+            .filter(|t| t.status == "not-compliant")
+            .count(),
+    );
+    out
+}
