@@ -51,12 +51,32 @@ impl Scan {
     }
 }
 
+/// A directory of this test process under target/tmp (kept for a look after a failure). Other
+/// `cargo test` runs in the same tree must not clear it under us, so it is per process; the
+/// directories of processes that have ended are removed.
+fn output_dir() -> PathBuf {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    if let Ok(entries) = std::fs::read_dir(base) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ended = name
+                .strip_prefix("report_formats-")
+                .is_some_and(|pid| !Path::new("/proc").join(pid).exists());
+            if ended && Path::new("/proc/self").exists() {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+    let dir = base.join(format!("report_formats-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create output dir");
+    dir
+}
+
 fn kleinwaarde_scan() -> &'static Scan {
     static SCAN: OnceLock<Scan> = OnceLock::new();
     SCAN.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("report_formats");
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create output dir");
+        let dir = output_dir();
         let mut cmd = cloudkeur();
         cmd.arg("scan")
             .arg("--offline")
