@@ -312,3 +312,58 @@ fn bad_archive_and_diff_inputs_are_one_line_exit_2() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_bundle_replays_to_the_same_verdicts() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let archive = temp.path().join("archive");
+    let scan = |snapshot: &Path, config: &Path, evidence: &Path, archive: Option<&Path>| {
+        let mut cmd = cloudkeur();
+        cmd.args([
+            "scan",
+            "--format",
+            "json",
+            "--date",
+            "2026-11-23",
+            "--offline",
+        ])
+        .arg(snapshot)
+        .arg("--config")
+        .arg(config)
+        .arg("--evidence")
+        .arg(evidence);
+        if let Some(archive) = archive {
+            cmd.arg("--archive").arg(archive);
+        }
+        let output = cmd.output().expect("runs");
+        let report: Value = serde_json::from_slice(&output.stdout).expect("json");
+        let verdicts: Vec<(String, String)> = report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| (f["policy"].to_string(), f["verdict"].to_string()))
+            .collect();
+        (output.status.code(), verdicts)
+    };
+    let original = scan(
+        &repo_path("fixtures/tenants/zonnedorp"),
+        &repo_path("fixtures/config/zonnedorp.yaml"),
+        &repo_path("fixtures/evidence/zonnedorp.yaml"),
+        Some(&archive),
+    );
+    let bundle = &bundles(&archive)[0];
+    // The evidence file's JSON exports travel with it.
+    assert!(
+        bundle
+            .join("inputs/zonnedorp/teams-meeting-policy.json")
+            .is_file()
+    );
+    let replay = scan(
+        &bundle.join("snapshot"),
+        &bundle.join("inputs/settings.yaml"),
+        &bundle.join("inputs/evidence.yaml"),
+        None,
+    );
+    assert_eq!(original.0, Some(0));
+    assert_eq!(replay, original);
+}

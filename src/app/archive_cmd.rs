@@ -246,6 +246,9 @@ pub(super) fn store_scan(
     .filter_map(|(name, path)| path.clone().map(|p| (name.to_owned(), p)))
     .collect::<Vec<_>>();
     let mut inputs = inputs;
+    if let Some(evidence) = &args.evidence {
+        inputs.extend(evidence_exports(evidence));
+    }
     if let Some(overlay) = &args.overlay {
         for (resource, file) in crate::snapshot::overlay_files(overlay)? {
             inputs.push((format!("overlay/{resource}.json"), file));
@@ -261,4 +264,37 @@ pub(super) fn store_scan(
         },
     )?;
     Ok(written)
+}
+
+/// The JSON exports an evidence file points to (`files:`), as `inputs/<same relative path>`, so
+/// that `--evidence <bundle>/inputs/evidence.yaml` finds them again. Exports outside the evidence
+/// file's directory (absolute, or through `..`) are not copied.
+fn evidence_exports(evidence: &Path) -> Vec<(String, PathBuf)> {
+    let Ok(text) = std::fs::read_to_string(evidence) else {
+        return Vec::new();
+    };
+    let Ok(parsed) = serde_saphyr::from_str::<serde_json::Value>(&text) else {
+        return Vec::new();
+    };
+    let base = evidence.parent().unwrap_or(Path::new("."));
+    let mut exports = std::collections::BTreeSet::new();
+    for declaration in parsed["declarations"].as_array().into_iter().flatten() {
+        for file in declaration["files"].as_object().into_iter().flatten() {
+            let Some(relative) = file.1.as_str() else {
+                continue;
+            };
+            let path = Path::new(relative);
+            let inside = path.is_relative()
+                && path
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if inside {
+                exports.insert(relative.replace('\\', "/"));
+            }
+        }
+    }
+    exports
+        .into_iter()
+        .map(|relative| (format!("inputs/{relative}"), base.join(&relative)))
+        .collect()
 }
