@@ -5,7 +5,32 @@
 //! Only messages go here, never findings (those are reports) and never a secret: callers pass
 //! texts that are already safe to print. The format is chosen once, at start.
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
+
+thread_local! {
+    /// The tenant this thread is scanning in a multi-tenant run, named in every line.
+    static SCOPE: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Runs `work` with every log line of this thread naming the tenant (`scan --all`).
+pub fn in_scope<T>(name: &str, work: impl FnOnce() -> T) -> T {
+    SCOPE.with(|scope| *scope.borrow_mut() = Some(name.to_owned()));
+    let result = work();
+    SCOPE.with(|scope| *scope.borrow_mut() = None);
+    result
+}
+
+fn scope() -> Option<String> {
+    SCOPE.with(|scope| scope.borrow().clone())
+}
+
+fn text_line(kind: &str, message: &str) {
+    match scope() {
+        Some(name) => eprintln!("cloudkeur: {kind}[{name}] {message}"),
+        None => eprintln!("cloudkeur: {kind}{message}"),
+    }
+}
 
 /// How log lines look (`--log-format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -44,28 +69,28 @@ fn json() -> bool {
 
 /// A step worth telling: `event` is a stable kebab-case name (`archived`, `drift`, …).
 pub fn info(event: &str, message: &str) {
-    if json() {
-        tracing::info!(event, "{message}");
-    } else {
-        eprintln!("cloudkeur: {message}");
+    match (json(), scope()) {
+        (true, Some(scope)) => tracing::info!(event, scope, "{message}"),
+        (true, None) => tracing::info!(event, "{message}"),
+        (false, _) => text_line("", message),
     }
 }
 
 /// Something the operator should look at; the run goes on.
 pub fn warn(event: &str, message: &str) {
-    if json() {
-        tracing::warn!(event, "{message}");
-    } else {
-        eprintln!("cloudkeur: warning: {message}");
+    match (json(), scope()) {
+        (true, Some(scope)) => tracing::warn!(event, scope, "{message}"),
+        (true, None) => tracing::warn!(event, "{message}"),
+        (false, _) => text_line("warning: ", message),
     }
 }
 
 /// The error that ends the run (exit 2), or one tenant's error in a multi-tenant run.
 pub fn error(event: &str, message: &str, exit_code: u8) {
-    if json() {
-        tracing::error!(event, exit_code, "{message}");
-    } else {
-        eprintln!("cloudkeur: error: {message}");
+    match (json(), scope()) {
+        (true, Some(scope)) => tracing::error!(event, scope, exit_code, "{message}"),
+        (true, None) => tracing::error!(event, exit_code, "{message}"),
+        (false, _) => text_line("error: ", message),
     }
 }
 

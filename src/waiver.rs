@@ -146,6 +146,8 @@ pub enum WaiverState {
     Expired,
     /// Names a finding whose data could not be read (`error`); never waived.
     Refused,
+    /// Decided after the scan date (`--date`): not in force for this scan.
+    NotYetDecided,
     /// In force but matches nothing non-compliant in this scan: remove it or correct it.
     Stale,
 }
@@ -367,6 +369,16 @@ pub fn apply(findings: &mut [Finding], waivers: &Waivers, today: Date) -> Vec<Wa
                 continue;
             }
             let state = &mut states[index];
+            if waiver.decided_on > today {
+                notes.push(format!(
+                    "waiver {} was decided on {}, after the scan date; it does not apply",
+                    waiver.id,
+                    format_date(waiver.decided_on)
+                ));
+                state.0 = WaiverState::NotYetDecided;
+                state.1.push(finding.policy.clone());
+                continue;
+            }
             if waiver.valid_until < today {
                 notes.push(format!(
                     "waiver {} expired on {}; the finding shows its own verdict again",
@@ -481,6 +493,10 @@ pub fn summary_line(states: &[WaiverStatus]) -> String {
         count(WaiverState::Refused),
         count(WaiverState::Stale)
     );
+    let future = count(WaiverState::NotYetDecided);
+    if future > 0 {
+        line.push_str(&format!(", {future} decided after the scan date"));
+    }
     let attention: Vec<&str> = states
         .iter()
         .filter(|s| matches!(s.state, WaiverState::Expired | WaiverState::Stale))
@@ -620,6 +636,18 @@ mod tests {
         );
         assert_eq!(findings[0].verdict, Verdict::Error);
         assert_eq!(states[0].state, WaiverState::Refused);
+    }
+
+    #[test]
+    fn waiver_decided_after_the_scan_date_does_not_apply() {
+        let mut findings = vec![finding(Verdict::Fail, &["a"])];
+        let states = apply(
+            &mut findings,
+            &one(waiver(&[], date!(2027 - 01 - 01))),
+            date!(2026 - 01 - 09),
+        );
+        assert_eq!(findings[0].verdict, Verdict::Fail);
+        assert_eq!(states[0].state, WaiverState::NotYetDecided);
     }
 
     #[test]

@@ -249,7 +249,8 @@ pub(super) fn run(args: &ScanArgs) -> Result<Outcome, Error> {
                     let Some((entry, _)) = entries.get(index) else {
                         break;
                     };
-                    let result = scan_one(args, entry, reports);
+                    let result =
+                        crate::logging::in_scope(&entry.name, || scan_one(args, entry, reports));
                     if let Ok(mut all) = results.lock() {
                         all[index] = Some(result);
                     }
@@ -318,11 +319,7 @@ fn scan_one(shared: &ScanArgs, entry: &TenantEntry, reports: &Path) -> TenantRes
             result.report = Some(report_path.display().to_string());
         }
         Err(err) => {
-            crate::logging::error(
-                "tenant-failed",
-                &format!("tenant {}: {err}", entry.name),
-                err.exit_code(),
-            );
+            crate::logging::error("tenant-failed", &err.to_string(), err.exit_code());
             result.error = Some(err.to_string());
         }
     }
