@@ -127,6 +127,30 @@ fn bad_tenants(yaml: &str, expect: &str) {
 }
 
 #[test]
+fn extra_reports_are_written_per_tenant() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let output = cloudkeur()
+        .args(["scan", "--all", "--tenants"])
+        .arg(repo_path("fixtures/fleet/tenants.yaml"))
+        .arg("--reports-dir")
+        .arg(temp.path().join("reports"))
+        .arg("--report")
+        .arg(format!(
+            "csv={}",
+            temp.path().join("findings.csv").display()
+        ))
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(1));
+    for name in ["zonnedorp", "kleinwaarde"] {
+        assert!(
+            temp.path().join(format!("findings.{name}.csv")).is_file(),
+            "{name}"
+        );
+    }
+}
+
+#[test]
 fn bad_tenants_files_are_one_line_exit_2() {
     bad_tenants(
         "tenants:\n  - name: a\n    offline: x\n  - name: a\n    offline: y\n",

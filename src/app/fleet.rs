@@ -203,6 +203,19 @@ fn tenant_args(shared: &ScanArgs, entry: &TenantEntry, reports: &Path) -> ScanAr
     args.format = Format::Json;
     args.output = Some(reports.join(format!("{}.json", entry.name)));
     args.archive = shared.archive.as_ref().map(|a| a.join(&entry.name));
+    // `--report sarif=out/cloudkeur.sarif` becomes out/cloudkeur.<name>.sarif per tenant.
+    for target in &mut args.reports {
+        let stem = target
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let file = match target.path.extension() {
+            Some(ext) => format!("{stem}.{}.{}", entry.name, ext.to_string_lossy()),
+            None => format!("{stem}.{}", entry.name),
+        };
+        target.path.set_file_name(file);
+    }
     if entry.config.is_some() {
         args.config = entry.config.clone();
     }
