@@ -458,3 +458,60 @@ fn a_user_without_mfa_only_on_the_third_page_is_found() {
     assert_eq!(labels, [expected.as_str()]);
     assert_eq!(sim.hits(URD), 6, "30 rows read as 6 pages of 5");
 }
+
+/// A fan-out starts as soon as the resource listing its ids is read, and reads its groups
+/// concurrently: group members are read while userRegistrationDetails is still paging. With
+/// `--concurrency 1` the same scan still completes.
+#[test]
+fn fan_out_groups_are_read_while_other_resources_still_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let snap = dir.path().join("tenant");
+    tenant_gen::write_snapshot(&TenantSpec::new(500), &snap);
+    let pack = PolicyPack::load(&PackSource::BuiltIn).expect("pack");
+    let wanted: BTreeSet<String> = [
+        "user_registration_details",
+        "eligible_group_transitive_members",
+    ]
+    .map(String::from)
+    .into();
+    for concurrency in [4, 1] {
+        let sim = SimGraph::start(SimOptions {
+            client_secret: SECRET.into(),
+            page_size: 5,
+            latency: Duration::from_millis(2),
+            tenant_dir: Some(snap.clone()),
+            ..SimOptions::default()
+        });
+        let config = LiveConfig {
+            tenant: TENANT.into(),
+            client_id: CLIENT_ID.into(),
+            credential: Credential::ClientSecret(Secret::new(SECRET)),
+            graph_url: check_base_url("--graph-url", &sim.url).expect("loopback"),
+            authority_url: check_base_url("--authority-url", &sim.url).expect("loopback"),
+            concurrency,
+            retry: retry(),
+        };
+        let collection =
+            collect_blocking(&config, &pack.registry, &wanted, Arc::new(NoProgress)).unwrap();
+        assert!(unread(&collection).is_empty(), "{collection:?}");
+        let Some(Collected::Read { body, .. }) = collection
+            .resources
+            .get("eligible_group_transitive_members")
+        else {
+            panic!("fan-out read");
+        };
+        assert_eq!(body.as_object().map(|groups| groups.len()), Some(2));
+        let log = sim.requests();
+        let last_urd = log.iter().rposition(|r| r.path == URD).expect("urd read");
+        let first_group = log
+            .iter()
+            .position(|r| r.path.ends_with("/transitiveMembers"))
+            .expect("groups read");
+        if concurrency > 1 {
+            assert!(
+                first_group < last_urd,
+                "groups were read only after userRegistrationDetails was done"
+            );
+        }
+    }
+}

@@ -1,9 +1,10 @@
 //! The Microsoft Graph connector: which resources to read, in what order, how many at once.
 //!
-//! Resources are read concurrently (at most `concurrency` at a time), the pages of one resource
-//! one after another. Fan-out resources (`for_each`) are read after the resource that lists
-//! their ids. A resource that fails is recorded with its reason; it never stops the others and
-//! never becomes an empty body.
+//! Resources are read concurrently (at most `concurrency` reads at a time), the pages of one
+//! resource one after another. A fan-out resource (`for_each`) starts as soon as the resource
+//! that lists its ids has been read, and reads its ids concurrently too (each id one read), so a
+//! scan takes about as long as its longest chain of pages. A resource that fails is recorded
+//! with its reason; it never stops the others and never becomes an empty body.
 
 pub mod auth;
 pub mod http;
@@ -110,13 +111,13 @@ pub async fn collect(
     })
 }
 
-/// Reads the direct resources, then the fan-outs that need their ids.
+/// Reads the direct resources, and each fan-out as soon as the resource with its ids is done.
 async fn read_all(
     session: Arc<Session>,
     plan: BTreeMap<String, ResourceSpec>,
 ) -> BTreeMap<String, Collected> {
     let mut results: BTreeMap<String, Collected> = BTreeMap::new();
-    let (direct, fan_outs): (Vec<_>, Vec<_>) = plan
+    let (direct, mut waiting): (Vec<_>, Vec<_>) = plan
         .into_iter()
         .partition(|(_, spec)| spec.for_each.is_none());
     let mut tasks = JoinSet::new();
@@ -127,61 +128,81 @@ async fn read_all(
             (name, spec, outcome)
         });
     }
-    drain(&mut tasks, &session, &mut results).await;
-
-    for (name, spec) in fan_outs {
-        let ids = spec
-            .for_each
-            .as_ref()
-            .map(|fan_out| parent_ids(&results, &fan_out.resource, &fan_out.ids));
-        let session = Arc::clone(&session);
-        tasks.spawn_local(async move {
-            let outcome = match ids {
-                Some(Ok(ids)) => read_fan_out(&session, &spec, &ids).await,
-                Some(Err(failure)) => Err(failure),
-                None => Err(ReadFailure {
-                    http_status: None,
-                    error: "not a fan-out resource".into(),
-                }),
-            };
-            (name, spec, outcome)
+    loop {
+        // Start every fan-out whose parent is recorded (or, once nothing else runs, whose
+        // parent never will be: `parent_ids` then gives the reason).
+        let idle = tasks.is_empty();
+        let (ready, still): (Vec<_>, Vec<_>) = waiting.into_iter().partition(|(_, spec)| {
+            idle || spec
+                .for_each
+                .as_ref()
+                .is_none_or(|f| results.contains_key(&f.resource))
         });
+        waiting = still;
+        for (name, spec) in ready {
+            spawn_fan_out(&mut tasks, &session, &results, name, spec);
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        record(joined, &session, &mut results);
     }
-    drain(&mut tasks, &session, &mut results).await;
-
     results
+}
+
+fn spawn_fan_out(
+    tasks: &mut JoinSet<TaskOutput>,
+    session: &Arc<Session>,
+    results: &BTreeMap<String, Collected>,
+    name: String,
+    spec: ResourceSpec,
+) {
+    let ids = spec
+        .for_each
+        .as_ref()
+        .map(|fan_out| parent_ids(results, &fan_out.resource, &fan_out.ids));
+    let session = Arc::clone(session);
+    tasks.spawn_local(async move {
+        let outcome = match ids {
+            Some(Ok(ids)) => read_fan_out(&session, &spec, ids).await,
+            Some(Err(failure)) => Err(failure),
+            None => Err(ReadFailure {
+                http_status: None,
+                error: "not a fan-out resource".into(),
+            }),
+        };
+        (name, spec, outcome)
+    });
 }
 
 type TaskOutput = (String, ResourceSpec, Result<ReadBody, ReadFailure>);
 
-async fn drain(
-    tasks: &mut JoinSet<TaskOutput>,
+fn record(
+    joined: Result<TaskOutput, tokio::task::JoinError>,
     session: &Session,
     results: &mut BTreeMap<String, Collected>,
 ) {
-    while let Some(joined) = tasks.join_next().await {
-        // A task that panicked has no name to record; the resource stays missing, which
-        // evaluation treats as an error too.
-        let Ok((name, spec, outcome)) = joined else {
-            continue;
-        };
-        session.progress.finished(&name, outcome.is_ok());
-        let request = spec.request_line();
-        let collected = match outcome {
-            Ok(read) => Collected::Read {
-                request,
-                http_status: 200,
-                pages: read.pages,
-                body: read.body,
-            },
-            Err(failure) => Collected::Failed {
-                request,
-                http_status: failure.http_status,
-                error: failure.error,
-            },
-        };
-        results.insert(name, collected);
-    }
+    // A task that panicked has no name to record; the resource stays missing, which
+    // evaluation treats as an error too.
+    let Ok((name, spec, outcome)) = joined else {
+        return;
+    };
+    session.progress.finished(&name, outcome.is_ok());
+    let request = spec.request_line();
+    let collected = match outcome {
+        Ok(read) => Collected::Read {
+            request,
+            http_status: 200,
+            pages: read.pages,
+            body: read.body,
+        },
+        Err(failure) => Collected::Failed {
+            request,
+            http_status: failure.http_status,
+            error: failure.error,
+        },
+    };
+    results.insert(name, collected);
 }
 
 /// The names of the resources a live scan reads for `wanted`: those plus every resource a
@@ -241,35 +262,63 @@ async fn read_direct(session: &Session, spec: &ResourceSpec) -> Result<ReadBody,
     }
 }
 
-/// Reads the collection once per id, into `{"<id>": {"value": [...]}}`.
+/// Reads the collection once per id, into `{"<id>": {"value": [...]}}` in id order. The ids
+/// are read concurrently, each within the scan's concurrency limit; the first id (in order)
+/// that fails makes the whole resource fail.
 async fn read_fan_out(
-    session: &Session,
+    session: &Arc<Session>,
     spec: &ResourceSpec,
-    ids: &[String],
+    ids: Vec<String>,
 ) -> Result<ReadBody, ReadFailure> {
-    let _permit = session.permits.acquire().await.map_err(|_| ReadFailure {
-        http_status: None,
-        error: "the scan was stopped".into(),
-    })?;
-    let fetcher = fetcher(session, spec, Instant::now());
+    let started = Instant::now();
+    let mut reads = JoinSet::new();
+    for (index, id) in ids.into_iter().enumerate() {
+        let session = Arc::clone(session);
+        let spec = spec.clone();
+        reads.spawn_local(async move {
+            let read = read_one_id(&session, &spec, &id, started).await;
+            (index, id, read)
+        });
+    }
+    let mut done = BTreeMap::new();
+    while let Some(joined) = reads.join_next().await {
+        let (index, id, read) = joined.map_err(|_| ReadFailure {
+            http_status: None,
+            error: "a read stopped unexpectedly".into(),
+        })?;
+        done.insert(index, (id, read));
+    }
     let mut merged = Map::new();
     let mut pages = 0;
-    for id in ids {
-        let path = spec.path.replace("{id}", id);
-        let url = resource_url(session.reader.origin(), &path, &spec.query)?;
-        let read = read_collection(&fetcher, url, spec.first_page_only)
-            .await
-            .map_err(|failure| ReadFailure {
-                error: format!("for id {id}: {}", failure.error),
-                ..failure
-            })?;
+    for (id, read) in done.into_values() {
+        let read = read?;
         pages += read.pages;
-        merged.insert(id.clone(), read.body);
+        merged.insert(id, read.body);
     }
     Ok(ReadBody {
         body: Value::Object(merged),
         pages,
     })
+}
+
+async fn read_one_id(
+    session: &Session,
+    spec: &ResourceSpec,
+    id: &str,
+    started: Instant,
+) -> Result<ReadBody, ReadFailure> {
+    let _permit = session.permits.acquire().await.map_err(|_| ReadFailure {
+        http_status: None,
+        error: "the scan was stopped".into(),
+    })?;
+    let path = spec.path.replace("{id}", id);
+    let url = resource_url(session.reader.origin(), &path, &spec.query)?;
+    read_collection(&fetcher(session, spec, started), url, spec.first_page_only)
+        .await
+        .map_err(|failure| ReadFailure {
+            error: format!("for id {id}: {}", failure.error),
+            ..failure
+        })
 }
 
 /// The ids a fan-out reads, selected from its parent's body. Only id-like strings are used, so
