@@ -1,0 +1,529 @@
+//! The benchmark behind BENCHMARKS.md: one command, every figure.
+//!
+//! ```sh
+//! cargo run --release --example bench            # all of it (a few minutes)
+//! cargo run --release --example bench -- --quick # 10k accounts only, to try it out
+//! ```
+//!
+//! It generates fictional tenants (tests/support/tenant_gen.rs) under target/bench/, starts the
+//! simulated Graph (tests/support/graph_sim.rs) on 127.0.0.1 with an added latency per request,
+//! and runs, as child processes of this one: a live `cloudkeur scan`, the sequential curl + jq
+//! script a municipality would otherwise write, offline scans of the snapshots, and jq computing
+//! the two heaviest checks. Wall times are medians; peak RSS comes from `/usr/bin/time -v`.
+//! The scans run this same executable as the cloudkeur CLI (`bench cloudkeur scan ...`, the
+//! code of src/main.rs). It is not part of `cargo test` or CI. Needs `curl`, `jq` and GNU `time`
+//! (`apt-get install -y curl jq time`).
+
+#[path = "../tests/support/graph_sim.rs"]
+mod graph_sim;
+#[path = "../tests/support/tenant_gen.rs"]
+mod tenant_gen;
+
+use cloudkeur::connector::resources_to_read;
+use cloudkeur::policy::{PackSource, PolicyPack};
+use cloudkeur::registry::{ResourceKind, ResourceSpec};
+use graph_sim::{CLIENT_ID, SimGraph, SimOptions, TENANT};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tenant_gen::TenantSpec;
+
+const SECRET: &str = "bench-secret";
+const LATENCY: Duration = Duration::from_millis(25);
+/// Graph's page size where the request sets no `$top`.
+const DEFAULT_PAGE: usize = 100;
+const GLOBAL_ADMIN: &str = tenant_gen::GLOBAL_ADMIN;
+
+fn main() {
+    // `bench cloudkeur ARGS...` is the cloudkeur CLI itself (src/main.rs), so the scans below
+    // run the same code without a second build of the binary under other features.
+    if std::env::args().nth(1).as_deref() == Some("cloudkeur") {
+        let cli = <cloudkeur::cli::Cli as clap::Parser>::parse_from(std::env::args().skip(1));
+        cloudkeur::logging::init(cli.log_format);
+        let code = match cloudkeur::app::run(cli) {
+            Ok(outcome) => outcome.exit_code(),
+            Err(err) => {
+                cloudkeur::logging::error("failed", &err.to_string(), err.exit_code());
+                err.exit_code()
+            }
+        };
+        std::process::exit(i32::from(code));
+    }
+    let quick = std::env::args().any(|a| a == "--quick");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let work = root.join("target/bench");
+    std::fs::create_dir_all(&work).expect("target/bench");
+    for tool in ["curl", "jq"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            eprintln!("{tool} is missing: apt-get install -y curl jq time");
+            std::process::exit(2);
+        }
+    }
+    if !Path::new("/usr/bin/time").exists() {
+        eprintln!("GNU time is missing: apt-get install -y time");
+        std::process::exit(2);
+    }
+    let binary = std::env::current_exe().expect("own path");
+
+    let mut out = String::new();
+    writeln!(out, "{}", machine()).unwrap();
+    let sizes: &[usize] = if quick {
+        &[10_000]
+    } else {
+        &[10_000, 50_000, 100_000]
+    };
+    let mut dirs = BTreeMap::new();
+    for &n in sizes {
+        let dir = work.join(format!("tenant-{n}"));
+        if !dir.join("manifest.json").exists() {
+            eprintln!("generating a tenant of {n} accounts in {}", dir.display());
+            tenant_gen::write_snapshot(&TenantSpec::new(n), &dir);
+        }
+        dirs.insert(n, dir);
+    }
+    let live_n = if quick { 10_000 } else { 50_000 };
+    let heavy_n = if quick { 10_000 } else { 100_000 };
+
+    eprintln!("live scan of {live_n} accounts");
+    writeln!(out, "{}", live(&binary, &dirs[&live_n], live_n, &work)).unwrap();
+    eprintln!("offline evaluation of {heavy_n} accounts, and jq");
+    writeln!(out, "{}", offline_vs_jq(&binary, &dirs[&heavy_n], heavy_n)).unwrap();
+    eprintln!("growth");
+    writeln!(out, "{}", growth(&binary, &dirs)).unwrap();
+    println!("{out}");
+}
+
+fn machine() -> String {
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        .unwrap_or_else(|| "unknown".into());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let mem_kib: u64 = meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    format!(
+        "Machine: {nproc} CPUs (nproc), {cpu}, {:.1} GiB memory; rustc {}\n",
+        mem_kib as f64 / 1024.0 / 1024.0,
+        rustc_version()
+    )
+}
+
+fn rustc_version() -> String {
+    Command::new("rustc")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
+
+/// The page size the simulator (like Graph) uses for this resource.
+fn page_size(spec: &ResourceSpec) -> usize {
+    spec.query
+        .get("$top")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_PAGE)
+}
+
+fn pages(items: usize, size: usize) -> usize {
+    items.div_ceil(size).max(1)
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read")).expect("JSON")
+}
+
+/// Longest chain of page fetches that must happen one after another: the pages of one
+/// resource, or of a fan-out's parent followed by one of its groups.
+fn critical_path(dir: &Path, plan: &BTreeMap<String, ResourceSpec>) -> (usize, String) {
+    let mut chains: BTreeMap<String, usize> = BTreeMap::new();
+    for (name, spec) in plan.iter().filter(|(_, s)| s.for_each.is_none()) {
+        let n = match spec.kind {
+            ResourceKind::Object => 1,
+            ResourceKind::Collection if spec.first_page_only => 1,
+            ResourceKind::Collection => {
+                let body = read_json(&dir.join(format!("{name}.json")));
+                pages(
+                    body["value"].as_array().map_or(0, Vec::len),
+                    page_size(spec),
+                )
+            }
+        };
+        chains.insert(name.clone(), n);
+    }
+    for (name, spec) in plan.iter() {
+        let Some(fan_out) = &spec.for_each else {
+            continue;
+        };
+        let body = read_json(&dir.join(format!("{name}.json")));
+        let longest = body
+            .as_object()
+            .map(|groups| {
+                groups
+                    .values()
+                    .map(|g| pages(g["value"].as_array().map_or(0, Vec::len), page_size(spec)))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        chains.insert(name.clone(), chains[&fan_out.resource] + longest);
+    }
+    chains
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map(|(name, n)| (n, name))
+        .unwrap_or_default()
+}
+
+fn live(binary: &Path, dir: &Path, n: usize, work: &Path) -> String {
+    let pack = PolicyPack::load(&PackSource::BuiltIn).expect("pack");
+    let names = resources_to_read(&pack.registry, &pack.needed_resources()).expect("plan");
+    let plan: BTreeMap<String, ResourceSpec> = names
+        .iter()
+        .filter_map(|n| pack.registry.get(n).map(|s| (n.clone(), s.clone())))
+        .collect();
+    let (chain, chain_of) = critical_path(dir, &plan);
+    let bound = LATENCY * (chain as u32 + 1);
+    let start_sim = || {
+        SimGraph::start(SimOptions {
+            client_secret: SECRET.into(),
+            page_size: DEFAULT_PAGE,
+            honour_top: true,
+            latency: LATENCY,
+            tenant_dir: Some(dir.to_path_buf()),
+            ..SimOptions::default()
+        })
+    };
+
+    let sim = start_sim();
+    let started = Instant::now();
+    let status = Command::new(binary)
+        .args([
+            "cloudkeur",
+            "scan",
+            "--graph-url",
+            &sim.url,
+            "--authority-url",
+            &sim.url,
+        ])
+        .args(["--quiet", "--format", "json", "--output", "/dev/null"])
+        .env("AZURE_TENANT_ID", TENANT)
+        .env("AZURE_CLIENT_ID", CLIENT_ID)
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .status()
+        .expect("cloudkeur runs");
+    let cloudkeur_wall = started.elapsed();
+    assert!(matches!(status.code(), Some(0 | 1)), "live scan: {status}");
+    let cloudkeur_requests = sim.requests().len();
+
+    let sim = start_sim();
+    let script = work.join("graph-read.sh");
+    std::fs::write(&script, curl_script(&sim.url, &plan)).expect("script");
+    let out = work.join("graph-read");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).expect("script out");
+    let started = Instant::now();
+    let status = Command::new("bash")
+        .arg(&script)
+        .current_dir(&out)
+        .status()
+        .expect("bash runs");
+    let script_wall = started.elapsed();
+    assert!(status.success(), "curl script: {status}");
+    let script_requests = sim.requests().len();
+
+    let mut t = String::new();
+    writeln!(
+        t,
+        "### Live scan: {n} accounts, {} ms added latency per request\n",
+        LATENCY.as_millis()
+    )
+    .unwrap();
+    writeln!(
+        t,
+        "| | wall time | requests | × critical-path bound | target | met |"
+    )
+    .unwrap();
+    writeln!(t, "|---|---:|---:|---:|---|---|").unwrap();
+    writeln!(
+        t,
+        "| critical-path lower bound: token + {chain} sequential pages ({chain_of}) | {} | | 1.00× | | |",
+        secs(bound)
+    )
+    .unwrap();
+    let ratio = cloudkeur_wall.as_secs_f64() / bound.as_secs_f64();
+    writeln!(
+        t,
+        "| `cloudkeur scan` (all {} resources, --concurrency 8) | {} | {cloudkeur_requests} | {ratio:.2}× | ≤ 1.25× | {} |",
+        plan.len(),
+        secs(cloudkeur_wall),
+        yes(ratio <= 1.25)
+    )
+    .unwrap();
+    let speedup = script_wall.as_secs_f64() / cloudkeur_wall.as_secs_f64();
+    writeln!(
+        t,
+        "| sequential curl + jq script (`target/bench/graph-read.sh`) | {} | {script_requests} | {:.2}× | cloudkeur ≥ 5× faster | {} ({speedup:.2}×) |",
+        secs(script_wall),
+        script_wall.as_secs_f64() / bound.as_secs_f64(),
+        yes(speedup >= 5.0)
+    )
+    .unwrap();
+    t
+}
+
+/// The script a municipality would write: every read in turn with curl, pages merged with jq.
+fn curl_script(base: &str, plan: &BTreeMap<String, ResourceSpec>) -> String {
+    let mut s = String::from(
+        "#!/usr/bin/env bash\n# Generated by examples/bench.rs: reads every resource in turn with curl and jq.\nset -euo pipefail\n",
+    );
+    writeln!(
+        s,
+        "TOKEN=$(curl -sfg -X POST {base}/{TENANT}/oauth2/v2.0/token \
+         --data-urlencode grant_type=client_credentials --data-urlencode client_id={CLIENT_ID} \
+         --data-urlencode client_secret={SECRET} --data-urlencode scope={base}/.default | jq -r .access_token)"
+    )
+    .unwrap();
+    s.push_str(
+        r#"get_all() { # url out
+  local url="$1" out="$2" n=0
+  : > "$out.pages"
+  while [ -n "$url" ]; do
+    curl -sfg -H "Authorization: Bearer $TOKEN" "$url" > "$out.page"
+    jq -c '.value' "$out.page" >> "$out.pages"
+    url=$(jq -r '."@odata.nextLink" // empty' "$out.page")
+  done
+  jq -s '{value: add}' "$out.pages" > "$out"
+  rm -f "$out.page" "$out.pages"
+}
+"#,
+    );
+    let url = |path: &str, spec: &ResourceSpec| {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &spec.query {
+            query.append_pair(k, v);
+        }
+        let query = query.finish();
+        if query.is_empty() {
+            format!("{base}{path}")
+        } else {
+            format!("{base}{path}?{query}")
+        }
+    };
+    for (name, spec) in plan.iter().filter(|(_, s)| s.for_each.is_none()) {
+        let u = url(&spec.path, spec);
+        match spec.kind {
+            ResourceKind::Object => writeln!(
+                s,
+                "curl -sfg -H \"Authorization: Bearer $TOKEN\" \"{u}\" > {name}.json"
+            ),
+            ResourceKind::Collection if spec.first_page_only => writeln!(
+                s,
+                "curl -sfg -H \"Authorization: Bearer $TOKEN\" \"{u}\" > {name}.json"
+            ),
+            ResourceKind::Collection => writeln!(s, "get_all \"{u}\" {name}.json"),
+        }
+        .unwrap();
+    }
+    for (name, spec) in plan.iter() {
+        let Some(fan_out) = &spec.for_each else {
+            continue;
+        };
+        let u = url(&spec.path, spec).replace("{id}", "$id");
+        writeln!(
+            s,
+            "for id in $(jq -r '.value[] | select(.principal.\"@odata.type\" == \"#microsoft.graph.group\") | .principalId' {parent}.json | sort -u); do\n  get_all \"{u}\" {name}-$id.json\ndone",
+            parent = fan_out.resource
+        )
+        .unwrap();
+    }
+    s
+}
+
+/// (median wall time, peak RSS in KiB of the slowest-to-median run) of `cmd` run `runs` times.
+fn measure(program: &str, args: &[&str], runs: usize) -> (Duration, u64) {
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        let output = Command::new("/usr/bin/time")
+            .arg("-v")
+            .arg(program)
+            .args(args)
+            .output()
+            .expect("/usr/bin/time runs");
+        let wall = started.elapsed();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            matches!(output.status.code(), Some(0 | 1)),
+            "{program} {args:?}: {stderr}"
+        );
+        let rss = stderr
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes):"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        samples.push((wall, rss));
+    }
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn scan_offline(binary: &Path, dir: &Path, only: &[&str]) -> (Duration, u64) {
+    let mut args = vec![
+        "cloudkeur",
+        "scan",
+        "--offline",
+        dir.to_str().expect("utf-8 path"),
+        "--format",
+        "json",
+        "--output",
+        "/dev/null",
+    ];
+    for id in only {
+        args.extend(["--only", id]);
+    }
+    measure(binary.to_str().expect("utf-8 path"), &args, 3)
+}
+
+const JQ_MFA_04: &str = r#"[.value[] | select(.userType == "member" and .isMfaCapable != true) | .userPrincipalName] | length"#;
+const JQ_RBA_01: &str = r##"def holders($rows; $groups): $rows[0].value[]
+  | select(.roleDefinitionId == $ga) | .principal
+  | if ."@odata.type" == "#microsoft.graph.group" then $groups[0][.id].value[] else . end;
+[holders($a; $g), holders($e; $eg)] | unique_by(.id) | length"##;
+
+fn jq_checks(dir: &Path) -> (Duration, u64) {
+    let file = |name: &str| {
+        dir.join(format!("{name}.json"))
+            .to_str()
+            .expect("utf-8")
+            .to_owned()
+    };
+    let urd = file("user_registration_details");
+    let (mfa_wall, mfa_rss) = measure("jq", &[JQ_MFA_04, &urd], 3);
+    let (a, g, e, eg) = (
+        file("directory_role_assignments"),
+        file("group_transitive_members"),
+        file("role_eligibility_schedules"),
+        file("eligible_group_transitive_members"),
+    );
+    let (rba_wall, rba_rss) = measure(
+        "jq",
+        &[
+            "-n",
+            "--arg",
+            "ga",
+            GLOBAL_ADMIN,
+            "--slurpfile",
+            "a",
+            &a,
+            "--slurpfile",
+            "g",
+            &g,
+            "--slurpfile",
+            "e",
+            &e,
+            "--slurpfile",
+            "eg",
+            &eg,
+            JQ_RBA_01,
+        ],
+        3,
+    );
+    (mfa_wall + rba_wall, mfa_rss.max(rba_rss))
+}
+
+fn offline_vs_jq(binary: &Path, dir: &Path, n: usize) -> String {
+    let size = tenant_gen::dir_size(dir);
+    let (full_wall, full_rss) = scan_offline(binary, dir, &[]);
+    let (two_wall, two_rss) = scan_offline(binary, dir, &["VTC-MFA-04", "VTC-RBA-01"]);
+    let (jq_wall, jq_rss) = jq_checks(dir);
+    let mut t = String::new();
+    writeln!(
+        t,
+        "### Offline evaluation: {n} accounts, snapshot {:.1} MB on disk\n",
+        size as f64 / 1e6
+    )
+    .unwrap();
+    writeln!(t, "| | wall time | peak RSS | RSS ÷ snapshot size |").unwrap();
+    writeln!(t, "|---|---:|---:|---:|").unwrap();
+    let row = |t: &mut String, what: &str, wall: Duration, rss: u64| {
+        writeln!(
+            t,
+            "| {what} | {} | {:.0} MB | {:.2}× |",
+            secs(wall),
+            rss as f64 * 1024.0 / 1e6,
+            rss as f64 * 1024.0 / size as f64
+        )
+        .unwrap();
+    };
+    row(
+        &mut t,
+        "`cloudkeur scan --offline`, full pack (31 policies)",
+        full_wall,
+        full_rss,
+    );
+    row(
+        &mut t,
+        "`cloudkeur scan --offline --only VTC-MFA-04 --only VTC-RBA-01`",
+        two_wall,
+        two_rss,
+    );
+    row(
+        &mut t,
+        "jq: MFA-04 + RBA-01 (two runs, summed)",
+        jq_wall,
+        jq_rss,
+    );
+    let speedup = jq_wall.as_secs_f64() / full_wall.as_secs_f64();
+    let ratio = full_rss as f64 * 1024.0 / size as f64;
+    writeln!(
+        t,
+        "\nTargets: full pack ≥ 3× faster than jq on the two checks: {} ({speedup:.2}×); peak RSS ≤ 3× snapshot size: {} ({ratio:.2}×).",
+        yes(speedup >= 3.0),
+        yes(ratio <= 3.0)
+    )
+    .unwrap();
+    t
+}
+
+fn growth(binary: &Path, dirs: &BTreeMap<usize, PathBuf>) -> String {
+    let mut t = String::from("### Growth: offline evaluation of the full pack\n\n");
+    writeln!(
+        t,
+        "| accounts | snapshot on disk | wall time | µs per account | peak RSS | RSS ÷ snapshot |"
+    )
+    .unwrap();
+    writeln!(t, "|---:|---:|---:|---:|---:|---:|").unwrap();
+    for (n, dir) in dirs {
+        let size = tenant_gen::dir_size(dir);
+        let (wall, rss) = scan_offline(binary, dir, &[]);
+        writeln!(
+            t,
+            "| {n} | {:.1} MB | {} | {:.1} | {:.0} MB | {:.2}× |",
+            size as f64 / 1e6,
+            secs(wall),
+            wall.as_secs_f64() * 1e6 / *n as f64,
+            rss as f64 * 1024.0 / 1e6,
+            rss as f64 * 1024.0 / size as f64
+        )
+        .unwrap();
+    }
+    t
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+fn yes(met: bool) -> &'static str {
+    if met { "**met**" } else { "**not met**" }
+}
