@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 fn dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("cloudkeur-fuzz-policy-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("cloudkeur-fuzz-policy-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         dir
     })
