@@ -96,7 +96,9 @@ impl Default for Settings {
 
 impl Settings {
     /// Reads and checks a settings file against the catalogue (skipped controls must exist).
-    pub fn load(file: &Path, catalog: &Catalog) -> Result<Self, Diagnostic> {
+    /// Also returns the SHA-256 of exactly the bytes parsed, for the report: hashing a second read
+    /// could describe another version of the file than the one the verdicts used.
+    pub fn load(file: &Path, catalog: &Catalog) -> Result<(Self, String), Diagnostic> {
         let text = std::fs::read_to_string(file).map_err(|err| {
             Diagnostic::new(
                 file,
@@ -107,7 +109,7 @@ impl Settings {
         })?;
         let settings: Settings = parse_yaml(file, &text)?;
         settings.check(file, &text, catalog)?;
-        Ok(settings)
+        Ok((settings, crate::digest::sha256_hex(text.as_bytes())))
     }
 
     fn check(&self, file: &Path, text: &str, catalog: &Catalog) -> Result<(), Diagnostic> {

@@ -180,7 +180,7 @@ fn scan(sim: &SimGraph) -> Scanned {
         collect_blocking(&config, &pack.registry, &wanted, Arc::new(NoProgress)).expect("starts");
     let elapsed = started.elapsed();
     let snapshot = encode(&collection).to_snapshot(&pack.registry, &wanted);
-    let settings =
+    let (settings, _) =
         Settings::load(&repo_path("fixtures/config/zonnedorp.yaml"), &pack.catalog).unwrap();
     let evidence = Evidence::load(
         &repo_path("fixtures/evidence/zonnedorp.yaml"),

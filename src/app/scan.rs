@@ -3,7 +3,6 @@
 use super::{Error, Outcome, emit, pack_source, stdout_is_terminal, table_width, use_color};
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::diag::Diagnostic;
-use crate::digest::sha256_hex;
 use crate::evidence::Evidence;
 use crate::findings::{Report, ScanInfo};
 use crate::policy::{Inputs, PolicyPack, evaluate};
@@ -44,10 +43,10 @@ fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
         )));
     }
     let (settings, settings_sha256) = match &args.config {
-        Some(path) => (
-            Settings::load(path, &pack.catalog)?,
-            std::fs::read(path).ok().map(|b| sha256_hex(&b)),
-        ),
+        Some(path) => {
+            let (settings, sha256) = Settings::load(path, &pack.catalog)?;
+            (settings, Some(sha256))
+        }
         None => (Settings::default(), None),
     };
     let started_at = now();

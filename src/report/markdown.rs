@@ -2,7 +2,7 @@
 //! non-compliant findings as a table. Text from the tenant is escaped so that it cannot break
 //! the table or inject links, HTML or mentions.
 
-use super::{item_names, tenant_label};
+use super::{item_names, short_snapshot_hash, tenant_label, verdict_counts};
 use crate::findings::{Lang, Report};
 
 /// Escapes Markdown and inline HTML, and keeps a cell on one line.
@@ -44,22 +44,13 @@ pub fn render_markdown(report: &Report, lang: Lang) -> String {
         escape(&scan.collected_at),
         report.tool.name,
         report.tool.version,
-        scan.snapshot_sha256
-            .get(..12)
-            .unwrap_or(&scan.snapshot_sha256),
+        short_snapshot_hash(report),
     ));
-    let counts: Vec<String> = report
-        .summary
-        .verdicts
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(verdict, n)| format!("{n} {verdict}"))
-        .collect();
     out.push_str(&format!(
         "**{}** {}: {}\n\n",
         report.summary.total,
         if nl { "bevindingen" } else { "findings" },
-        counts.join(", ")
+        verdict_counts(report)
     ));
     let open: Vec<_> = report
         .findings

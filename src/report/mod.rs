@@ -109,6 +109,24 @@ pub(crate) fn tenant_label(report: &Report) -> String {
     }
 }
 
+/// "2 fail, 29 pass": the verdicts that occur, for one-line summaries.
+pub(crate) fn verdict_counts(report: &Report) -> String {
+    let counts: Vec<String> = report
+        .summary
+        .verdicts
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(verdict, n)| format!("{n} {verdict}"))
+        .collect();
+    counts.join(", ")
+}
+
+/// The first 12 hex digits of the snapshot hash: enough to tell snapshots apart by eye.
+pub(crate) fn short_snapshot_hash(report: &Report) -> &str {
+    let hash = &report.scan.snapshot_sha256;
+    hash.get(..12).unwrap_or(hash)
+}
+
 /// A report with one failing finding whose label and tenant name are hostile, for the escaping
 /// tests of each renderer.
 #[cfg(test)]

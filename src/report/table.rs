@@ -1,6 +1,6 @@
 //! The terminal table: one row per finding, verdict first, fitting the given width.
 
-use super::RenderOptions;
+use super::{RenderOptions, short_snapshot_hash, tenant_label, verdict_counts};
 use crate::findings::{Finding, Report, Verdict};
 use tabled::settings::object::Cell;
 use tabled::settings::peaker::PriorityMax;
@@ -115,17 +115,7 @@ pub fn render_table(report: &Report, options: &RenderOptions) -> String {
         }
     }
     let scan = &report.scan;
-    let tenant = match &scan.tenant_name {
-        Some(name) => format!("{name} ({})", scan.tenant),
-        None => scan.tenant.clone(),
-    };
-    let counts: Vec<String> = report
-        .summary
-        .verdicts
-        .iter()
-        .filter(|(_, n)| **n > 0)
-        .map(|(verdict, n)| format!("{n} {verdict}"))
-        .collect();
+    let tenant = tenant_label(report);
     let status = if report.summary.compliant {
         "compliant"
     } else {
@@ -135,13 +125,9 @@ pub fn render_table(report: &Report, options: &RenderOptions) -> String {
         "cloudkeur {} · tenant {tenant} · collected {} · snapshot sha256 {}\n{table}\n{} finding{}: {} · {status}\n",
         report.tool.version,
         scan.collected_at,
-        short_hash(&scan.snapshot_sha256),
+        short_snapshot_hash(report),
         report.summary.total,
         if report.summary.total == 1 { "" } else { "s" },
-        counts.join(", "),
+        verdict_counts(report),
     )
-}
-
-fn short_hash(hash: &str) -> &str {
-    hash.get(..12).unwrap_or(hash)
 }
