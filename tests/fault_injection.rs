@@ -179,7 +179,7 @@ fn scan(sim: &SimGraph) -> Scanned {
     let collection =
         collect_blocking(&config, &pack.registry, &wanted, Arc::new(NoProgress)).expect("starts");
     let elapsed = started.elapsed();
-    let snapshot = encode(&collection).to_snapshot(&pack.registry, &wanted);
+    let snapshot = encode(&collection).to_snapshot(&pack.registry, &pack.projections());
     let (settings, _) =
         Settings::load(&repo_path("fixtures/config/zonnedorp.yaml"), &pack.catalog).unwrap();
     let evidence = Evidence::load(

@@ -148,7 +148,7 @@ proptest! {
             .raw("users", &bytes)
             .ok("user_registration_details", body)
             .write();
-        let wanted = pack().needed_resources();
+        let wanted = pack().projections();
         let snapshot = read_dir(snap.path(), &pack().registry, &wanted).expect("manifest is fine");
         let findings = evaluate_all(&snapshot);
         prop_assert_eq!(findings.len(), pack().policies.len());
@@ -159,7 +159,7 @@ proptest! {
     fn any_manifest_gives_a_snapshot_or_a_located_error(manifest in json_value()) {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("manifest.json"), serde_json::to_vec(&manifest).expect("json")).expect("write");
-        let wanted = pack().needed_resources();
+        let wanted = pack().projections();
         if let Err(diagnostic) = read_dir(dir.path(), &pack().registry, &wanted) {
             let message = diagnostic.to_string();
             prop_assert!(message.contains("manifest.json"), "{}", message);

@@ -33,8 +33,8 @@ fuzz_target!(|data: &[u8]| {
     let dir = dir();
     std::fs::write(dir.join("manifest.json"), manifest).expect("write manifest");
     let pack = pack();
-    let wanted = pack.needed_resources();
-    for name in &wanted {
+    let wanted = pack.projections();
+    for name in wanted.keys() {
         std::fs::write(dir.join(format!("{name}.json")), body).expect("write resource");
     }
     let _ = read_dir(dir, &pack.registry, &wanted);

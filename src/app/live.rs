@@ -10,7 +10,7 @@ use crate::connector::{
     collect_blocking,
 };
 use crate::policy::PolicyPack;
-use crate::snapshot::{Snapshot, encode};
+use crate::snapshot::{Snapshot, Wanted, encode};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -22,7 +22,7 @@ pub const SECRET_VAR: &str = "AZURE_CLIENT_SECRET";
 pub(super) fn snapshot(
     args: &LiveArgs,
     pack: &PolicyPack,
-    wanted: &BTreeSet<String>,
+    wanted: &Wanted,
     collected_at: impl FnOnce() -> String,
 ) -> Result<Snapshot, Error> {
     let config = resolve(args)?;
@@ -31,7 +31,8 @@ pub(super) fn snapshot(
     } else {
         Arc::new(NoProgress)
     };
-    let mut collection = collect_blocking(&config, &pack.registry, wanted, progress)?;
+    let names: BTreeSet<String> = wanted.keys().cloned().collect();
+    let mut collection = collect_blocking(&config, &pack.registry, &names, progress)?;
     collection.collected_at = collected_at();
     let encoded = encode(&collection);
     if let Some(dir) = &args.snapshot_out {

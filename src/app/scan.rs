@@ -51,8 +51,8 @@ fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
     };
     let started_at = now();
     let mut snapshot = match &args.offline {
-        Some(dir) => crate::snapshot::read_dir(dir, &pack.registry, &pack.needed_resources())?,
-        None => super::live::snapshot(&args.live, &pack, &pack.needed_resources(), now)?,
+        Some(dir) => crate::snapshot::read_dir(dir, &pack.registry, &pack.projections())?,
+        None => super::live::snapshot(&args.live, &pack, &pack.projections(), now)?,
     };
     let base = super::gate::lay_overlay(&mut snapshot, args, &pack)?;
     let evidence = match &args.evidence {

@@ -217,6 +217,7 @@ impl Compiler<'_> {
         }
         Ok(Rule::Check(Box::new(Check {
             description: raw.description.clone(),
+            subject: super::rule::subject_of(&sources),
             sources,
             distinct: raw
                 .distinct
@@ -476,7 +477,7 @@ impl Compiler<'_> {
             ));
         }
         match jsonpath_rust::parser::parse_json_path(text) {
-            Ok(query) => Ok(Selector { text: text.to_owned(), query }),
+            Ok(query) => Ok(Selector::new(text.to_owned(), query)),
             Err(err) => Err(self.error(at, format!("invalid JSONPath '{text}': {}", crate::diag::one_line(&err.to_string())),
                 "write RFC 9535 JSONPath, e.g. $.value[?@.state == 'enabled'] (filters use @ and single quotes)")),
         }

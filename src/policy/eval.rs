@@ -6,6 +6,7 @@ use crate::evidence::{Evidence, parse_date};
 use crate::findings::{Finding, FindingItem, Verdict};
 use crate::settings::Settings;
 use crate::snapshot::Snapshot;
+use rayon::prelude::*;
 use serde_json::Value;
 
 /// Everything a verdict may depend on. The scan date is an input, so a replay of an old
@@ -18,11 +19,12 @@ pub struct Inputs<'a> {
     pub today: time::Date,
 }
 
-/// One finding per policy, in catalogue order.
+/// One finding per policy, in catalogue order. Policies are independent and read shared,
+/// immutable inputs, so they are evaluated on every core.
 pub fn evaluate(pack: &PolicyPack, inputs: Inputs<'_>) -> Vec<Finding> {
     let settings = inputs.settings.to_document();
     pack.policies
-        .iter()
+        .par_iter()
         .map(
             |policy| match inputs.settings.skip_reason(&policy.control) {
                 Some(reason) => finding(
@@ -69,6 +71,7 @@ pub fn evaluate_policy(
                 settings,
                 evidence: declaration,
                 today,
+                detail: true,
             });
             let verdict = match outcome.truth {
                 Truth::Pass => Verdict::Pass,

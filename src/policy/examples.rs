@@ -8,7 +8,7 @@ use super::{Example, Policy, PolicyPack, evaluate_policy};
 use crate::evidence::Evidence;
 use crate::findings::{Finding, Verdict};
 use crate::registry::Registry;
-use crate::snapshot::{Snapshot, SnapshotMeta};
+use crate::snapshot::{Layout, Projection, Snapshot, SnapshotMeta, Wanted, project};
 
 #[derive(Debug, Clone)]
 pub struct ExampleResult {
@@ -47,6 +47,7 @@ pub fn run_examples(pack: &PolicyPack) -> Vec<ExampleResult> {
                 });
             }
         }
+        let wanted = super::projections([policy], &pack.registry);
         for example in &policy.examples {
             let evidence = match &example.evidence {
                 Some(declaration) => Evidence::from_declarations(
@@ -54,7 +55,7 @@ pub fn run_examples(pack: &PolicyPack) -> Vec<ExampleResult> {
                 ),
                 None => Evidence::default(),
             };
-            let snapshot = example_snapshot(&pack.registry, example);
+            let snapshot = example_snapshot(&pack.registry, &wanted, example);
             let settings = example.settings.to_document();
             let finding = evaluate_policy(policy, &snapshot, &settings, &evidence, example.today);
             results.push(ExampleResult {
@@ -68,7 +69,9 @@ pub fn run_examples(pack: &PolicyPack) -> Vec<ExampleResult> {
     results
 }
 
-fn example_snapshot(registry: &Registry, example: &Example) -> Snapshot {
+/// The example's bodies are projected as a scan of this policy alone would read them, so every
+/// example also checks that the projection keeps what the rule reads.
+fn example_snapshot(registry: &Registry, wanted: &Wanted, example: &Example) -> Snapshot {
     let mut snapshot = Snapshot::new(SnapshotMeta {
         tenant_id: "example".into(),
         tenant_name: None,
@@ -78,7 +81,9 @@ fn example_snapshot(registry: &Registry, example: &Example) -> Snapshot {
     });
     for (name, body) in &example.resources {
         if let Some(spec) = registry.get(name) {
-            snapshot.insert_read(name.clone(), spec.kind, body.clone());
+            let projection = wanted.get(name).unwrap_or(&Projection::Whole);
+            let body = project(body, Layout::of(spec), projection);
+            snapshot.insert_read(name.clone(), spec.kind, body);
         }
     }
     for (name, reason) in &example.unreadable {

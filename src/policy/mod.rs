@@ -8,12 +8,14 @@ mod compile;
 mod eval;
 mod examples;
 mod pack;
+mod projection;
 mod rule;
 mod source;
 
 pub use eval::{Inputs, evaluate, evaluate_policy};
 pub use examples::{ExampleResult, run_examples};
 pub use pack::{PackSource, PolicyPack};
+pub use projection::projections;
 pub use rule::{Context, Outcome, Rule, Truth};
 pub use source::ExpectedVerdict;
 

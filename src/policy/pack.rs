@@ -113,6 +113,11 @@ impl PolicyPack {
         }
     }
 
+    /// Every resource the pack's policies read, with the item members they read.
+    pub fn projections(&self) -> crate::snapshot::Wanted {
+        super::projections(&self.policies, &self.registry)
+    }
+
     /// Every resource the pack's policies read.
     pub fn needed_resources(&self) -> std::collections::BTreeSet<String> {
         self.policies

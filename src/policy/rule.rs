@@ -17,6 +17,69 @@ use serde_json::Value;
 pub struct Selector {
     pub text: String,
     pub(super) query: JpQuery,
+    /// `$.a.b`: member names only, looked up directly. Quantifiers run such paths once per
+    /// item (100k accounts); the general engine allocates a result list and a path per call.
+    members: Option<MemberChain>,
+}
+
+/// A path of member names, with the normalized path of what it selects.
+#[derive(Debug, Clone)]
+struct MemberChain {
+    names: Vec<String>,
+    normalized: String,
+}
+
+impl Selector {
+    pub(super) fn new(text: String, query: JpQuery) -> Selector {
+        let members = member_chain(&query);
+        Selector {
+            text,
+            query,
+            members,
+        }
+    }
+
+    /// Every value the path selects in `root`, with its normalized path.
+    fn find<'a>(&self, root: &'a Value) -> Result<Vec<(&'a Value, String)>, String> {
+        if let Some(chain) = &self.members {
+            let mut value = root;
+            for name in &chain.names {
+                match value.get(name.as_str()) {
+                    Some(inner) if value.is_object() => value = inner,
+                    _ => return Ok(Vec::new()),
+                }
+            }
+            return Ok(vec![(value, chain.normalized.clone())]);
+        }
+        js_path_process(&self.query, root)
+            .map(|found| found.into_iter().map(|r| (r.val, r.path)).collect())
+            .map_err(|err| err.to_string())
+    }
+}
+
+/// The member names of a path made of nothing else, with the normalized path the general
+/// engine gives it (asked of the engine itself, so the two cannot differ).
+fn member_chain(query: &JpQuery) -> Option<MemberChain> {
+    use jsonpath_rust::parser::model::{Segment, Selector as Step};
+    let names = query
+        .segments
+        .iter()
+        .map(|segment| match segment {
+            Segment::Selector(Step::Name(name)) => Some(name.clone()),
+            _ => None,
+        })
+        .collect::<Option<Vec<String>>>()?;
+    let probe = names.iter().rev().fold(Value::Null, |inner, name| {
+        Value::Object(std::iter::once((name.clone(), inner)).collect())
+    });
+    let found = js_path_process(query, &probe).ok()?;
+    match found.as_slice() {
+        [hit] => Some(MemberChain {
+            normalized: hit.path.clone(),
+            names,
+        }),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +113,8 @@ pub struct Check {
     pub identity: bool,
     pub allow_empty: bool,
     pub assertion: Assertion,
+    /// What the check looks at, for reasons: built once, not per item.
+    pub subject: String,
 }
 
 /// One selection: a JSONPath into a resource (or the current item), optionally with groups
@@ -154,6 +219,23 @@ pub struct Context<'a> {
     pub settings: &'a Value,
     pub evidence: Option<&'a Value>,
     pub today: time::Date,
+    /// `false` while a quantifier only needs each item's truth: reasons and items are then
+    /// left empty, and the items it lists are evaluated again in full.
+    pub detail: bool,
+}
+
+impl Context<'_> {
+    fn truth_only(self) -> Self {
+        Context {
+            detail: false,
+            ..self
+        }
+    }
+
+    /// The reason text, when reasons are wanted.
+    fn say(self, reason: impl FnOnce() -> String) -> String {
+        if self.detail { reason() } else { String::new() }
+    }
 }
 
 /// Where a check's selection starts: its resource, or the item an `all`/`any`/`none` selected.
@@ -206,34 +288,39 @@ impl Rule {
         match self {
             Rule::AllOf { description, rules } => {
                 let outcomes: Vec<Outcome> = rules.iter().map(|r| r.eval(ctx, scope)).collect();
-                with_description(description, all_of(outcomes))
+                with_description(ctx, description, all_of(outcomes))
             }
             Rule::AnyOf { description, rules } => {
                 let outcomes: Vec<Outcome> = rules.iter().map(|r| r.eval(ctx, scope)).collect();
-                with_description(description, any_of(outcomes))
+                with_description(ctx, description, any_of(outcomes))
             }
             Rule::Not { description, rule } => {
                 let inner = rule.eval(ctx, scope);
                 let outcome = match inner.truth {
                     Truth::Pass => Outcome::new(
                         Truth::Fail,
-                        format!("not expected, but holds: {}", inner.reason),
+                        ctx.say(|| format!("not expected, but holds: {}", inner.reason)),
                     ),
                     Truth::Fail => Outcome::new(
                         Truth::Pass,
-                        format!("as expected, does not hold: {}", inner.reason),
+                        ctx.say(|| format!("as expected, does not hold: {}", inner.reason)),
                     ),
                     Truth::Error => inner,
                 };
-                with_description(description, outcome)
+                with_description(ctx, description, outcome)
             }
-            Rule::Check(check) => with_description(&check.description, check.eval(ctx, scope)),
+            Rule::Check(check) => with_description(ctx, &check.description, check.eval(ctx, scope)),
         }
     }
 }
 
-fn with_description(description: &Option<String>, mut outcome: Outcome) -> Outcome {
+fn with_description(
+    ctx: Context<'_>,
+    description: &Option<String>,
+    mut outcome: Outcome,
+) -> Outcome {
     if let Some(description) = description
+        && ctx.detail
         && outcome.truth != Truth::Error
     {
         outcome.reason = format!("{description}: {}", outcome.reason);
@@ -347,23 +434,22 @@ impl Source {
                 ));
             }
         };
-        let found = js_path_process(&self.path.query, root).map_err(|err| {
+        let found = self.path.find(root).map_err(|err| {
             Outcome::new(
                 Truth::Error,
                 format!("JSONPath {} could not be evaluated: {err}", self.path.text),
             )
         })?;
         let mut selected = Vec::with_capacity(found.len());
-        for hit in found {
+        for (value, path) in found {
             let path = match (&self.resource, name_paths) {
-                (Some(name), true) => format!("{name}{}", &hit.path[1..]),
-                _ => hit.path,
+                (Some(name), true) => format!("{name}{}", &path[1..]),
+                _ => path,
             };
             match &self.expand_groups {
-                Some(members) if is_group(hit.val) => {
-                    for (index, member) in group_members(ctx, members, hit.val)?
-                        .into_iter()
-                        .enumerate()
+                Some(members) if is_group(value) => {
+                    for (index, member) in
+                        group_members(ctx, members, value)?.into_iter().enumerate()
                     {
                         selected.push(Selected {
                             value: member,
@@ -371,10 +457,7 @@ impl Source {
                         });
                     }
                 }
-                _ => selected.push(Selected {
-                    value: hit.val,
-                    path,
-                }),
+                _ => selected.push(Selected { value, path }),
             }
         }
         Ok(selected)
@@ -417,6 +500,18 @@ fn group_members<'a>(
     Ok(members.iter().filter(|m| !is_group(m)).collect())
 }
 
+/// What a check over `sources` looks at, as reasons name it.
+pub(super) fn subject_of(sources: &[Source]) -> String {
+    let parts: Vec<String> = sources
+        .iter()
+        .map(|s| match &s.resource {
+            Some(resource) => format!("{resource} {}", s.path.text),
+            None => s.path.text.clone(),
+        })
+        .collect();
+    parts.join(" + ")
+}
+
 impl Check {
     fn eval<'a>(&self, ctx: Context<'a>, scope: Scope<'a>) -> Outcome {
         let name_paths = self.sources.len() > 1;
@@ -430,9 +525,10 @@ impl Check {
         if let Some(key) = &self.distinct {
             let mut seen = std::collections::HashSet::new();
             selected.retain(|s| {
-                let id = js_path_process(&key.query, s.value)
+                let id = key
+                    .find(s.value)
                     .ok()
-                    .and_then(|found| found.first().map(|r| r.val.to_string()));
+                    .and_then(|found| found.first().map(|(value, _)| value.to_string()));
                 // A value without the key cannot be matched to another: keep it.
                 id.is_none_or(|id| seen.insert(id))
             });
@@ -447,14 +543,16 @@ impl Check {
         let at = self.subject();
         Ok(match &self.assertion {
             Assertion::Exists(true) if selected.is_empty() => {
-                Outcome::new(Truth::Fail, format!("nothing found at {at}"))
+                Outcome::new(Truth::Fail, ctx.say(|| format!("nothing found at {at}")))
             }
-            Assertion::Exists(true) => {
-                Outcome::new(Truth::Pass, format!("{} found at {at}", selected.len()))
-            }
-            Assertion::Exists(false) if selected.is_empty() => {
-                Outcome::new(Truth::Pass, format!("nothing at {at}, as required"))
-            }
+            Assertion::Exists(true) => Outcome::new(
+                Truth::Pass,
+                ctx.say(|| format!("{} found at {at}", selected.len())),
+            ),
+            Assertion::Exists(false) if selected.is_empty() => Outcome::new(
+                Truth::Pass,
+                ctx.say(|| format!("nothing at {at}, as required")),
+            ),
             Assertion::Exists(false) => {
                 let items = selected
                     .iter()
@@ -469,7 +567,7 @@ impl Check {
             }
             Assertion::Equals(expected) => {
                 let expected = resolve(ctx, expected)?;
-                self.each_value(selected, |v| {
+                self.each_value(ctx, selected, |v| {
                     (v == &expected)
                         .then_some(())
                         .ok_or_else(|| format!("is {}, expected {}", show(v), show(&expected)))
@@ -477,7 +575,7 @@ impl Check {
             }
             Assertion::In(allowed) => {
                 let allowed = resolve_list(ctx, allowed)?;
-                self.each_value(selected, |v| {
+                self.each_value(ctx, selected, |v| {
                     allowed.contains(v).then_some(()).ok_or_else(|| {
                         format!("is {}, expected one of {}", show(v), show_list(&allowed))
                     })
@@ -485,7 +583,7 @@ impl Check {
             }
             Assertion::NotIn(forbidden) => {
                 let forbidden = resolve_list(ctx, forbidden)?;
-                self.each_value(selected, |v| {
+                self.each_value(ctx, selected, |v| {
                     (!forbidden.contains(v))
                         .then_some(())
                         .ok_or_else(|| format!("is {}, which is not allowed", show(v)))
@@ -496,14 +594,14 @@ impl Check {
             }
             Assertion::Only(allowed) => {
                 let allowed = resolve_list(ctx, allowed)?;
-                self.each_value(selected, |v| {
+                self.each_value(ctx, selected, |v| {
                     allowed
                         .contains(v)
                         .then_some(())
                         .ok_or_else(|| format!("is {}, which is not in the allowed list", show(v)))
                 })
             }
-            Assertion::Contains(wanted) => self.each_value(selected, |v| match v {
+            Assertion::Contains(wanted) => self.each_value(ctx, selected, |v| match v {
                 Value::Array(list) if list.contains(wanted) => Ok(()),
                 Value::Array(list) => Err(format!(
                     "{} does not contain {}",
@@ -525,7 +623,7 @@ impl Check {
                         format!("cannot go back {amount} {unit:?} from {}", ctx.today),
                     ));
                 };
-                self.each_value(selected, |v| {
+                self.each_value(ctx, selected, |v| {
                     match v.as_str().and_then(crate::evidence::parse_date) {
                         None => Err(format!("is {}, not a date (YYYY-MM-DD)", show(v))),
                         Some(date) if date > ctx.today => {
@@ -545,24 +643,17 @@ impl Check {
         })
     }
 
-    fn subject(&self) -> String {
-        let parts: Vec<String> = self
-            .sources
-            .iter()
-            .map(|s| match &s.resource {
-                Some(resource) => format!("{resource} {}", s.path.text),
-                None => s.path.text.clone(),
-            })
-            .collect();
-        parts.join(" + ")
+    fn subject(&self) -> &str {
+        &self.subject
     }
 
     fn item(&self, selected: &Selected<'_>, detail: String) -> FindingItem {
         let label = self.label.as_ref().and_then(|label| {
-            js_path_process(&label.query, selected.value)
+            label
+                .find(selected.value)
                 .ok()?
                 .first()
-                .map(|r| match r.val {
+                .map(|(value, _)| match value {
                     Value::String(s) => s.clone(),
                     other => other.to_string(),
                 })
@@ -578,17 +669,26 @@ impl Check {
     /// Applies a value test to every selected value; nothing selected is a fail.
     fn each_value(
         &self,
+        ctx: Context<'_>,
         selected: &[Selected<'_>],
         test: impl Fn(&Value) -> Result<(), String>,
     ) -> Outcome {
         let at = self.subject();
         if selected.is_empty() {
-            return Outcome::new(Truth::Fail, format!("no value at {at}"));
+            return Outcome::new(Truth::Fail, ctx.say(|| format!("no value at {at}")));
         }
         let failures: Vec<(&Selected<'_>, String)> = selected
             .iter()
             .filter_map(|s| test(s.value).err().map(|why| (s, why)))
             .collect();
+        if !ctx.detail {
+            let truth = if failures.is_empty() {
+                Truth::Pass
+            } else {
+                Truth::Fail
+            };
+            return Outcome::new(truth, String::new());
+        }
         match failures.as_slice() {
             [] if selected.len() == 1 => {
                 Outcome::new(Truth::Pass, format!("{at} is {}", show(selected[0].value)))
@@ -655,72 +755,88 @@ impl Check {
         let at = self.subject();
         if selected.is_empty() {
             return match quantifier {
-                Quantifier::None => Outcome::new(Truth::Pass, format!("nothing at {at}")),
-                Quantifier::All if self.allow_empty => {
-                    Outcome::new(Truth::Pass, format!("nothing at {at} (allowed)"))
+                Quantifier::None => {
+                    Outcome::new(Truth::Pass, ctx.say(|| format!("nothing at {at}")))
                 }
-                _ => Outcome::new(Truth::Fail, format!("nothing found at {at}")),
+                Quantifier::All if self.allow_empty => Outcome::new(
+                    Truth::Pass,
+                    ctx.say(|| format!("nothing at {at} (allowed)")),
+                ),
+                _ => Outcome::new(Truth::Fail, ctx.say(|| format!("nothing found at {at}"))),
             };
         }
-        let outcomes: Vec<(&Selected<'_>, Outcome)> = selected
+        // Each item's truth first; the few items the outcome lists or quotes are evaluated
+        // again with their reasons.
+        let truths: Vec<Truth> = selected
             .iter()
-            .map(|s| (s, rule.eval(ctx, Scope::Item(s.value))))
+            .map(|s| rule.eval(ctx.truth_only(), Scope::Item(s.value)).truth)
             .collect();
-        let count = |t: Truth| outcomes.iter().filter(|(_, o)| o.truth == t).count();
+        let count = |t: Truth| truths.iter().filter(|&&truth| truth == t).count();
         let (passed, failed, errors) =
             (count(Truth::Pass), count(Truth::Fail), count(Truth::Error));
         let total = selected.len();
-        let listed = |truth: Truth| -> Vec<FindingItem> {
-            outcomes
+        let with_truth = |truth: Truth| {
+            selected
                 .iter()
-                .filter(|(_, o)| o.truth == truth)
-                .map(|(s, o)| self.item(s, detail_with_nested(o)))
+                .zip(&truths)
+                .filter(move |(_, t)| **t == truth)
+                .map(|(s, _)| s)
+        };
+        let listed = |truth: Truth| -> Vec<FindingItem> {
+            if !ctx.detail {
+                return Vec::new();
+            }
+            with_truth(truth)
+                .map(|s| self.item(s, detail_with_nested(&rule.eval(ctx, Scope::Item(s.value)))))
                 .collect()
         };
         let first_error = || {
-            outcomes
-                .iter()
-                .find(|(_, o)| o.truth == Truth::Error)
-                .map(|(_, o)| o.reason.clone())
+            with_truth(Truth::Error)
+                .next()
+                .map(|s| rule.eval(ctx, Scope::Item(s.value)).reason)
                 .unwrap_or_default()
         };
         match quantifier {
             Quantifier::All if failed > 0 => Outcome {
                 truth: Truth::Fail,
-                reason: format!("{failed} of {total} items at {at} do not satisfy the rule"),
+                reason: ctx
+                    .say(|| format!("{failed} of {total} items at {at} do not satisfy the rule")),
                 items: listed(Truth::Fail),
                 missing_evidence: false,
             },
             Quantifier::Any if passed > 0 => Outcome::new(
                 Truth::Pass,
-                format!("{passed} of {total} items at {at} satisfy the rule"),
+                ctx.say(|| format!("{passed} of {total} items at {at} satisfy the rule")),
             ),
             Quantifier::None if passed > 0 => Outcome {
                 truth: Truth::Fail,
-                reason: format!("{passed} of {total} items at {at} match, expected none"),
+                reason: ctx
+                    .say(|| format!("{passed} of {total} items at {at} match, expected none")),
                 items: listed(Truth::Pass),
                 missing_evidence: false,
             },
             _ if errors > 0 => Outcome::new(
                 Truth::Error,
-                format!(
-                    "{errors} of {total} items at {at} could not be evaluated: {}",
-                    first_error()
-                ),
+                ctx.say(|| {
+                    format!(
+                        "{errors} of {total} items at {at} could not be evaluated: {}",
+                        first_error()
+                    )
+                }),
             ),
             Quantifier::All => Outcome::new(
                 Truth::Pass,
-                format!("all {total} items at {at} satisfy the rule"),
+                ctx.say(|| format!("all {total} items at {at} satisfy the rule")),
             ),
             Quantifier::Any => Outcome {
                 truth: Truth::Fail,
-                reason: format!("none of the {total} items at {at} satisfies the rule"),
+                reason: ctx.say(|| format!("none of the {total} items at {at} satisfies the rule")),
                 items: listed(Truth::Fail),
                 missing_evidence: false,
             },
             Quantifier::None => Outcome::new(
                 Truth::Pass,
-                format!("none of the {total} items at {at} match"),
+                ctx.say(|| format!("none of the {total} items at {at} match")),
             ),
         }
     }

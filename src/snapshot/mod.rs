@@ -7,12 +7,14 @@
 
 mod manifest;
 mod overlay;
+mod projection;
 mod read;
 mod seal;
 mod write;
 
 pub use manifest::{MANIFEST_FILE, Manifest, ResourceEntry, ResourceStatus, SNAPSHOT_FORMAT};
 pub use overlay::{apply_overlay, overlay_files};
+pub use projection::{Layout, Projection, project};
 pub use read::{SnapshotError, read_dir};
 pub use seal::seal_dir;
 pub use write::{Collected, Collection, EncodedSnapshot, WriteError, encode};
@@ -20,6 +22,17 @@ pub use write::{Collected, Collection, EncodedSnapshot, WriteError, encode};
 use crate::registry::ResourceKind;
 use serde_json::Value;
 use std::collections::BTreeMap;
+
+/// The resources a scan reads, each with what it keeps of the items.
+pub type Wanted = BTreeMap<String, Projection>;
+
+/// Every resource kept whole: what the archive, the change gate and tests compare.
+pub fn whole<'a>(names: impl IntoIterator<Item = &'a String>) -> Wanted {
+    names
+        .into_iter()
+        .map(|name| (name.clone(), Projection::Whole))
+        .collect()
+}
 
 /// What is known about the scanned tenant and the collection itself.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,25 +1,27 @@
 //! Reads a snapshot directory, checking every file against the manifest's hash.
 
 use super::manifest::{MANIFEST_FILE, Manifest, ResourceEntry, ResourceStatus, SNAPSHOT_FORMAT};
-use super::{Snapshot, SnapshotMeta};
+use super::projection::{self, Layout, Projection};
+use super::{Snapshot, SnapshotMeta, Wanted};
 use crate::diag::{Diagnostic, Position, parse_json};
 use crate::digest::sha256_hex;
 use crate::registry::Registry;
-use std::collections::BTreeSet;
+use rayon::prelude::*;
 use std::io::ErrorKind;
 use std::path::Path;
 
 /// A snapshot that cannot be read at all (no manifest, bad manifest) is an input error.
 pub type SnapshotError = Diagnostic;
 
-/// Reads the resources named in `wanted` from the snapshot in `dir`.
+/// Reads the resources named in `wanted` from the snapshot in `dir`, each projected to the item
+/// members its rules read.
 ///
 /// A resource that is listed as failed, whose file is missing, altered or not JSON, becomes
 /// unreadable with the reason; only a missing or malformed manifest is an error of the whole call.
 pub fn read_dir(
     dir: &Path,
     registry: &Registry,
-    wanted: &BTreeSet<String>,
+    wanted: &Wanted,
 ) -> Result<Snapshot, SnapshotError> {
     let manifest_path = dir.join(MANIFEST_FILE);
     let manifest_bytes = std::fs::read(&manifest_path).map_err(|err| {
@@ -44,11 +46,24 @@ pub fn read_dir(
         collected_at: manifest.collected_at.clone(),
         manifest_sha256: sha256_hex(&manifest_bytes),
     });
-    for name in wanted {
-        let (Some(entry), Some(spec)) = (manifest.resources.get(name), registry.get(name)) else {
-            continue;
-        };
-        match read_resource(dir, name, entry) {
+    // Largest first, so the big collections start at once and the small ones fill in.
+    let mut reads: Vec<_> = wanted
+        .iter()
+        .filter_map(|(name, projection)| {
+            let entry = manifest.resources.get(name)?;
+            let spec = registry.get(name)?;
+            Some((name, projection, entry, spec))
+        })
+        .collect();
+    reads.sort_by_key(|(_, _, entry, _)| std::cmp::Reverse(file_len(dir, entry)));
+    let bodies: Vec<_> = reads
+        .par_iter()
+        .map(|(name, projection, entry, spec)| {
+            read_resource(dir, name, entry, Layout::of(spec), projection)
+        })
+        .collect();
+    for ((name, _, _, spec), body) in reads.into_iter().zip(bodies) {
+        match body {
             Ok(body) => snapshot.insert_read(name.clone(), spec.kind, body),
             Err(reason) => snapshot.insert_unreadable(name.clone(), reason),
         }
@@ -114,6 +129,8 @@ fn read_resource(
     dir: &Path,
     name: &str,
     entry: &ResourceEntry,
+    layout: Option<Layout>,
+    projection: &Projection,
 ) -> Result<serde_json::Value, String> {
     if entry.status == ResourceStatus::Error {
         return Err(failed_read_reason(name, entry));
@@ -127,20 +144,23 @@ fn read_resource(
         ErrorKind::NotFound => format!("{name}: file {file} is missing from the snapshot"),
         _ => format!("{name}: file {file} cannot be read: {err}"),
     })?;
-    match &entry.sha256 {
-        None => {
-            return Err(format!(
-                "{name}: the manifest has no sha256 for {file}; run `cloudkeur snapshot seal` on a hand-made snapshot"
-            ));
-        }
-        Some(expected) if !expected.eq_ignore_ascii_case(&sha256_hex(&bytes)) => {
-            return Err(format!(
-                "{name}: file {file} does not match its sha256 in the manifest (changed after collection)"
-            ));
-        }
-        Some(_) => {}
+    let Some(expected) = &entry.sha256 else {
+        return Err(format!(
+            "{name}: the manifest has no sha256 for {file}; run `cloudkeur snapshot seal` on a hand-made snapshot"
+        ));
+    };
+    // Hashing and parsing the same bytes side by side; a body that fails its hash is dropped
+    // unread, exactly as if it had been checked first.
+    let (sha256, parsed) = rayon::join(
+        || sha256_hex(&bytes),
+        || projection::parse(&bytes, layout, projection),
+    );
+    if !expected.eq_ignore_ascii_case(&sha256) {
+        return Err(format!(
+            "{name}: file {file} does not match its sha256 in the manifest (changed after collection)"
+        ));
     }
-    serde_json::from_slice(&bytes).map_err(|err| {
+    parsed.map_err(|err| {
         format!(
             "{name}: file {file} is not valid JSON (line {}, column {}): {}",
             err.line(),
@@ -148,6 +168,15 @@ fn read_resource(
             crate::diag::one_line(&err.to_string())
         )
     })
+}
+
+/// The size of a resource's file, to schedule the largest reads first (0 when unknown).
+fn file_len(dir: &Path, entry: &ResourceEntry) -> u64 {
+    entry
+        .file
+        .as_ref()
+        .and_then(|file| std::fs::metadata(dir.join(file)).ok())
+        .map_or(0, |meta| meta.len())
 }
 
 /// Why a resource the manifest marks as failed is unreadable (shared with the live scan, so

@@ -7,12 +7,13 @@
 //! given data the tenant returned.
 
 use super::manifest::{MANIFEST_FILE, Manifest, ResourceEntry, ResourceStatus, SNAPSHOT_FORMAT};
+use super::projection::{Layout, project};
 use super::read::failed_read_reason;
-use super::{Snapshot, SnapshotMeta};
+use super::{Snapshot, SnapshotMeta, Wanted};
 use crate::digest::sha256_hex;
 use crate::registry::Registry;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// One resource as a connector collected it.
@@ -137,7 +138,8 @@ impl EncodedSnapshot {
     /// The snapshot as `read_dir` would read it back from the written directory: same bodies,
     /// same unreadable reasons, same manifest hash. So a live scan and `--offline` on its
     /// snapshot give the same findings.
-    pub fn to_snapshot(&self, registry: &Registry, wanted: &BTreeSet<String>) -> Snapshot {
+    /// Items are projected as `read_dir` projects them.
+    pub fn to_snapshot(&self, registry: &Registry, wanted: &Wanted) -> Snapshot {
         let mut snapshot = Snapshot::new(SnapshotMeta {
             tenant_id: self.manifest.tenant_id.clone(),
             tenant_name: self.manifest.tenant_name.clone(),
@@ -145,14 +147,15 @@ impl EncodedSnapshot {
             collected_at: self.manifest.collected_at.clone(),
             manifest_sha256: sha256_hex(&self.manifest_bytes),
         });
-        for name in wanted {
+        for (name, projection) in wanted {
             let (Some(entry), Some(spec)) = (self.manifest.resources.get(name), registry.get(name))
             else {
                 continue;
             };
             match (entry.status, self.bodies.get(name)) {
                 (ResourceStatus::Ok, Some(body)) => {
-                    snapshot.insert_read(name.clone(), spec.kind, body.clone());
+                    let body = project(body, Layout::of(spec), projection);
+                    snapshot.insert_read(name.clone(), spec.kind, body);
                 }
                 _ => snapshot.insert_unreadable(name.clone(), failed_read_reason(name, entry)),
             }
@@ -281,7 +284,16 @@ mod tests {
     #[test]
     fn written_snapshot_reads_back_like_the_in_memory_one() {
         let pack = crate::policy::PolicyPack::load(&crate::policy::PackSource::BuiltIn).unwrap();
-        let wanted: BTreeSet<String> = ["report_settings".to_owned(), "users".to_owned()].into();
+        // Projected like a scan of the whole pack reads them.
+        let wanted: Wanted = pack
+            .projections()
+            .into_iter()
+            .filter(|(name, _)| name == "report_settings" || name == "users")
+            .collect();
+        assert!(matches!(
+            wanted.get("users"),
+            Some(crate::snapshot::Projection::Members(_))
+        ));
         let encoded = encode(&collection());
         let parent = std::env::temp_dir().join(format!("ck-write-{}", uuid::Uuid::new_v4()));
         let dir = parent.join("snap");

@@ -1,0 +1,408 @@
+//! Keeps only the item members evaluation can read, while a resource is parsed.
+//!
+//! A 100k-account tenant's userRegistrationDetails is 76 MB of JSON with sixteen members per
+//! account, of which the policies read three. Building every member as a `serde_json::Value`
+//! costs about six bytes of memory per byte of JSON and most of an offline scan's time;
+//! skipping the unread ones while parsing costs neither, and also keeps personal data the
+//! checks do not need (display names) out of memory. The files on disk stay whole: they are
+//! the record of what the API said. Only the in-memory copy is projected.
+//!
+//! Which members are read is worked out from the compiled rules (`policy::projections`). Only
+//! the items of a collection (`value[*]`, or `<id>.value[*]` of a fan-out) are projected, and
+//! only at their top level: every structure around them, and the whole value of a kept
+//! member, is as received.
+
+use crate::registry::{ResourceKind, ResourceSpec};
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::fmt;
+
+/// What a scan keeps of a resource's items.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Projection {
+    /// Everything: a settings object, or a collection some rule could read in full.
+    #[default]
+    Whole,
+    /// The items keep only these members (possibly none, when only items are counted).
+    Members(BTreeSet<String>),
+}
+
+/// Where a resource's items sit, by its registry entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `{"value": [item, ...]}`.
+    Collection,
+    /// One collection per parent id: `{"<id>": {"value": [item, ...]}}`.
+    FanOut,
+}
+
+impl Layout {
+    /// `None` for a settings object, which is never projected.
+    pub fn of(spec: &ResourceSpec) -> Option<Layout> {
+        match (spec.kind, &spec.for_each) {
+            (ResourceKind::Object, _) => None,
+            (ResourceKind::Collection, None) => Some(Layout::Collection),
+            (ResourceKind::Collection, Some(_)) => Some(Layout::FanOut),
+        }
+    }
+}
+
+/// Parses a resource file, dropping the item members the projection does not keep.
+///
+/// Gives exactly what `serde_json::from_slice` gives, minus those members, and the same errors.
+pub fn parse(
+    bytes: &[u8],
+    layout: Option<Layout>,
+    projection: &Projection,
+) -> Result<Value, serde_json::Error> {
+    let (Some(layout), Projection::Members(members)) = (layout, projection) else {
+        return serde_json::from_slice(bytes);
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let level = match layout {
+        Layout::Collection => Level::Collection,
+        Layout::FanOut => Level::FanOut,
+    };
+    let value = Shaped { level, members }.deserialize(&mut deserializer)?;
+    deserializer.end()?;
+    Ok(value)
+}
+
+/// The projected copy of a body already in memory (a live scan's, a policy example's).
+pub fn project(body: &Value, layout: Option<Layout>, projection: &Projection) -> Value {
+    let (Some(layout), Projection::Members(members)) = (layout, projection) else {
+        return body.clone();
+    };
+    let level = match layout {
+        Layout::Collection => Level::Collection,
+        Layout::FanOut => Level::FanOut,
+    };
+    project_at(body, level, members)
+}
+
+fn project_at(value: &Value, level: Level, members: &BTreeSet<String>) -> Value {
+    match (level, value) {
+        (Level::Items, Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .map(|item| project_at(item, Level::Item, members))
+                .collect(),
+        ),
+        (Level::Item, Value::Object(map)) => Value::Object(
+            map.iter()
+                .filter(|(key, _)| members.contains(key.as_str()))
+                .map(|(key, value)| (key.clone(), value.clone()))
+                .collect(),
+        ),
+        (Level::Collection | Level::FanOut | Level::Entry, Value::Object(map)) => Value::Object(
+            map.iter()
+                .map(|(key, value)| match level.member(key) {
+                    Some(inner) => (key.clone(), project_at(value, inner, members)),
+                    None => (key.clone(), value.clone()),
+                })
+                .collect(),
+        ),
+        _ => value.clone(),
+    }
+}
+
+/// How deep in a collection body the parser is.
+#[derive(Debug, Clone, Copy)]
+enum Level {
+    /// The body of a collection: its `value` holds the items.
+    Collection,
+    /// The body of a fan-out: every member is an entry.
+    FanOut,
+    /// One parent's collection inside a fan-out.
+    Entry,
+    /// The `value` array.
+    Items,
+    /// One item: only kept members are built.
+    Item,
+}
+
+impl Level {
+    /// The level of an object member's value, when it is projected at all.
+    fn member(self, key: &str) -> Option<Level> {
+        match self {
+            Level::Collection | Level::Entry if key == "value" => Some(Level::Items),
+            Level::FanOut => Some(Level::Entry),
+            _ => None,
+        }
+    }
+}
+
+/// Builds a `Value` like serde_json's own visitor, except for the projected levels.
+struct Shaped<'m> {
+    level: Level,
+    members: &'m BTreeSet<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for Shaped<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Shaped<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Value, E> {
+        Ok(Value::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Value, E> {
+        Ok(Value::Number(value.into()))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Value, E> {
+        Ok(Number::from_f64(value).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Value, E> {
+        Ok(Value::String(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Value, E> {
+        Ok(Value::String(value))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        match self.level {
+            Level::Items => {
+                let item = || Shaped {
+                    level: Level::Item,
+                    members: self.members,
+                };
+                while let Some(value) = seq.next_element_seed(item())? {
+                    items.push(value);
+                }
+            }
+            _ => {
+                while let Some(value) = seq.next_element::<Value>()? {
+                    items.push(value);
+                }
+            }
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = match self.level {
+            Level::Item => Map::with_capacity(self.members.len()),
+            _ => Map::new(),
+        };
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let value = match self.level {
+                Level::Item if !self.members.contains(key.as_ref()) => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+                Level::Item | Level::Items => map.next_value::<Value>()?,
+                level => match level.member(&key) {
+                    Some(inner) => map.next_value_seed(Shaped {
+                        level: inner,
+                        members: self.members,
+                    })?,
+                    None => map.next_value::<Value>()?,
+                },
+            };
+            object.insert(key.into_owned(), value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+/// An object key, borrowed from the input when it has no escapes, so a dropped member costs
+/// no allocation.
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string key")
+    }
+
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(value))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(value.to_owned()))
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn keep(names: &[&str]) -> Projection {
+        Projection::Members(names.iter().map(|n| (*n).to_owned()).collect())
+    }
+
+    fn parse_value(body: &Value, layout: Layout, projection: &Projection) -> Value {
+        let bytes = serde_json::to_vec(body).expect("serialisable");
+        parse(&bytes, Some(layout), projection).expect("valid JSON")
+    }
+
+    #[test]
+    fn collection_items_keep_only_the_named_members() {
+        let body = json!({
+            "@odata.context": "x",
+            "value": [
+                {"id": "1", "userType": "member", "userDisplayName": "A", "methods": ["a"]},
+                {"id": "2", "isMfaCapable": false, "nested": {"userType": "kept whole"}},
+                "not an object"
+            ],
+            "@odata.nextLink": null
+        });
+        let expected = json!({
+            "@odata.context": "x",
+            "value": [
+                {"id": "1", "userType": "member"},
+                {"id": "2", "isMfaCapable": false},
+                "not an object"
+            ],
+            "@odata.nextLink": null
+        });
+        let projection = keep(&["id", "userType", "isMfaCapable"]);
+        assert_eq!(
+            parse_value(&body, Layout::Collection, &projection),
+            expected
+        );
+        assert_eq!(
+            project(&body, Some(Layout::Collection), &projection),
+            expected
+        );
+    }
+
+    #[test]
+    fn fan_out_entries_keep_their_ids_and_project_their_items() {
+        let body = json!({
+            "group-1": {"value": [{"id": "u1", "@odata.type": "#microsoft.graph.user", "mail": "x"}]},
+            "group-2": {"value": []}
+        });
+        let expected = json!({
+            "group-1": {"value": [{"id": "u1", "@odata.type": "#microsoft.graph.user"}]},
+            "group-2": {"value": []}
+        });
+        let projection = keep(&["id", "@odata.type"]);
+        assert_eq!(parse_value(&body, Layout::FanOut, &projection), expected);
+        assert_eq!(project(&body, Some(Layout::FanOut), &projection), expected);
+    }
+
+    #[test]
+    fn a_body_of_another_shape_is_parsed_as_it_is() {
+        for body in [
+            json!([1, 2]),
+            json!({"value": {"id": 1, "x": 2}}),
+            json!("text"),
+        ] {
+            let projection = keep(&["id"]);
+            assert_eq!(parse_value(&body, Layout::Collection, &projection), body);
+            assert_eq!(project(&body, Some(Layout::Collection), &projection), body);
+        }
+    }
+
+    #[test]
+    fn whole_projection_and_settings_objects_are_untouched() {
+        let body = json!({"value": [{"id": "1", "x": 2}]});
+        assert_eq!(
+            parse_value(&body, Layout::Collection, &Projection::Whole),
+            body
+        );
+        let bytes = serde_json::to_vec(&body).expect("serialisable");
+        assert_eq!(parse(&bytes, None, &keep(&[])).expect("valid"), body);
+    }
+
+    #[test]
+    fn escaped_keys_and_duplicates_read_like_serde_json() {
+        let text = r#"{"value": [{"i\u0064": 1, "id": 2, "x\"y": 3, "x\"y": 4}]}"#;
+        let full: Value = serde_json::from_str(text).expect("valid");
+        let projected = parse(
+            text.as_bytes(),
+            Some(Layout::Collection),
+            &keep(&["id", "x\"y"]),
+        );
+        assert_eq!(projected.expect("valid"), full);
+    }
+
+    #[test]
+    fn bad_json_gives_serde_json_s_error() {
+        for text in [
+            r#"{"value": [{"id": 1,}]}"#,
+            r#"{"value": []} trailing"#,
+            "{",
+        ] {
+            let full = serde_json::from_str::<Value>(text).expect_err("invalid");
+            let projected = parse(text.as_bytes(), Some(Layout::Collection), &keep(&["id"]))
+                .expect_err("invalid");
+            assert_eq!(projected.to_string(), full.to_string(), "{text}");
+        }
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "[a-z]{0,3}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-d]|value", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// The parser and the in-memory projection agree, and keeping every member is a plain parse.
+        #[test]
+        fn parse_and_project_agree(body in json_value(), names in prop::collection::btree_set("[a-d]", 0..4)) {
+            let projection = Projection::Members(names);
+            for layout in [Layout::Collection, Layout::FanOut] {
+                prop_assert_eq!(parse_value(&body, layout, &projection), project(&body, Some(layout), &projection));
+            }
+            let all = Projection::Members(["a", "b", "c", "d", "value"].map(String::from).into());
+            prop_assert_eq!(parse_value(&body, Layout::Collection, &all), body.clone());
+        }
+    }
+}
