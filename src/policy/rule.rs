@@ -11,6 +11,8 @@ use crate::snapshot::{ResourceData, Snapshot};
 use jsonpath_rust::parser::model::JpQuery;
 use jsonpath_rust::query::js_path_process;
 use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// A JSONPath parsed once at load time, kept with its text for messages.
 #[derive(Debug, Clone)]
@@ -221,7 +223,87 @@ pub struct Context<'a> {
     pub today: time::Date,
     /// `false` while a quantifier only needs each item's truth: reasons and items are then
     /// left empty, and the items it lists are evaluated again in full.
-    pub detail: bool,
+    detail: bool,
+    /// The rule's settings and evidence operands, resolved once (see [`Operands`]).
+    operands: Option<&'a Operands>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(
+        snapshot: &'a Snapshot,
+        settings: &'a Value,
+        evidence: Option<&'a Value>,
+        today: time::Date,
+    ) -> Self {
+        Context {
+            snapshot,
+            settings,
+            evidence,
+            today,
+            detail: true,
+            operands: None,
+        }
+    }
+}
+
+/// The values of a rule's `{setting: …}` and `{evidence: …}` operands, resolved once per
+/// evaluation: a quantifier would otherwise query the settings document again for each of
+/// 100k items. Keyed by the operand's address in the rule, which outlives the evaluation.
+#[derive(Default)]
+struct Operands {
+    values: HashMap<usize, Result<Value, Outcome>>,
+    lists: HashMap<usize, Result<Vec<Value>, Outcome>>,
+}
+
+impl Operands {
+    fn resolve(rule: &Rule, ctx: Context<'_>) -> Operands {
+        let mut operands = Operands::default();
+        operands.collect(rule, ctx);
+        operands
+    }
+
+    fn collect(&mut self, rule: &Rule, ctx: Context<'_>) {
+        match rule {
+            Rule::AllOf { rules, .. } | Rule::AnyOf { rules, .. } => {
+                rules.iter().for_each(|r| self.collect(r, ctx));
+            }
+            Rule::Not { rule, .. } => self.collect(rule, ctx),
+            Rule::Check(check) => match &check.assertion {
+                Assertion::Equals(operand)
+                | Assertion::NotOlderThan {
+                    amount: operand, ..
+                } => {
+                    self.value(operand, ctx);
+                }
+                Assertion::Count { min, max } => {
+                    min.iter()
+                        .chain(max.iter())
+                        .for_each(|o| self.value(o, ctx));
+                }
+                Assertion::In(values) | Assertion::NotIn(values) | Assertion::Only(values) => {
+                    if let Values::Setting(_) = values {
+                        self.lists
+                            .insert(address(values), resolve_list_now(ctx, values));
+                    }
+                }
+                Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
+                    self.collect(rule, ctx);
+                }
+                Assertion::Exists(_) | Assertion::Contains(_) => {}
+            },
+        }
+    }
+
+    fn value(&mut self, operand: &Operand, ctx: Context<'_>) {
+        if !matches!(operand, Operand::Literal(_)) {
+            self.values
+                .insert(address(operand), resolve_now(ctx, operand));
+        }
+    }
+}
+
+fn address<T>(node: &T) -> usize {
+    std::ptr::from_ref(node) as usize
 }
 
 impl Context<'_> {
@@ -249,6 +331,11 @@ impl Rule {
     /// Evaluates against the context: top-level rules name their resource, `{setting: ...}`
     /// operands read the settings document, `resource: evidence` the declaration.
     pub fn evaluate(&self, ctx: Context<'_>) -> Outcome {
+        let operands = Operands::resolve(self, ctx);
+        let ctx = Context {
+            operands: Some(&operands),
+            ..ctx
+        };
         self.eval(ctx, Scope::Resource)
     }
 
@@ -879,6 +966,16 @@ fn setting_values<'a>(ctx: Context<'a>, selector: &Selector) -> Result<Vec<&'a V
 }
 
 fn resolve(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outcome> {
+    if let Operand::Literal(value) = operand {
+        return Ok(value.clone());
+    }
+    match ctx.operands.and_then(|o| o.values.get(&address(operand))) {
+        Some(resolved) => resolved.clone(),
+        None => resolve_now(ctx, operand),
+    }
+}
+
+fn resolve_now(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outcome> {
     let (found, missing) = match operand {
         Operand::Literal(value) => return Ok(value.clone()),
         Operand::Evidence(selector) => {
@@ -899,7 +996,18 @@ fn resolve(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outcome> {
         .ok_or_else(|| Outcome::new(Truth::Error, missing))
 }
 
-fn resolve_list(ctx: Context<'_>, values: &Values) -> Result<Vec<Value>, Outcome> {
+fn resolve_list<'r>(ctx: Context<'r>, values: &'r Values) -> Result<Cow<'r, [Value]>, Outcome> {
+    if let Values::Literal(list) = values {
+        return Ok(Cow::Borrowed(list));
+    }
+    match ctx.operands.and_then(|o| o.lists.get(&address(values))) {
+        Some(Ok(list)) => Ok(Cow::Borrowed(list)),
+        Some(Err(outcome)) => Err(outcome.clone()),
+        None => resolve_list_now(ctx, values).map(Cow::Owned),
+    }
+}
+
+fn resolve_list_now(ctx: Context<'_>, values: &Values) -> Result<Vec<Value>, Outcome> {
     match values {
         Values::Literal(list) => Ok(list.clone()),
         Values::Setting(selector) => Ok(setting_values(ctx, selector)?

@@ -58,6 +58,8 @@ pub fn read_dir(
     reads.sort_by_key(|(_, _, entry, _)| std::cmp::Reverse(file_len(dir, entry)));
     let bodies: Vec<_> = reads
         .par_iter()
+        // One file per task: two large files must not end up in one thread's share.
+        .with_max_len(1)
         .map(|(name, projection, entry, spec)| {
             read_resource(dir, name, entry, Layout::of(spec), projection)
         })
