@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const TENANT: &str = "d7d7dac8-82b8-56b6-bbc0-ccde9b326c63";
 pub const CLIENT_ID: &str = "3f1c2b9a-0000-4000-8000-00000000c1e7";
@@ -63,6 +63,17 @@ pub struct LoggedRequest {
     pub form_fields: Vec<String>,
 }
 
+/// When the simulator received one request and when its handler had the answer ready (after
+/// the added latency), for the benchmark's per-page breakdown of the critical chain.
+#[derive(Debug, Clone)]
+pub struct RequestTiming {
+    pub path: String,
+    pub arrived: Instant,
+    /// When the added latency had passed.
+    pub woke: Instant,
+    pub answered: Instant,
+}
+
 pub struct SimOptions {
     pub page_size: usize,
     pub token_lifetime_secs: u64,
@@ -105,6 +116,7 @@ struct Sim {
     resources: BTreeMap<String, Resource>,
     faults: Mutex<HashMap<String, Fault>>,
     log: Mutex<Vec<LoggedRequest>>,
+    timings: Mutex<Vec<RequestTiming>>,
     tokens: Mutex<HashSet<String>>,
     issued: Mutex<u32>,
     in_flight: AtomicUsize,
@@ -167,6 +179,7 @@ impl SimGraph {
             resources,
             faults: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
+            timings: Mutex::new(Vec::new()),
             tokens: Mutex::new(HashSet::new()),
             issued: Mutex::new(0),
             in_flight: AtomicUsize::new(0),
@@ -201,6 +214,11 @@ impl SimGraph {
         self.sim.log.lock().expect("lock").clone()
     }
 
+    /// Arrival and answer times of every request, in the order they were answered.
+    pub fn timings(&self) -> Vec<RequestTiming> {
+        self.sim.timings.lock().expect("lock").clone()
+    }
+
     pub fn token_requests(&self) -> usize {
         self.requests()
             .iter()
@@ -230,12 +248,31 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let path = uri.path().to_owned();
-    let query = uri.query().unwrap_or("").to_owned();
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let arrived = Instant::now();
     if !sim.options.latency.is_zero() {
         tokio::time::sleep(sim.options.latency).await;
     }
+    let woke = Instant::now();
+    let response = answer(&sim, method, &uri, &headers, &body).await;
+    sim.timings.lock().expect("lock").push(RequestTiming {
+        path: uri.path().to_owned(),
+        arrived,
+        woke,
+        answered: Instant::now(),
+    });
+    response
+}
+
+async fn answer(
+    sim: &Sim,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let query = uri.query().unwrap_or("").to_owned();
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
     sim.log.lock().expect("lock").push(LoggedRequest {
         method: method.to_string(),
         path: path.clone(),
@@ -248,7 +285,7 @@ async fn handle(
         },
     });
     if method == Method::POST && path == format!("/{TENANT}/oauth2/v2.0/token") {
-        return token(&sim, &form);
+        return token(sim, &form);
     }
     if method != Method::GET {
         return graph_error(
@@ -257,7 +294,7 @@ async fn handle(
             "read-only simulator",
         );
     }
-    let _in_flight = InFlight::new(&sim);
+    let _in_flight = InFlight::new(sim);
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -327,7 +364,7 @@ async fn handle(
         Some(Fault::Slow(delay)) => tokio::time::sleep(*delay).await,
         _ => {}
     }
-    let Some((resource, id)) = find(&sim, &path) else {
+    let Some((resource, id)) = find(sim, &path) else {
         return graph_error(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
@@ -360,7 +397,7 @@ async fn handle(
                     "No such id in the simulator.",
                 );
             };
-            page(&sim, &path, &params, items, fault.as_ref())
+            page(sim, &path, &params, items, fault.as_ref())
         }
     };
     let mut bytes = serde_json::to_vec(&body).expect("json");
