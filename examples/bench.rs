@@ -323,6 +323,7 @@ fn live(binary: &Path, dir: &Path, n: usize, work: &Path, run: &LiveRun) -> Stri
             read_phase.as_secs_f64() / bound.as_secs_f64(),
             secs(wall.saturating_sub(read_phase)),
         );
+        eprintln!("    {}", startup(&timings, started));
         eprintln!("    {}", chain_breakdown(&timings, chain_path, started));
         samples.push(LiveSample {
             wall,
@@ -405,6 +406,27 @@ fn live(binary: &Path, dir: &Path, n: usize, work: &Path, run: &LiveRun) -> Stri
     t
 }
 
+/// When the scan's token request and its first Graph read arrived, counted from its start.
+fn startup(timings: &[graph_sim::RequestTiming], started: Instant) -> String {
+    let at = |token: bool| {
+        timings
+            .iter()
+            .filter(|t| t.path.ends_with("/oauth2/v2.0/token") == token)
+            .map(|t| t.arrived.saturating_duration_since(started))
+            .min()
+            .map_or_else(|| "never".to_owned(), secs_ms)
+    };
+    format!(
+        "token request arrived at {}, first Graph read at {}",
+        at(true),
+        at(false)
+    )
+}
+
+fn secs_ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1e3)
+}
+
 /// Where one page of the critical chain spends its time beyond the added latency: in the
 /// simulator (how much longer than the latency its sleep took, and building the answer) and
 /// between the two sides
@@ -429,17 +451,26 @@ fn chain_breakdown(timings: &[graph_sim::RequestTiming], path: &str, started: In
         .iter()
         .map(|t| t.answered.saturating_duration_since(t.woke))
         .sum();
-    let turnaround: Duration = pages
+    let mut turnarounds: Vec<Duration> = pages
         .windows(2)
         .map(|w| w[1].arrived.saturating_duration_since(w[0].answered))
-        .sum();
+        .collect();
+    turnarounds.sort();
+    let turnaround: Duration = turnarounds.iter().sum();
+    let percentile = |p: usize| {
+        turnarounds
+            .get(turnarounds.len() * p / 100)
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
     let n = pages.len() as u32;
     format!(
-        "chain {path}: {n} pages, first request at {}, per page: latency overslept {:.2} ms, answer built in {:.2} ms, turnaround {:.2} ms",
+        "chain {path}: {n} pages, first request at {}, per page: latency overslept {:.2} ms, answer built in {:.2} ms, turnaround {:.2} ms (median {:.2}, p90 {:.2})",
         secs(first.arrived.saturating_duration_since(started)),
         oversleep.as_secs_f64() * 1e3 / f64::from(n),
         build.as_secs_f64() * 1e3 / f64::from(n),
         turnaround.as_secs_f64() * 1e3 / f64::from(n.saturating_sub(1).max(1)),
+        percentile(50),
+        percentile(90),
     )
 }
 
