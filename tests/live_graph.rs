@@ -583,6 +583,20 @@ fn paging_follows_next_links_tolerates_empty_pages_and_stops_at_loops_and_other_
 }
 
 #[test]
+fn a_page_whose_items_do_not_parse_fails_the_resource_though_its_next_page_was_asked_for() {
+    let sim = secret_sim();
+    sim.fault("/v1.0/users", Fault::BadItemOnPage(2));
+    let collection = collect(&sim, &["users", "organization"]);
+    let (status, error) = error_of(&collection, "users");
+    assert_eq!(status, Some(200));
+    assert!(error.contains("not valid JSON"), "{error}");
+    // Page 2's items are parsed while page 3 is on its way; nothing after page 3 is asked for.
+    assert!(sim.hits("/v1.0/users") <= 3, "{}", sim.hits("/v1.0/users"));
+    body_of(&collection, "organization");
+    assert_only_reads(&sim);
+}
+
+#[test]
 fn fan_out_reads_each_parent_id_and_merges_by_id() {
     let sim = secret_sim();
     let collection = collect(&sim, &["group_transitive_members"]);

@@ -50,6 +50,8 @@ pub enum Fault {
     EmptyFirstPage,
     /// The connection drops halfway through the body, this many times.
     ConnectionReset { times: u32 },
+    /// Page `n` (from 1) holds an item with bytes that are not UTF-8; its nextLink is intact.
+    BadItemOnPage(usize),
 }
 
 /// What the simulator saw of one request (never a credential's value).
@@ -504,7 +506,15 @@ fn page(
         _ if end < rows.len() => Some(link(end)),
         _ => None,
     };
-    encode_page(next.as_deref(), &rows[start..end])
+    let mut body = encode_page(next.as_deref(), &rows[start..end]);
+    if let Some(Fault::BadItemOnPage(n)) = fault
+        && start / size + 1 == *n
+        && let Some(at) = body.windows(9).position(|w| w == br#""value":["#)
+    {
+        let bad: &[u8] = b"{\"id\":\"\xff\"},";
+        body.splice(at + 9..at + 9, bad.iter().copied());
+    }
+    body
 }
 
 /// `{"@odata.nextLink": next, "value": [rows]}`, the rows copied as they were encoded.

@@ -8,6 +8,7 @@
 
 pub mod auth;
 pub mod http;
+pub mod page;
 pub mod paging;
 pub mod retry;
 
