@@ -713,3 +713,40 @@ fn resources_are_read_concurrently_but_never_more_than_the_limit() {
         "two at a time, and really in parallel"
     );
 }
+
+#[test]
+fn reads_that_may_page_start_before_reads_of_one_request() {
+    let sim = secret_sim();
+    // Alphabetically the single requests come first; the paged collections must not wait.
+    let names = [
+        "authentication_flows_policy",
+        "authorization_policy",
+        "security_defaults",
+        "sign_ins_probe",
+        "sites",
+        "users",
+    ];
+    let pack = PolicyPack::load(&PackSource::BuiltIn).unwrap();
+    let wanted: BTreeSet<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let collection = collect_blocking(
+        &LiveConfig {
+            concurrency: 1,
+            ..config(&sim, Credential::ClientSecret(Secret::new(CANARY)))
+        },
+        &pack.registry,
+        &wanted,
+        Arc::new(NoProgress),
+    )
+    .unwrap();
+    assert_eq!(collection.resources.len(), names.len());
+    let reads: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.path)
+        .collect();
+    let paged = |path: &str| path == "/v1.0/sites/getAllSites" || path == "/v1.0/users";
+    let last_paged = reads.iter().rposition(|p| paged(p)).unwrap();
+    let first_single = reads.iter().position(|p| !paged(p)).unwrap();
+    assert!(last_paged < first_single, "{reads:?}");
+}
