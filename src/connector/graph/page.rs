@@ -1,10 +1,11 @@
 //! Decoding one page of a collection, in two steps so paging never waits for the items.
 //!
 //! [`Envelope::scan`] reads what the paging loop needs before it can ask for the next page: that
-//! the body is a JSON object and what its `@odata.nextLink` says. It checks the whole body's JSON
-//! syntax but builds no tree, so it is fast. [`items`] then builds the `value` items; the paging
-//! loop runs it off the async thread while the next page is on its way, which takes the parsing
-//! (about 0.7 ms for a 100-row page) off the chain of requests that must follow one another.
+//! the body is a JSON object and what its `@odata.nextLink` says. It checks the structure of the
+//! whole body (not the contents of its strings) and builds no tree, so it is fast (~40 µs for a
+//! 100-row page). [`items`] then builds the `value` items and is the full check; the paging loop
+//! runs it on the blocking pool while the next page is on its way, which takes the parsing
+//! (~0.4–0.6 ms for a 100-row page) off the chain of requests that must follow one another.
 
 use super::http::one_line;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
@@ -60,8 +61,9 @@ pub struct Envelope {
 }
 
 impl Envelope {
-    /// Checks that `body` is one JSON object (syntax of the whole body included) and reads its
-    /// `@odata.nextLink`; every other member, `value` too, is skipped without building it.
+    /// Checks that `body` is one JSON object (the structure of the whole body included) and
+    /// reads its `@odata.nextLink`; every other member, `value` too, is skipped without building
+    /// it. Strings are skipped undecoded: [`items`] still has to accept the page.
     pub fn scan(body: &[u8], page: u32) -> Result<Envelope, PageError> {
         let mut de = serde_json::Deserializer::from_slice(body);
         let link = de
