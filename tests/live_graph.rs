@@ -583,6 +583,20 @@ fn paging_follows_next_links_tolerates_empty_pages_and_stops_at_loops_and_other_
 }
 
 #[test]
+fn a_page_whose_items_do_not_parse_fails_the_resource_though_its_next_page_was_asked_for() {
+    let sim = secret_sim();
+    sim.fault("/v1.0/users", Fault::BadItemOnPage(2));
+    let collection = collect(&sim, &["users", "organization"]);
+    let (status, error) = error_of(&collection, "users");
+    assert_eq!(status, Some(200));
+    assert!(error.contains("not valid JSON"), "{error}");
+    // Page 2's items are parsed while page 3 is on its way; nothing after page 3 is asked for.
+    assert!(sim.hits("/v1.0/users") <= 3, "{}", sim.hits("/v1.0/users"));
+    body_of(&collection, "organization");
+    assert_only_reads(&sim);
+}
+
+#[test]
 fn fan_out_reads_each_parent_id_and_merges_by_id() {
     let sim = secret_sim();
     let collection = collect(&sim, &["group_transitive_members"]);
@@ -698,4 +712,41 @@ fn resources_are_read_concurrently_but_never_more_than_the_limit() {
         2,
         "two at a time, and really in parallel"
     );
+}
+
+#[test]
+fn reads_that_may_page_start_before_reads_of_one_request() {
+    let sim = secret_sim();
+    // Alphabetically the single requests come first; the paged collections must not wait.
+    let names = [
+        "authentication_flows_policy",
+        "authorization_policy",
+        "security_defaults",
+        "sign_ins_probe",
+        "sites",
+        "users",
+    ];
+    let pack = PolicyPack::load(&PackSource::BuiltIn).unwrap();
+    let wanted: BTreeSet<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let collection = collect_blocking(
+        &LiveConfig {
+            concurrency: 1,
+            ..config(&sim, Credential::ClientSecret(Secret::new(CANARY)))
+        },
+        &pack.registry,
+        &wanted,
+        Arc::new(NoProgress),
+    )
+    .unwrap();
+    assert_eq!(collection.resources.len(), names.len());
+    let reads: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.path)
+        .collect();
+    let paged = |path: &str| path == "/v1.0/sites/getAllSites" || path == "/v1.0/users";
+    let last_paged = reads.iter().rposition(|p| paged(p)).unwrap();
+    let first_single = reads.iter().position(|p| !paged(p)).unwrap();
+    assert!(last_paged < first_single, "{reads:?}");
 }

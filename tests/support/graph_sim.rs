@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 pub const TENANT: &str = "d7d7dac8-82b8-56b6-bbc0-ccde9b326c63";
 pub const CLIENT_ID: &str = "3f1c2b9a-0000-4000-8000-00000000c1e7";
@@ -50,6 +50,8 @@ pub enum Fault {
     EmptyFirstPage,
     /// The connection drops halfway through the body, this many times.
     ConnectionReset { times: u32 },
+    /// Page `n` (from 1) holds an item with bytes that are not UTF-8; its nextLink is intact.
+    BadItemOnPage(usize),
 }
 
 /// What the simulator saw of one request (never a credential's value).
@@ -61,6 +63,17 @@ pub struct LoggedRequest {
     pub has_auth: bool,
     /// For token requests: which form fields were sent.
     pub form_fields: Vec<String>,
+}
+
+/// When the simulator received one request and when its handler had the answer ready (after
+/// the added latency), for the benchmark's per-page breakdown of the critical chain.
+#[derive(Debug, Clone)]
+pub struct RequestTiming {
+    pub path: String,
+    pub arrived: Instant,
+    /// When the added latency had passed.
+    pub woke: Instant,
+    pub answered: Instant,
 }
 
 pub struct SimOptions {
@@ -97,6 +110,32 @@ impl Default for SimOptions {
 struct Resource {
     spec: ResourceSpec,
     body: Value,
+    /// A collection's items, each already encoded as JSON, per fan-out id (`None` for a
+    /// collection read directly). Graph builds its pages on its own machines; encoded once
+    /// here, a page costs the benchmark's shared CPUs a copy instead of a clone and an encode.
+    rows: HashMap<Option<String>, Vec<String>>,
+}
+
+impl Resource {
+    fn new(spec: ResourceSpec, body: Value) -> Self {
+        let encode = |items: Option<&Value>| -> Vec<String> {
+            items
+                .and_then(Value::as_array)
+                .map(|items| items.iter().map(Value::to_string).collect())
+                .unwrap_or_default()
+        };
+        let mut rows = HashMap::new();
+        if spec.kind == ResourceKind::Collection {
+            if spec.path.contains("{id}") {
+                for (id, group) in body.as_object().into_iter().flatten() {
+                    rows.insert(Some(id.clone()), encode(group.get("value")));
+                }
+            } else if body.get("value").is_some_and(Value::is_array) {
+                rows.insert(None, encode(body.get("value")));
+            }
+        }
+        Resource { spec, body, rows }
+    }
 }
 
 struct Sim {
@@ -105,6 +144,7 @@ struct Sim {
     resources: BTreeMap<String, Resource>,
     faults: Mutex<HashMap<String, Fault>>,
     log: Mutex<Vec<LoggedRequest>>,
+    timings: Mutex<Vec<RequestTiming>>,
     tokens: Mutex<HashSet<String>>,
     issued: Mutex<u32>,
     in_flight: AtomicUsize,
@@ -153,13 +193,7 @@ impl SimGraph {
                 continue;
             };
             let body: Value = serde_json::from_slice(&bytes).expect("fixture is JSON");
-            resources.insert(
-                name.clone(),
-                Resource {
-                    spec: spec.clone(),
-                    body,
-                },
-            );
+            resources.insert(name.clone(), Resource::new(spec.clone(), body));
         }
         let sim = Arc::new(Sim {
             base: url.clone(),
@@ -167,6 +201,7 @@ impl SimGraph {
             resources,
             faults: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
+            timings: Mutex::new(Vec::new()),
             tokens: Mutex::new(HashSet::new()),
             issued: Mutex::new(0),
             in_flight: AtomicUsize::new(0),
@@ -201,6 +236,11 @@ impl SimGraph {
         self.sim.log.lock().expect("lock").clone()
     }
 
+    /// Arrival and answer times of every request, in the order they were answered.
+    pub fn timings(&self) -> Vec<RequestTiming> {
+        self.sim.timings.lock().expect("lock").clone()
+    }
+
     pub fn token_requests(&self) -> usize {
         self.requests()
             .iter()
@@ -230,12 +270,51 @@ async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let arrived = Instant::now();
+    if !sim.options.latency.is_zero() {
+        wait_until(arrived + sim.options.latency).await;
+    }
+    let woke = Instant::now();
+    let response = answer(&sim, method, &uri, &headers, &body).await;
+    sim.timings.lock().expect("lock").push(RequestTiming {
+        path: uri.path().to_owned(),
+        arrived,
+        woke,
+        answered: Instant::now(),
+    });
+    response
+}
+
+/// Waits until `deadline`, never less. tokio's timer counts whole milliseconds and wakes up to a
+/// millisecond or more after the deadline; that lateness is the simulator's, not the network
+/// latency it stands for, so the wait is a thread sleep (the kernel's high-resolution timer) on
+/// the blocking pool, which wakes within tens of microseconds.
+async fn wait_until(deadline: Instant) {
+    let slept = tokio::task::spawn_blocking(move || {
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
+            }
+            std::thread::sleep(deadline - now);
+        }
+    })
+    .await;
+    if slept.is_err() {
+        tokio::time::sleep_until(deadline.into()).await;
+    }
+}
+
+async fn answer(
+    sim: &Sim,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     let path = uri.path().to_owned();
     let query = uri.query().unwrap_or("").to_owned();
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    if !sim.options.latency.is_zero() {
-        tokio::time::sleep(sim.options.latency).await;
-    }
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
     sim.log.lock().expect("lock").push(LoggedRequest {
         method: method.to_string(),
         path: path.clone(),
@@ -248,7 +327,7 @@ async fn handle(
         },
     });
     if method == Method::POST && path == format!("/{TENANT}/oauth2/v2.0/token") {
-        return token(&sim, &form);
+        return token(sim, &form);
     }
     if method != Method::GET {
         return graph_error(
@@ -257,7 +336,7 @@ async fn handle(
             "read-only simulator",
         );
     }
-    let _in_flight = InFlight::new(&sim);
+    let _in_flight = InFlight::new(sim);
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -327,7 +406,7 @@ async fn handle(
         Some(Fault::Slow(delay)) => tokio::time::sleep(*delay).await,
         _ => {}
     }
-    let Some((resource, id)) = find(&sim, &path) else {
+    let Some((resource, id)) = find(sim, &path) else {
         return graph_error(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
@@ -346,24 +425,19 @@ async fn handle(
             );
         }
     }
-    let body = match resource.spec.kind {
-        ResourceKind::Object => resource.body.clone(),
+    let mut bytes = match resource.spec.kind {
+        ResourceKind::Object => serde_json::to_vec(&resource.body).expect("json"),
         ResourceKind::Collection => {
-            let items = match &id {
-                Some(id) => resource.body.get(id).and_then(|c| c.get("value")),
-                None => resource.body.get("value"),
-            };
-            let Some(Value::Array(items)) = items else {
+            let Some(rows) = resource.rows.get(&id) else {
                 return graph_error(
                     StatusCode::NOT_FOUND,
                     "Request_ResourceNotFound",
                     "No such id in the simulator.",
                 );
             };
-            page(&sim, &path, &params, items, fault.as_ref())
+            page(sim, &path, &params, rows, fault.as_ref())
         }
     };
-    let mut bytes = serde_json::to_vec(&body).expect("json");
     if matches!(fault, Some(Fault::Truncated)) {
         bytes.truncate(bytes.len() / 2);
     }
@@ -386,13 +460,15 @@ async fn handle(
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
+/// One page of `rows` as Graph sends it: `@odata.nextLink` (when there is a next page) before
+/// `value`, as in Graph's paging examples (https://learn.microsoft.com/en-us/graph/paging).
 fn page(
     sim: &Sim,
     path: &str,
     params: &[(String, String)],
-    items: &[Value],
+    rows: &[String],
     fault: Option<&Fault>,
-) -> Value {
+) -> Vec<u8> {
     let skip: Option<usize> = params
         .iter()
         .find(|(k, _)| k == "$skiptoken")
@@ -411,30 +487,55 @@ fn page(
         format!("{}{path}?{}", sim.base, query.finish())
     };
     if matches!(fault, Some(Fault::EmptyFirstPage)) && skip.is_none() {
-        return json!({"value": [], "@odata.nextLink": link(0)});
+        return encode_page(Some(&link(0)), &[]);
     }
-    let start = skip.unwrap_or(0).min(items.len());
+    let start = skip.unwrap_or(0).min(rows.len());
     let top = params
         .iter()
         .find(|(k, _)| k == "$top")
         .and_then(|(_, v)| v.parse::<usize>().ok())
         .filter(|_| sim.options.honour_top);
     let size = top.unwrap_or(sim.options.page_size).max(1);
-    let end = (start + size).min(items.len());
-    let mut body = json!({"value": items[start..end].to_vec()});
+    let end = (start + size).min(rows.len());
     let next = match fault {
         Some(Fault::NextLinkCycle) if skip.is_some() => Some(link(start)),
         Some(Fault::NextLinkCycle) => Some(link(end)),
         Some(Fault::ForeignNextLink) => {
             Some(format!("https://graph.evil.example{path}?$skiptoken={end}"))
         }
-        _ if end < items.len() => Some(link(end)),
+        _ if end < rows.len() => Some(link(end)),
         _ => None,
     };
-    if let Some(next) = next {
-        body["@odata.nextLink"] = Value::String(next);
+    let mut body = encode_page(next.as_deref(), &rows[start..end]);
+    if let Some(Fault::BadItemOnPage(n)) = fault
+        && start / size + 1 == *n
+        && let Some(at) = body.windows(9).position(|w| w == br#""value":["#)
+    {
+        let bad: &[u8] = b"{\"id\":\"\xff\"},";
+        body.splice(at + 9..at + 9, bad.iter().copied());
     }
     body
+}
+
+/// `{"@odata.nextLink": next, "value": [rows]}`, the rows copied as they were encoded.
+fn encode_page(next: Option<&str>, rows: &[String]) -> Vec<u8> {
+    let size = rows.iter().map(|r| r.len() + 1).sum::<usize>() + 256;
+    let mut out = Vec::with_capacity(size);
+    out.push(b'{');
+    if let Some(next) = next {
+        out.extend_from_slice(br#""@odata.nextLink":"#);
+        serde_json::to_writer(&mut out, next).expect("a string encodes");
+        out.push(b',');
+    }
+    out.extend_from_slice(br#""value":["#);
+    for (i, row) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(row.as_bytes());
+    }
+    out.extend_from_slice(b"]}");
+    out
 }
 
 /// The resource served at `path`, and the id when it is a fan-out path.

@@ -1,13 +1,15 @@
 //! The Microsoft Graph connector: which resources to read, in what order, how many at once.
 //!
 //! Resources are read concurrently (at most `concurrency` reads at a time), the pages of one
-//! resource one after another. A fan-out resource (`for_each`) starts as soon as the resource
-//! that lists its ids has been read, and reads its ids concurrently too (each id one read), so a
-//! scan takes about as long as its longest chain of pages. A resource that fails is recorded
-//! with its reason; it never stops the others and never becomes an empty body.
+//! resource one after another; reads that may page start before reads of a single request. A
+//! fan-out resource (`for_each`) starts as soon as the resource that lists its ids has been read,
+//! and reads its ids concurrently too (each id one read), so a scan takes about as long as its
+//! longest chain of pages. A resource that fails is recorded with its reason; it never stops the
+//! others and never becomes an empty body.
 
 pub mod auth;
 pub mod http;
+pub mod page;
 pub mod paging;
 pub mod retry;
 
@@ -117,9 +119,14 @@ async fn read_all(
     plan: BTreeMap<String, ResourceSpec>,
 ) -> BTreeMap<String, Collected> {
     let mut results: BTreeMap<String, Collected> = BTreeMap::new();
-    let (direct, mut waiting): (Vec<_>, Vec<_>) = plan
+    let (mut direct, mut waiting): (Vec<_>, Vec<_>) = plan
         .into_iter()
         .partition(|(_, spec)| spec.for_each.is_none());
+    // Reads that may take many pages ask for a permit first (the sort is stable: registry
+    // order within each group). A read of one request (an object, a first page) takes one
+    // round trip whenever it starts; a paged read that waits for a permit pushes its whole
+    // chain of pages back, and the longest chain is what a scan takes.
+    direct.sort_by_key(|(_, spec)| !may_page(spec));
     let mut tasks = JoinSet::new();
     for (name, spec) in direct {
         let session = Arc::clone(&session);
@@ -148,6 +155,11 @@ async fn read_all(
         record(joined, &session, &mut results);
     }
     results
+}
+
+/// A collection read in full: as many requests as it has pages.
+fn may_page(spec: &ResourceSpec) -> bool {
+    spec.kind == ResourceKind::Collection && !spec.first_page_only
 }
 
 fn spawn_fan_out(
