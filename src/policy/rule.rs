@@ -943,8 +943,9 @@ fn lookup<'a>(
     selector: &Selector,
     what: &str,
 ) -> Result<Vec<&'a Value>, Outcome> {
-    js_path_process(&selector.query, document)
-        .map(|found| found.into_iter().map(|r| r.val).collect())
+    selector
+        .find(document)
+        .map(|found| found.into_iter().map(|(value, _)| value).collect())
         .map_err(|err| {
             Outcome::new(
                 Truth::Error,

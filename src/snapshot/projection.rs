@@ -61,10 +61,7 @@ pub fn parse(
         return serde_json::from_slice(bytes);
     };
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let level = match layout {
-        Layout::Collection => Level::Collection,
-        Layout::FanOut => Level::FanOut,
-    };
+    let level = Level::body(layout);
     let value = Shaped { level, members }.deserialize(&mut deserializer)?;
     deserializer.end()?;
     Ok(value)
@@ -75,11 +72,7 @@ pub fn project(body: &Value, layout: Option<Layout>, projection: &Projection) ->
     let (Some(layout), Projection::Members(members)) = (layout, projection) else {
         return body.clone();
     };
-    let level = match layout {
-        Layout::Collection => Level::Collection,
-        Layout::FanOut => Level::FanOut,
-    };
-    project_at(body, level, members)
+    project_at(body, Level::body(layout), members)
 }
 
 fn project_at(value: &Value, level: Level, members: &BTreeSet<String>) -> Value {
@@ -124,6 +117,14 @@ enum Level {
 }
 
 impl Level {
+    /// Where a resource body of this layout starts.
+    fn body(layout: Layout) -> Level {
+        match layout {
+            Layout::Collection => Level::Collection,
+            Layout::FanOut => Level::FanOut,
+        }
+    }
+
     /// The level of an object member's value, when it is projected at all.
     fn member(self, key: &str) -> Option<Level> {
         match self {

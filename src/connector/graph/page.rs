@@ -65,12 +65,7 @@ impl Envelope {
     /// reads its `@odata.nextLink`; every other member, `value` too, is skipped without building
     /// it. Strings are skipped undecoded: [`items`] still has to accept the page.
     pub fn scan(body: &[u8], page: u32) -> Result<Envelope, PageError> {
-        let mut de = serde_json::Deserializer::from_slice(body);
-        let link = de
-            .deserialize_map(NextLinkVisitor)
-            .and_then(|link| de.end().map(|()| link))
-            .map_err(|err| PageError::from_json(body, &err, PageError::NotAnObject(page)))?;
-        match link {
+        match member(body, "@odata.nextLink", page)? {
             None | Some(Value::Null) => Ok(Envelope { next_link: None }),
             Some(Value::String(link)) => Ok(Envelope {
                 next_link: Some(link),
@@ -80,46 +75,27 @@ impl Envelope {
     }
 }
 
-/// Keeps the last `@odata.nextLink` member (as a `serde_json::Map` would) and skips the rest.
-struct NextLinkVisitor;
-
-impl<'de> Visitor<'de> for NextLinkVisitor {
-    type Value = Option<Value>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut link = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "@odata.nextLink" {
-                link = Some(map.next_value::<Value>()?);
-            } else {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(link)
-    }
-}
-
 /// The items of page `page`: its `value` array (the last one, as a `serde_json::Map` would keep).
 pub fn items(body: &[u8], page: u32) -> Result<Vec<Value>, PageError> {
-    let mut de = serde_json::Deserializer::from_slice(body);
-    let value = de
-        .deserialize_map(ValueVisitor)
-        .and_then(|value| de.end().map(|()| value))
-        .map_err(|err| PageError::from_json(body, &err, PageError::NotAnObject(page)))?;
-    match value {
+    match member(body, "value", page)? {
         Some(Value::Array(items)) => Ok(items),
         _ => Err(PageError::NoValueArray(page)),
     }
 }
 
-/// Builds the last `value` member and skips the rest.
-struct ValueVisitor;
+/// The last member `name` of the object `body` (as a `serde_json::Map` would keep it), built;
+/// every other member is only checked for its structure and skipped.
+fn member(body: &[u8], name: &'static str, page: u32) -> Result<Option<Value>, PageError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    de.deserialize_map(MemberVisitor(name))
+        .and_then(|value| de.end().map(|()| value))
+        .map_err(|err| PageError::from_json(body, &err, PageError::NotAnObject(page)))
+}
 
-impl<'de> Visitor<'de> for ValueVisitor {
+/// Builds the last member of one name and skips the rest.
+struct MemberVisitor(&'static str);
+
+impl<'de> Visitor<'de> for MemberVisitor {
     type Value = Option<Value>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -127,15 +103,15 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut value = None;
+        let mut found = None;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            if key == "value" {
-                value = Some(map.next_value::<Value>()?);
+            if key == self.0 {
+                found = Some(map.next_value::<Value>()?);
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
         }
-        Ok(value)
+        Ok(found)
     }
 }
 
