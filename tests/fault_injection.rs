@@ -160,21 +160,26 @@ struct Scanned {
     token_requests: usize,
 }
 
+/// The connector's settings for a scan of `sim` with the test app's secret.
+fn live_config(sim: &SimGraph, concurrency: usize) -> LiveConfig {
+    LiveConfig {
+        tenant: TENANT.into(),
+        client_id: CLIENT_ID.into(),
+        credential: Credential::ClientSecret(Secret::new(SECRET)),
+        graph_url: check_base_url("--graph-url", &sim.url).expect("loopback"),
+        authority_url: check_base_url("--authority-url", &sim.url).expect("loopback"),
+        concurrency,
+        retry: retry(),
+    }
+}
+
 /// Scans the simulator with the whole built-in pack and evaluates it with Zonnedorp's settings
 /// and evidence, as of a day on which Zonnedorp is compliant.
 fn scan(sim: &SimGraph) -> Scanned {
     static PACK: OnceLock<PolicyPack> = OnceLock::new();
     let pack = PACK.get_or_init(|| PolicyPack::load(&PackSource::BuiltIn).expect("pack"));
     let wanted = pack.needed_resources();
-    let config = LiveConfig {
-        tenant: TENANT.into(),
-        client_id: CLIENT_ID.into(),
-        credential: Credential::ClientSecret(Secret::new(SECRET)),
-        graph_url: check_base_url("--graph-url", &sim.url).expect("loopback"),
-        authority_url: check_base_url("--authority-url", &sim.url).expect("loopback"),
-        concurrency: 8,
-        retry: retry(),
-    };
+    let config = live_config(sim, 8);
     let started = Instant::now();
     let collection =
         collect_blocking(&config, &pack.registry, &wanted, Arc::new(NoProgress)).expect("starts");
@@ -482,15 +487,7 @@ fn fan_out_groups_are_read_while_other_resources_still_page() {
             tenant_dir: Some(snap.clone()),
             ..SimOptions::default()
         });
-        let config = LiveConfig {
-            tenant: TENANT.into(),
-            client_id: CLIENT_ID.into(),
-            credential: Credential::ClientSecret(Secret::new(SECRET)),
-            graph_url: check_base_url("--graph-url", &sim.url).expect("loopback"),
-            authority_url: check_base_url("--authority-url", &sim.url).expect("loopback"),
-            concurrency,
-            retry: retry(),
-        };
+        let config = live_config(&sim, concurrency);
         let collection =
             collect_blocking(&config, &pack.registry, &wanted, Arc::new(NoProgress)).unwrap();
         assert!(unread(&collection).is_empty(), "{collection:?}");

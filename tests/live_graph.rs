@@ -53,10 +53,19 @@ fn secret_sim() -> SimGraph {
 
 /// Reads `names` through the connector with the canary client secret.
 fn collect(sim: &SimGraph, names: &[&str]) -> Collection {
+    let concurrency = config(sim, Credential::ClientSecret(Secret::new(CANARY))).concurrency;
+    collect_at(sim, names, concurrency)
+}
+
+/// Reads `names` as [`collect`] does, at most `concurrency` requests at a time.
+fn collect_at(sim: &SimGraph, names: &[&str], concurrency: usize) -> Collection {
     let pack = PolicyPack::load(&PackSource::BuiltIn).expect("pack");
     let wanted: BTreeSet<String> = names.iter().map(|n| (*n).to_owned()).collect();
     collect_blocking(
-        &config(sim, Credential::ClientSecret(Secret::new(CANARY))),
+        &LiveConfig {
+            concurrency,
+            ..config(sim, Credential::ClientSecret(Secret::new(CANARY)))
+        },
         &pack.registry,
         &wanted,
         Arc::new(NoProgress),
@@ -695,17 +704,7 @@ fn resources_are_read_concurrently_but_never_more_than_the_limit() {
         let path = &pack.registry.get(name).unwrap().path;
         sim.fault(path, Fault::Slow(Duration::from_millis(150)));
     }
-    let wanted: BTreeSet<String> = names.iter().map(|n| (*n).to_owned()).collect();
-    let collection = collect_blocking(
-        &LiveConfig {
-            concurrency: 2,
-            ..config(&sim, Credential::ClientSecret(Secret::new(CANARY)))
-        },
-        &pack.registry,
-        &wanted,
-        Arc::new(NoProgress),
-    )
-    .unwrap();
+    let collection = collect_at(&sim, &names, 2);
     assert_eq!(collection.resources.len(), names.len());
     assert_eq!(
         sim.max_in_flight(),
@@ -726,18 +725,7 @@ fn reads_that_may_page_start_before_reads_of_one_request() {
         "sites",
         "users",
     ];
-    let pack = PolicyPack::load(&PackSource::BuiltIn).unwrap();
-    let wanted: BTreeSet<String> = names.iter().map(|n| (*n).to_owned()).collect();
-    let collection = collect_blocking(
-        &LiveConfig {
-            concurrency: 1,
-            ..config(&sim, Credential::ClientSecret(Secret::new(CANARY)))
-        },
-        &pack.registry,
-        &wanted,
-        Arc::new(NoProgress),
-    )
-    .unwrap();
+    let collection = collect_at(&sim, &names, 1);
     assert_eq!(collection.resources.len(), names.len());
     let reads: Vec<String> = sim
         .requests()
