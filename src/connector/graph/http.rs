@@ -78,7 +78,7 @@ pub fn same_origin(a: &Url, b: &Url) -> bool {
 #[derive(Debug)]
 pub struct GraphResponse {
     pub status: u16,
-    /// `Retry-After` in seconds, when the server sent one.
+    /// `Retry-After` (seconds or an HTTP date), when the server sent one.
     pub retry_after: Option<Duration>,
     pub body: Vec<u8>,
 }
@@ -194,8 +194,7 @@ impl GraphReader {
             .headers()
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+            .and_then(|v| super::retry::parse_retry_after(v, std::time::SystemTime::now()));
         let body = response
             .bytes()
             .await
