@@ -170,6 +170,7 @@ fn live_config(sim: &SimGraph, concurrency: usize) -> LiveConfig {
         authority_url: check_base_url("--authority-url", &sim.url).expect("loopback"),
         concurrency,
         retry: retry(),
+        max_response_bytes: cloudkeur::connector::DEFAULT_MAX_RESPONSE_BYTES,
     }
 }
 

@@ -1,14 +1,19 @@
-//! Live scans against the simulated Graph (tests/support/graph_sim.rs) on 127.0.0.1: the same
-//! findings as the offline replay, every fault's documented behaviour, only GET and token
-//! requests, the three ways to authenticate, and no secret anywhere.
+//! Live scans against the simulated Graph (tests/support/graph_sim.rs): the same findings as the
+//! offline replay, every fault's documented behaviour, only GET and token requests, the three
+//! ways to authenticate, and no secret anywhere.
+//!
+//! The scans of the binary, and a few reads through the library, go over TCP on 127.0.0.1 (end
+//! to end: reqwest, sockets, real time). The other reads put the simulator in process under the
+//! connector (the transport seam) on tokio's paused clock: retries, `Retry-After` and timeouts
+//! take no real time, and their waits are measured exactly.
 
 #[path = "support/graph_sim.rs"]
 mod graph_sim;
 mod support;
 
 use cloudkeur::connector::{
-    ConnectorError, Credential, LiveConfig, NoProgress, RetryPolicy, Secret, check_base_url,
-    collect_blocking,
+    ConnectorError, Credential, DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, NoProgress, RetryPolicy,
+    Secret, check_base_url, collect_blocking, collect_with,
 };
 use cloudkeur::policy::{PackSource, PolicyPack};
 use cloudkeur::snapshot::{Collected, Collection};
@@ -17,8 +22,9 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::cloudkeur;
+use tokio::time::Instant;
 
 const CANARY: &str = "canary-Zx9-secret-value-7f3e";
 
@@ -41,6 +47,7 @@ fn config(sim: &SimGraph, credential: Credential) -> LiveConfig {
         authority_url: check_base_url("--authority-url", &sim.url).expect("loopback url"),
         concurrency: 4,
         retry: fast_retry(),
+        max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
     }
 }
 
@@ -51,25 +58,52 @@ fn secret_sim() -> SimGraph {
     })
 }
 
-/// Reads `names` through the connector with the canary client secret.
-fn collect(sim: &SimGraph, names: &[&str]) -> Collection {
-    let concurrency = config(sim, Credential::ClientSecret(Secret::new(CANARY))).concurrency;
-    collect_at(sim, names, concurrency)
+fn wanted(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| (*n).to_owned()).collect()
 }
 
-/// Reads `names` as [`collect`] does, at most `concurrency` requests at a time.
-fn collect_at(sim: &SimGraph, names: &[&str], concurrency: usize) -> Collection {
-    let pack = PolicyPack::load(&PackSource::BuiltIn).expect("pack");
-    let wanted: BTreeSet<String> = names.iter().map(|n| (*n).to_owned()).collect();
+fn pack() -> PolicyPack {
+    PolicyPack::load(&PackSource::BuiltIn).expect("pack")
+}
+
+/// Reads `names` through the connector over TCP, with the canary client secret, on a runtime
+/// of its own (real time).
+fn collect_over_tcp(sim: &SimGraph, names: &[&str], retry: RetryPolicy) -> Collection {
+    let config = LiveConfig {
+        retry,
+        ..config(sim, Credential::ClientSecret(Secret::new(CANARY)))
+    };
     collect_blocking(
-        &LiveConfig {
-            concurrency,
-            ..config(sim, Credential::ClientSecret(Secret::new(CANARY)))
-        },
-        &pack.registry,
-        &wanted,
+        &config,
+        &pack().registry,
+        &wanted(names),
         Arc::new(NoProgress),
     )
+    .expect("scan starts")
+}
+
+/// Reads `names` in process (the simulator as the transport), on the test's runtime: under
+/// `#[tokio::test(start_paused = true)]` every wait is on the paused clock.
+async fn read(sim: &SimGraph, names: &[&str]) -> Collection {
+    read_with(sim, names, |_| {}).await
+}
+
+/// [`read`] with the connector's settings changed by `adjust` first.
+async fn read_with(
+    sim: &SimGraph,
+    names: &[&str],
+    adjust: impl FnOnce(&mut LiveConfig),
+) -> Collection {
+    let mut config = config(sim, Credential::ClientSecret(Secret::new(CANARY)));
+    adjust(&mut config);
+    collect_with(
+        sim.transport(),
+        &config,
+        &pack().registry,
+        &wanted(names),
+        Arc::new(NoProgress),
+    )
+    .await
     .expect("scan starts")
 }
 
@@ -401,10 +435,67 @@ fn permissions_lists_each_application_permission_once_with_its_resources() {
     assert_eq!(text.matches("Policy.Read.All ").count(), 1, "{text}");
 }
 
-// ------------------------------------------------------------------- faults, through the library
+// ------------------------------------------------------- faults, through the library, end to end
 
 #[test]
-fn throttling_honours_retry_after_then_succeeds() {
+fn over_tcp_a_reset_mid_body_is_retried_and_a_stall_times_out() {
+    let sim = secret_sim();
+    sim.fault("/v1.0/users", Fault::ConnectionReset { times: 1 });
+    sim.fault(
+        "/v1.0/admin/reportSettings",
+        // Far longer than the attempts' timeouts together (3 × 500 ms), so that finishing well
+        // before it proves the stall was cut off, however loaded the machine is.
+        Fault::Slow(Duration::from_secs(20)),
+    );
+    let started = std::time::Instant::now();
+    let collection = collect_over_tcp(&sim, &["users", "report_settings"], fast_retry());
+    assert!(
+        started.elapsed() < Duration::from_secs(12),
+        "{:?}",
+        started.elapsed()
+    );
+    let (users, _) = body_of(&collection, "users");
+    assert_eq!(users["value"], fixture("users")["value"]);
+    let (status, error) = error_of(&collection, "report_settings");
+    assert_eq!(status, None);
+    assert!(error.contains("timed out"), "{error}");
+    assert_only_reads(&sim);
+}
+
+#[test]
+fn a_body_larger_than_the_cap_is_refused_while_it_streams_and_gives_error() {
+    let sim = secret_sim();
+    // 2.9 GB, streamed without a Content-Length.
+    sim.fault("/v1.0/admin/reportSettings", Fault::HugeBody(2_900_000_000));
+    let run = live_cmd(&sim)
+        .env("AZURE_CLIENT_SECRET", CANARY)
+        .args(["--only", "VTC-TEL-01", "--format", "json"])
+        .args(["--max-response-bytes", "4096"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let report: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let finding = &report["findings"][0];
+    assert_eq!(finding["verdict"], "error");
+    assert!(
+        finding["reason"]
+            .to_string()
+            .contains("larger than the limit of 4096 bytes (--max-response-bytes)"),
+        "{finding}"
+    );
+    // Refused once, not retried.
+    assert_eq!(sim.hits("/v1.0/admin/reportSettings"), 1);
+}
+
+// ------------------------------------------------- faults, in process on tokio's paused clock
+
+#[tokio::test(start_paused = true)]
+async fn throttling_honours_retry_after_then_succeeds() {
     let sim = secret_sim();
     sim.fault(
         "/v1.0/admin/reportSettings",
@@ -434,35 +525,67 @@ fn throttling_honours_retry_after_then_succeeds() {
             times: 1,
         },
     );
-    let started = Instant::now();
-    let collection = collect(
-        &sim,
-        &[
-            "report_settings",
-            "authorization_policy",
-            "authentication_flows_policy",
-            "security_defaults",
-        ],
-    );
-    let elapsed = started.elapsed();
-    for name in [
+    let names = [
         "report_settings",
         "authorization_policy",
         "authentication_flows_policy",
         "security_defaults",
-    ] {
+    ];
+    let started = Instant::now();
+    let collection = read(&sim, &names).await;
+    let elapsed = started.elapsed();
+    for name in names {
         body_of(&collection, name);
     }
-    assert!(
-        elapsed >= Duration::from_secs(1),
-        "Retry-After: 1 was honoured"
-    );
-    assert!(elapsed < Duration::from_secs(4), "{elapsed:?}");
+    // Retry-After: 1 is waited out exactly; the backoffs (20 ms, 40 ms with jitter) are shorter.
+    assert!(elapsed >= Duration::from_secs(1), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(1100), "{elapsed:?}");
     assert_eq!(sim.hits("/v1.0/policies/authorizationPolicy"), 3);
 }
 
-#[test]
-fn persistent_unavailability_ends_as_a_resource_error_within_the_bounds() {
+#[tokio::test(start_paused = true)]
+async fn retry_after_as_an_http_date_is_waited_out() {
+    let sim = secret_sim();
+    sim.fault(
+        "/v1.0/admin/reportSettings",
+        Fault::UnavailableUntil {
+            times: 1,
+            wait: Duration::from_secs(30),
+        },
+    );
+    sim.fault(
+        "/v1.0/policies/authorizationPolicy",
+        Fault::UnavailableUntil {
+            times: 1,
+            wait: Duration::from_secs(600),
+        },
+    );
+    let started = Instant::now();
+    let collection = read_with(&sim, &["report_settings", "authorization_policy"], |c| {
+        c.retry.max_delay = Duration::from_secs(60);
+        c.retry.max_total = Duration::from_secs(120);
+    })
+    .await;
+    body_of(&collection, "report_settings");
+    // An HTTP date has whole seconds: the wait is between 29 and 30 s of the paused clock.
+    let elapsed = started.elapsed();
+    assert!(
+        (Duration::from_secs(29)..=Duration::from_secs(30)).contains(&elapsed),
+        "{elapsed:?}"
+    );
+    assert_eq!(sim.hits("/v1.0/admin/reportSettings"), 2);
+    // A date further away than the longest wait allowed ends the retries at once.
+    let (status, error) = error_of(&collection, "authorization_policy");
+    assert_eq!(status, Some(503));
+    assert!(
+        error.contains("longer than the longest wait allowed"),
+        "{error}"
+    );
+    assert_eq!(sim.hits("/v1.0/policies/authorizationPolicy"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn persistent_unavailability_ends_as_a_resource_error_within_the_bounds() {
     let sim = secret_sim();
     sim.fault(
         "/v1.0/admin/reportSettings",
@@ -485,18 +608,28 @@ fn persistent_unavailability_ends_as_a_resource_error_within_the_bounds() {
             times: 1,
         },
     );
+    sim.fault(
+        "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy",
+        Fault::Status {
+            code: 502,
+            times: u32::MAX,
+        },
+    );
     let started = Instant::now();
-    let collection = collect(
+    let collection = read(
         &sim,
         &[
             "report_settings",
             "authorization_policy",
             "authentication_flows_policy",
+            "security_defaults",
             "users",
         ],
-    );
+    )
+    .await;
+    // Three attempts with two backoffs of at most 20 ms and 40 ms.
     assert!(
-        started.elapsed() < Duration::from_secs(3),
+        started.elapsed() <= Duration::from_millis(60),
         "{:?}",
         started.elapsed()
     );
@@ -507,17 +640,38 @@ fn persistent_unavailability_ends_as_a_resource_error_within_the_bounds() {
     let (status, error) = error_of(&collection, "authorization_policy");
     assert_eq!(status, Some(429));
     assert!(error.contains("Retry-After 30"), "{error}");
-    // One 500 is retried like a 503, and then the read succeeds.
+    // A 500 and a 502 are retried like a 503: once and then read, three times and then given up.
     body_of(&collection, "authentication_flows_policy");
     assert_eq!(sim.hits("/v1.0/policies/authenticationFlowsPolicy"), 2);
+    let (status, error) = error_of(&collection, "security_defaults");
+    assert_eq!(status, Some(502));
+    assert!(error.contains("gave up after 3 attempts"), "{error}");
     body_of(&collection, "users");
 }
 
-#[test]
-fn forbidden_names_the_missing_permission() {
+#[tokio::test(start_paused = true)]
+async fn the_body_cap_holds_for_every_page_and_the_default_reads_a_normal_scan() {
+    let sim = secret_sim();
+    sim.fault("/v1.0/users", Fault::HugeBody(1 << 30));
+    let collection = read_with(&sim, &["users", "organization"], |c| {
+        c.max_response_bytes = 64 * 1024;
+    })
+    .await;
+    let (status, error) = error_of(&collection, "users");
+    assert_eq!(status, None);
+    assert!(error.contains("limit of 65536 bytes"), "{error}");
+    body_of(&collection, "organization");
+    // The default cap is far above a page of a normal tenant.
+    let sim = secret_sim();
+    let collection = read(&sim, &["users", "organization"]).await;
+    body_of(&collection, "users");
+}
+
+#[tokio::test(start_paused = true)]
+async fn forbidden_names_the_missing_permission() {
     let sim = secret_sim();
     sim.fault("/v1.0/users", Fault::Forbidden);
-    let collection = collect(&sim, &["users"]);
+    let collection = read(&sim, &["users"]).await;
     let (status, error) = error_of(&collection, "users");
     assert_eq!(status, Some(403));
     assert!(
@@ -526,30 +680,53 @@ fn forbidden_names_the_missing_permission() {
     );
 }
 
-#[test]
-fn slow_response_times_out_and_is_recorded_as_error() {
+#[tokio::test(start_paused = true)]
+async fn slow_response_times_out_and_is_recorded_as_error() {
     let sim = secret_sim();
     sim.fault(
         "/v1.0/admin/reportSettings",
-        // Far longer than the attempts' timeouts together (3 × 500 ms), so that finishing well
-        // before it proves the stall was cut off, however loaded the machine is.
         Fault::Slow(Duration::from_secs(20)),
     );
     let started = Instant::now();
-    let collection = collect(&sim, &["report_settings", "authorization_policy"]);
+    let collection = read(&sim, &["report_settings", "authorization_policy"]).await;
+    // Three attempts of 500 ms each, two backoffs of at most 20 and 40 ms between them.
+    let elapsed = started.elapsed();
     assert!(
-        started.elapsed() < Duration::from_secs(12),
-        "{:?}",
-        started.elapsed()
+        (Duration::from_millis(1500)..=Duration::from_millis(1560)).contains(&elapsed),
+        "{elapsed:?}"
     );
     let (status, error) = error_of(&collection, "report_settings");
     assert_eq!(status, None);
     assert!(error.contains("timed out"), "{error}");
+    assert_eq!(sim.hits("/v1.0/admin/reportSettings"), 3);
     body_of(&collection, "authorization_policy");
 }
 
-#[test]
-fn paging_follows_next_links_tolerates_empty_pages_and_stops_at_loops_and_other_hosts() {
+#[tokio::test(start_paused = true)]
+async fn the_time_budget_of_a_resource_ends_its_retries() {
+    let sim = secret_sim();
+    sim.fault(
+        "/v1.0/admin/reportSettings",
+        Fault::Throttle {
+            times: u32::MAX,
+            retry_after: Some(2),
+        },
+    );
+    let started = Instant::now();
+    let collection = read_with(&sim, &["report_settings"], |c| {
+        c.retry.max_attempts = 100;
+        c.retry.max_total = Duration::from_secs(5);
+    })
+    .await;
+    let (_, error) = error_of(&collection, "report_settings");
+    assert!(error.contains("time budget"), "{error}");
+    // Waits of 2 s at 0 s and 2 s; a third would end after the 5 s budget, so it is not begun.
+    assert_eq!(started.elapsed(), Duration::from_secs(4));
+    assert_eq!(sim.hits("/v1.0/admin/reportSettings"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn paging_follows_next_links_tolerates_empty_pages_and_stops_at_loops_and_other_hosts() {
     let sim = secret_sim();
     sim.fault("/v1.0/users", Fault::EmptyFirstPage);
     sim.fault(
@@ -561,7 +738,7 @@ fn paging_follows_next_links_tolerates_empty_pages_and_stops_at_loops_and_other_
         Fault::ForeignNextLink,
     );
     sim.fault("/v1.0/sites/getAllSites", Fault::Truncated);
-    let collection = collect(
+    let collection = read(
         &sim,
         &[
             "users",
@@ -571,7 +748,8 @@ fn paging_follows_next_links_tolerates_empty_pages_and_stops_at_loops_and_other_
             "sign_ins_probe",
             "organization",
         ],
-    );
+    )
+    .await;
     let (users, pages) = body_of(&collection, "users");
     assert_eq!(users["value"], fixture("users")["value"]);
     assert!(pages >= 2);
@@ -592,11 +770,11 @@ fn paging_follows_next_links_tolerates_empty_pages_and_stops_at_loops_and_other_
     assert_only_reads(&sim);
 }
 
-#[test]
-fn a_page_whose_items_do_not_parse_fails_the_resource_though_its_next_page_was_asked_for() {
+#[tokio::test(start_paused = true)]
+async fn a_page_whose_items_do_not_parse_fails_the_resource_though_its_next_page_was_asked_for() {
     let sim = secret_sim();
     sim.fault("/v1.0/users", Fault::BadItemOnPage(2));
-    let collection = collect(&sim, &["users", "organization"]);
+    let collection = read(&sim, &["users", "organization"]).await;
     let (status, error) = error_of(&collection, "users");
     assert_eq!(status, Some(200));
     assert!(error.contains("not valid JSON"), "{error}");
@@ -606,10 +784,10 @@ fn a_page_whose_items_do_not_parse_fails_the_resource_though_its_next_page_was_a
     assert_only_reads(&sim);
 }
 
-#[test]
-fn fan_out_reads_each_parent_id_and_merges_by_id() {
+#[tokio::test(start_paused = true)]
+async fn fan_out_reads_each_parent_id_and_merges_by_id() {
     let sim = secret_sim();
-    let collection = collect(&sim, &["group_transitive_members"]);
+    let collection = read(&sim, &["group_transitive_members"]).await;
     let (body, _) = body_of(&collection, "group_transitive_members");
     assert_eq!(body, &fixture("group_transitive_members"));
     body_of(&collection, "directory_role_assignments");
@@ -619,19 +797,19 @@ fn fan_out_reads_each_parent_id_and_merges_by_id() {
         "/v1.0/roleManagement/directory/roleAssignments",
         Fault::Forbidden,
     );
-    let collection = collect(&sim, &["group_transitive_members"]);
+    let collection = read(&sim, &["group_transitive_members"]).await;
     let (_, error) = error_of(&collection, "group_transitive_members");
     assert!(error.contains("directory_role_assignments"), "{error}");
 }
 
-#[test]
-fn a_401_gets_one_new_token_and_a_retry() {
+#[tokio::test(start_paused = true)]
+async fn a_401_gets_one_new_token_and_a_retry() {
     let sim = secret_sim();
     sim.fault(
         "/v1.0/admin/reportSettings",
         Fault::Unauthorized { times: 1 },
     );
-    let collection = collect(&sim, &["report_settings"]);
+    let collection = read(&sim, &["report_settings"]).await;
     body_of(&collection, "report_settings");
     assert_eq!(sim.token_requests(), 2);
     let sim = secret_sim();
@@ -639,20 +817,16 @@ fn a_401_gets_one_new_token_and_a_retry() {
         "/v1.0/admin/reportSettings",
         Fault::Unauthorized { times: 5 },
     );
-    let collection = collect(&sim, &["report_settings"]);
+    let collection = read(&sim, &["report_settings"]).await;
     let (status, _) = error_of(&collection, "report_settings");
     assert_eq!(status, Some(401));
     assert_eq!(sim.token_requests(), 2, "only one renewal per request");
 }
 
-#[test]
-fn tokens_are_cached_and_renewed_before_they_expire() {
-    let sim = SimGraph::start(SimOptions {
-        client_secret: CANARY.into(),
-        token_lifetime_secs: 3599,
-        ..SimOptions::default()
-    });
-    collect(
+#[tokio::test(start_paused = true)]
+async fn tokens_are_cached_and_renewed_before_they_expire() {
+    let sim = secret_sim();
+    read(
         &sim,
         &[
             "report_settings",
@@ -660,7 +834,8 @@ fn tokens_are_cached_and_renewed_before_they_expire() {
             "organization",
             "authorization_policy",
         ],
-    );
+    )
+    .await;
     assert_eq!(sim.token_requests(), 1, "one token for the whole scan");
     let sim = SimGraph::start(SimOptions {
         client_secret: CANARY.into(),
@@ -668,29 +843,31 @@ fn tokens_are_cached_and_renewed_before_they_expire() {
         ..SimOptions::default()
     });
     sim.fault("/v1.0/users", Fault::Slow(Duration::from_millis(250)));
-    let collection = collect(&sim, &["users"]);
+    let collection = read(&sim, &["users"]).await;
     body_of(&collection, "users");
-    assert!(sim.token_requests() >= 2, "a short-lived token was renewed");
+    // A 1 s token is renewed 250 ms before it expires: the seven pages of 13 users, 250 ms
+    // each (at 0, 250, …, 1500 ms), need a token at 0, 750 and 1500 ms.
+    assert_eq!(sim.token_requests(), 3, "a short-lived token was renewed");
 }
 
-#[test]
-fn rejected_credential_stops_the_scan_before_any_graph_read() {
+#[tokio::test(start_paused = true)]
+async fn rejected_credential_stops_the_scan_before_any_graph_read() {
     let sim = secret_sim();
-    let pack = PolicyPack::load(&PackSource::BuiltIn).unwrap();
-    let wanted: BTreeSet<String> = ["users".to_owned()].into();
-    let err = collect_blocking(
+    let err = collect_with(
+        sim.transport(),
         &config(&sim, Credential::ClientSecret(Secret::new("not-it"))),
-        &pack.registry,
-        &wanted,
+        &pack().registry,
+        &wanted(&["users"]),
         Arc::new(NoProgress),
     )
+    .await
     .unwrap_err();
     assert!(matches!(err, ConnectorError::Auth { .. }), "{err}");
     assert_eq!(sim.requests().len(), 1);
 }
 
-#[test]
-fn resources_are_read_concurrently_but_never_more_than_the_limit() {
+#[tokio::test(start_paused = true)]
+async fn resources_are_read_concurrently_but_never_more_than_the_limit() {
     let sim = secret_sim();
     let names = [
         "report_settings",
@@ -700,22 +877,25 @@ fn resources_are_read_concurrently_but_never_more_than_the_limit() {
         "authentication_methods_policy",
         "sharepoint_settings",
     ];
-    let pack = PolicyPack::load(&PackSource::BuiltIn).unwrap();
+    let registry = pack().registry;
     for name in names {
-        let path = &pack.registry.get(name).unwrap().path;
+        let path = &registry.get(name).unwrap().path;
         sim.fault(path, Fault::Slow(Duration::from_millis(150)));
     }
-    let collection = collect_at(&sim, &names, 2);
+    let started = Instant::now();
+    let collection = read_with(&sim, &names, |c| c.concurrency = 2).await;
     assert_eq!(collection.resources.len(), names.len());
     assert_eq!(
         sim.max_in_flight(),
         2,
         "two at a time, and really in parallel"
     );
+    // Six reads of 150 ms, two at a time.
+    assert_eq!(started.elapsed(), Duration::from_millis(450));
 }
 
-#[test]
-fn reads_that_may_page_start_before_reads_of_one_request() {
+#[tokio::test(start_paused = true)]
+async fn reads_that_may_page_start_before_reads_of_one_request() {
     let sim = secret_sim();
     // Alphabetically the single requests come first; the paged collections must not wait.
     let names = [
@@ -726,7 +906,7 @@ fn reads_that_may_page_start_before_reads_of_one_request() {
         "sites",
         "users",
     ];
-    let collection = collect_at(&sim, &names, 1);
+    let collection = read_with(&sim, &names, |c| c.concurrency = 1).await;
     assert_eq!(collection.resources.len(), names.len());
     let reads: Vec<String> = sim
         .requests()

@@ -94,6 +94,7 @@ fn resolve(args: &LiveArgs) -> Result<LiveConfig, Error> {
         authority_url: check_base_url("--authority-url", &args.authority_url)?,
         concurrency: usize::from(args.concurrency),
         retry: RetryPolicy::default(),
+        max_response_bytes: args.max_response_bytes,
     })
 }
 

@@ -9,11 +9,15 @@
 //! and [`collect_blocking`], which returns the [`Collection`] that `snapshot::write` stores.
 
 pub mod graph;
+pub mod transport;
 
 pub use graph::auth::{Credential, CredentialKind};
-pub use graph::http::check_base_url;
 pub use graph::retry::RetryPolicy;
-pub use graph::{LiveConfig, NoProgress, Progress, collect, resources_to_read};
+pub use graph::{
+    DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, NoProgress, Progress, collect, collect_with,
+    resources_to_read,
+};
+pub use transport::origin::check_base_url;
 
 use crate::registry::Registry;
 use crate::snapshot::Collection;
@@ -89,6 +93,18 @@ pub fn collect_blocking(
         .build()
         .map_err(|err| ConnectorError::Runtime(err.to_string()))?;
     runtime.block_on(collect(config, registry, wanted, progress))
+}
+
+/// `text` on one line (whitespace runs made one space), at most 300 characters: for messages
+/// built from what a server sent.
+pub(crate) fn one_line(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if joined.chars().count() > 300 {
+        let cut: String = joined.chars().take(300).collect();
+        format!("{cut}…")
+    } else {
+        joined
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,11 @@
 //! paged through `@odata.nextLink`), issues tokens for a client secret, a certificate-signed
 //! client assertion (signature checked with jsonwebtoken against the test certificate) or a
 //! federated token, injects faults per path, and logs every request it receives.
+//!
+//! It answers over TCP (`SimGraph::url`, for end-to-end tests of the binary) and in process
+//! (`SimGraph::transport`, the connector's transport seam): the same answers, without a socket,
+//! on the caller's runtime, so tests of retries, `Retry-After` and timeouts run on tokio's paused
+//! clock.
 #![allow(dead_code)]
 
 use axum::Router;
@@ -11,6 +16,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use cloudkeur::connector::transport::{
+    Body, BodySource, BoxFuture, Request, Response as SeamResponse, Transport, TransportError,
+};
 use cloudkeur::policy::{PackSource, PolicyPack};
 use cloudkeur::registry::{ResourceKind, ResourceSpec};
 use serde_json::{Value, json};
@@ -32,6 +40,8 @@ pub enum Fault {
         times: u32,
         retry_after: Option<u64>,
     },
+    /// 503 this many times, with `Retry-After` as an HTTP date this long after the answer.
+    UnavailableUntil { times: u32, wait: Duration },
     /// This status (e.g. 503, 504, 500) this many times.
     Status { code: u16, times: u32 },
     /// 403 Authorization_RequestDenied, always.
@@ -52,6 +62,9 @@ pub enum Fault {
     ConnectionReset { times: u32 },
     /// Page `n` (from 1) holds an item with bytes that are not UTF-8; its nextLink is intact.
     BadItemOnPage(usize),
+    /// A 200 whose body streams this many bytes (a JSON object padded with spaces), made as it
+    /// is sent, without a `Content-Length`: a body of gigabytes costs the simulator nothing.
+    HugeBody(u64),
 }
 
 /// What the simulator saw of one request (never a credential's value).
@@ -261,6 +274,67 @@ impl SimGraph {
     pub fn token_url(&self) -> String {
         format!("{}/{TENANT}/oauth2/v2.0/token", self.url)
     }
+
+    /// The simulator as the connector's transport, in process: every request is answered by the
+    /// same code as over TCP, on the caller's runtime and clock (`Fault::Slow` and the latency
+    /// are then tokio sleeps, which a paused clock skips).
+    pub fn transport(&self) -> Arc<dyn Transport> {
+        Arc::new(InProcess(Arc::clone(&self.sim)))
+    }
+}
+
+struct InProcess(Arc<Sim>);
+
+impl Transport for InProcess {
+    fn send(&self, request: Request) -> BoxFuture<'_, Result<SeamResponse, TransportError>> {
+        Box::pin(async move {
+            let mut headers = HeaderMap::new();
+            let (method, url, body) = match request {
+                Request::Read { url, bearer } => {
+                    let value = format!("Bearer {}", bearer.expose());
+                    headers.insert(header::AUTHORIZATION, value.parse().expect("header"));
+                    (Method::GET, url, Bytes::new())
+                }
+                Request::Token { url, form } => {
+                    (Method::POST, url, Bytes::from(form.expose().to_owned()))
+                }
+            };
+            let target = match url.query() {
+                Some(query) => format!("{}?{query}", url.path()),
+                None => url.path().to_owned(),
+            };
+            let uri: Uri = target.parse().expect("a path and query");
+            let sim = &self.0;
+            if !sim.options.latency.is_zero() {
+                tokio::time::sleep(sim.options.latency).await;
+            }
+            let (parts, body) = answer(sim, method, &uri, &headers, &body)
+                .await
+                .into_parts();
+            Ok(SeamResponse {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body: Body::new(AxumBody(body.into_data_stream())),
+            })
+        })
+    }
+}
+
+/// An answer's body as the seam reads it: chunk by chunk, a failing stream (the injected
+/// connection reset) as a connection failure.
+struct AxumBody(axum::body::BodyDataStream);
+
+impl BodySource for AxumBody {
+    fn next_chunk(&mut self) -> BoxFuture<'_, Result<Option<Bytes>, TransportError>> {
+        Box::pin(async move {
+            use futures_util::StreamExt;
+            self.0
+                .next()
+                .await
+                .transpose()
+                .map_err(|err| TransportError::Connect(err.to_string()))
+        })
+    }
 }
 
 async fn handle(
@@ -355,6 +429,7 @@ async fn answer(
         match faults.get_mut(&path) {
             Some(
                 Fault::Throttle { times, .. }
+                | Fault::UnavailableUntil { times, .. }
                 | Fault::Status { times, .. }
                 | Fault::Unauthorized { times }
                 | Fault::ConnectionReset { times },
@@ -384,6 +459,18 @@ async fn answer(
             }
             return response;
         }
+        Some(Fault::UnavailableUntil { wait, .. }) => {
+            let mut response = graph_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "serviceNotAvailable",
+                "The service is temporarily unavailable.",
+            );
+            let date = httpdate::fmt_http_date(std::time::SystemTime::now() + *wait);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, date.parse().expect("header"));
+            return response;
+        }
         Some(Fault::Status { code, .. }) => {
             let status = StatusCode::from_u16(*code).expect("status");
             return graph_error(status, "ServiceUnavailable", "Injected fault.");
@@ -405,6 +492,9 @@ async fn answer(
         }
         Some(Fault::Slow(delay)) => tokio::time::sleep(*delay).await,
         _ => {}
+    }
+    if let Some(Fault::HugeBody(total)) = fault {
+        return huge_body(total);
     }
     let Some((resource, id)) = find(sim, &path) else {
         return graph_error(
@@ -458,6 +548,24 @@ async fn answer(
             .into_response();
     }
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+/// `{"value":[]` followed by spaces up to `total` bytes, streamed in 1 MiB chunks.
+fn huge_body(total: u64) -> Response {
+    const CHUNK: u64 = 1 << 20;
+    let head = Bytes::from_static(br#"{"value":[]"#);
+    let spaces = Bytes::from(vec![b' '; CHUNK as usize]);
+    let rest = total.saturating_sub(head.len() as u64);
+    let chunks = std::iter::once(head).chain((0..rest.div_ceil(CHUNK)).map(move |i| {
+        let len = (rest - i * CHUNK).min(CHUNK);
+        spaces.slice(..len as usize)
+    }));
+    let stream = futures_util::stream::iter(chunks.map(Ok::<_, std::io::Error>));
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response()
 }
 
 /// One page of `rows` as Graph sends it: `@odata.nextLink` (when there is a next page) before

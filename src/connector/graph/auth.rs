@@ -6,8 +6,9 @@
 //! Every secret here is a [`Secret`]; error messages carry the token endpoint's error code and
 //! description, never a credential.
 
-use super::super::{ConnectorError, Secret};
-use super::http::{TokenPoster, one_line};
+use super::super::transport::origin::origin_text;
+use super::super::transport::{Request, Transport, TransportError, content_length};
+use super::super::{ConnectorError, LiveConfig, Secret, one_line};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
@@ -16,8 +17,10 @@ use reqwest::Url;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Client assertions are valid this long; Entra ID accepts up to ten minutes.
@@ -187,25 +190,27 @@ impl TokenError {
     }
 }
 
-/// Gets and caches access tokens for one app registration.
+/// Gets and caches access tokens for one app registration and one audience (Graph today; a
+/// connector for another service keeps a source of its own, with that service's audience).
 pub struct TokenSource {
     poster: TokenPoster,
     token_url: Url,
     client_id: String,
     scope: String,
     credential: Credential,
+    timeout: Duration,
     cache: Mutex<Option<CachedToken>>,
 }
 
 impl TokenSource {
+    /// Tokens for `audience` (`{audience}/.default`), from the authority, tenant and credential
+    /// in `config`, posted through `transport`.
     pub fn new(
-        authority: &Url,
-        tenant: &str,
-        client_id: &str,
-        graph: &Url,
-        credential: Credential,
-        timeout: Duration,
+        transport: Arc<dyn Transport>,
+        config: &LiveConfig,
+        audience: &Url,
     ) -> Result<Self, ConnectorError> {
+        let (authority, tenant) = (&config.authority_url, config.tenant.as_str());
         if tenant.is_empty()
             || !tenant
                 .chars()
@@ -225,11 +230,16 @@ impl TokenSource {
             problem: err.to_string(),
         })?;
         Ok(TokenSource {
-            poster: TokenPoster::new(token_url.clone(), timeout)?,
-            scope: format!("{}/.default", graph.as_str().trim_end_matches('/')),
+            poster: TokenPoster {
+                transport,
+                token_url: token_url.clone(),
+                max_response_bytes: config.max_response_bytes,
+            },
+            scope: format!("{}/.default", audience.as_str().trim_end_matches('/')),
             token_url,
-            client_id: client_id.to_owned(),
-            credential,
+            client_id: config.client_id.clone(),
+            credential: config.credential.clone(),
+            timeout: config.retry.request_timeout,
             cache: Mutex::new(None),
         })
     }
@@ -304,7 +314,10 @@ impl TokenSource {
                 .add_extra_param("client_assertion", assertion.expose());
         }
         let send = |req: oauth2::HttpRequest| self.poster.send(req);
-        let response = request.request_async(&send).await.map_err(describe)?;
+        let response = tokio::time::timeout(self.timeout, request.request_async(&send))
+            .await
+            .map_err(|_| TokenError::Unavailable("the token request timed out".into()))?
+            .map_err(describe)?;
         let lifetime = response
             .expires_in()
             .unwrap_or(Duration::from_secs(3600))
@@ -336,6 +349,53 @@ fn describe<E: std::error::Error>(
     }
 }
 
+/// Posts the token request form to the one token URL, through the transport, and nothing else.
+struct TokenPoster {
+    transport: Arc<dyn Transport>,
+    token_url: Url,
+    max_response_bytes: u64,
+}
+
+impl TokenPoster {
+    /// The adapter between the `oauth2` crate and the transport: only a form POST to the token
+    /// URL passes; any other request the crate might build is refused unsent.
+    async fn send(
+        &self,
+        request: oauth2::HttpRequest,
+    ) -> Result<oauth2::HttpResponse, TransportError> {
+        let url = Url::parse(&request.uri().to_string())
+            .map_err(|_| TransportError::Refused("an unparsable token URL".into()))?;
+        if request.method() != http::Method::POST || url != self.token_url {
+            return Err(TransportError::Refused(format!(
+                "{}: not the token request",
+                origin_text(&url)
+            )));
+        }
+        let form = String::from_utf8(request.into_body())
+            .map_err(|_| TransportError::Refused("a token form that is not text".into()))?;
+        let response = self
+            .transport
+            .send(Request::Token {
+                url,
+                form: Secret::new(form),
+            })
+            .await?;
+        let content_type = response.headers.get(http::header::CONTENT_TYPE).cloned();
+        let length = content_length(&response.headers);
+        let body = response
+            .body
+            .read_to_end(self.max_response_bytes, length)
+            .await?;
+        let mut builder = http::Response::builder().status(response.status);
+        if let Some(value) = content_type {
+            builder = builder.header(http::header::CONTENT_TYPE, value);
+        }
+        builder
+            .body(body)
+            .map_err(|err| TransportError::Connect(err.to_string()))
+    }
+}
+
 impl fmt::Debug for TokenSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TokenSource")
@@ -354,6 +414,37 @@ mod tests {
     fn credential_debug_never_shows_the_secret() {
         let credential = Credential::ClientSecret(Secret::new("canary-value"));
         assert!(!format!("{credential:?}").contains("canary"));
+    }
+
+    #[tokio::test]
+    async fn token_poster_refuses_any_request_but_post_to_the_token_url() {
+        use super::super::super::transport::fake::Canned;
+        let transport = Arc::new(Canned::new(200, b"{}"));
+        let poster = TokenPoster {
+            transport: Arc::clone(&transport) as Arc<dyn Transport>,
+            token_url: Url::parse("http://127.0.0.1:9/t/oauth2/v2.0/token").unwrap(),
+            max_response_bytes: 1 << 20,
+        };
+        let get = http::Request::builder()
+            .method(http::Method::GET)
+            .uri("http://127.0.0.1:9/t/oauth2/v2.0/token")
+            .body(Vec::new())
+            .unwrap();
+        assert!(poster.send(get).await.is_err());
+        let elsewhere = http::Request::builder()
+            .method(http::Method::POST)
+            .uri("http://127.0.0.1:9/other")
+            .body(Vec::new())
+            .unwrap();
+        assert!(poster.send(elsewhere).await.is_err());
+        assert_eq!(transport.sent(), 0);
+        let token = http::Request::builder()
+            .method(http::Method::POST)
+            .uri("http://127.0.0.1:9/t/oauth2/v2.0/token")
+            .body(b"grant_type=client_credentials".to_vec())
+            .unwrap();
+        assert!(poster.send(token).await.is_ok());
+        assert_eq!(transport.sent(), 1);
     }
 
     #[test]

@@ -8,26 +8,33 @@
 //! others and never becomes an empty body.
 
 pub mod auth;
-pub mod http;
 pub mod page;
 pub mod paging;
+pub mod reader;
 pub mod retry;
 
 use super::ConnectorError;
+use super::transport::Transport;
+use super::transport::http::HttpTransport;
 use crate::registry::{Registry, ResourceKind, ResourceSpec};
 use crate::snapshot::{Collected, Collection};
 use auth::{Credential, TokenSource};
-use http::GraphReader;
 use jsonpath_rust::JsonPath;
 use paging::{Fetcher, ReadBody, ReadFailure, read_collection};
+use reader::GraphReader;
 use reqwest::Url;
 use retry::RetryPolicy;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Instant;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+/// The default cap on one response body (`--max-response-bytes`): far above any Graph page
+/// (a page of 999 users with a `$select` is well under 1 MiB), far below what would exhaust the
+/// memory of the small machine a scheduled scan runs on.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Everything a live scan needs, resolved once by the command layer.
 #[derive(Debug, Clone)]
@@ -35,12 +42,15 @@ pub struct LiveConfig {
     pub tenant: String,
     pub client_id: String,
     pub credential: Credential,
-    /// Checked with [`http::check_base_url`].
+    /// Checked with [`super::check_base_url`].
     pub graph_url: Url,
     pub authority_url: Url,
     /// Resources read at the same time (at least 1).
     pub concurrency: usize,
     pub retry: RetryPolicy,
+    /// A response body longer than this is refused while it streams (the resource is then
+    /// unreadable, its policies give `error`).
+    pub max_response_bytes: u64,
 }
 
 /// Told about progress; the command layer draws a bar with it on a terminal.
@@ -62,22 +72,32 @@ struct Session {
     progress: Arc<dyn Progress>,
 }
 
-/// Reads the `wanted` resources and the ones their fan-outs depend on.
+/// Reads the `wanted` resources and the ones their fan-outs depend on, over the network (to
+/// the Graph and authority origins of `config`, and nowhere else).
 pub async fn collect(
     config: &LiveConfig,
     registry: &Registry,
     wanted: &BTreeSet<String>,
     progress: Arc<dyn Progress>,
 ) -> Result<Collection, ConnectorError> {
-    let plan = plan(registry, wanted)?;
-    let tokens = TokenSource::new(
-        &config.authority_url,
-        &config.tenant,
-        &config.client_id,
-        &config.graph_url,
-        config.credential.clone(),
+    let transport = HttpTransport::new(
+        &[&config.graph_url, &config.authority_url],
         config.retry.request_timeout,
     )?;
+    collect_with(Arc::new(transport), config, registry, wanted, progress).await
+}
+
+/// [`collect`] through the given transport (tests: an in-process simulator on tokio's paused
+/// clock).
+pub async fn collect_with(
+    transport: Arc<dyn Transport>,
+    config: &LiveConfig,
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+    progress: Arc<dyn Progress>,
+) -> Result<Collection, ConnectorError> {
+    let plan = plan(registry, wanted)?;
+    let tokens = TokenSource::new(Arc::clone(&transport), config, &config.graph_url)?;
     // One token first: a wrong credential is a setup error of the whole scan (exit 2), not
     // one error per resource.
     tokens.token().await.map_err(|err| ConnectorError::Auth {
@@ -85,7 +105,11 @@ pub async fn collect(
         hint: err.hint(tokens.hint()).to_owned(),
     })?;
     let session = Arc::new(Session {
-        reader: GraphReader::new(config.graph_url.clone(), config.retry.request_timeout)?,
+        reader: GraphReader::new(
+            transport,
+            config.graph_url.clone(),
+            config.max_response_bytes,
+        ),
         tokens,
         policy: config.retry.clone(),
         permits: Semaphore::new(config.concurrency.max(1)),

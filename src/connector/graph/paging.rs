@@ -6,15 +6,17 @@
 //! current one's items are parsed on the blocking pool while that request is out
 //! ([`super::page`]): parsing is off the chain of requests that must follow one another.
 
+use super::super::one_line;
+use super::super::transport::origin::{origin_text, same_origin};
 use super::auth::TokenSource;
-use super::http::{GraphReader, TransportError, one_line, origin_text};
 use super::page::{self, Envelope, PageError};
+use super::reader::GraphReader;
 use super::retry::{RetryPolicy, is_retryable_status, jitter};
 use reqwest::Url;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::task::Poll;
-use std::time::Instant;
+use tokio::time::Instant;
 
 /// A collection longer than this many pages is treated as a runaway.
 const MAX_PAGES: u32 = 10_000;
@@ -85,14 +87,13 @@ impl Fetcher<'_> {
                     "gave up: the time budget for this resource ran out",
                 ));
             }
-            let sent = tokio::time::timeout(remaining, self.reader.get(url, &token)).await;
+            // Each request (to its last byte) within the request timeout and the budget.
+            let limit = remaining.min(self.policy.request_timeout);
+            let sent = tokio::time::timeout(limit, self.reader.get(url, &token)).await;
             let (status, retry_after, body) = match sent {
                 Err(_) => (None, None, None),
-                Ok(Err(TransportError::ForeignOrigin(host))) => {
-                    return Err(ReadFailure::new(
-                        None,
-                        format!("refused a link to {host}: not the configured Graph host"),
-                    ));
+                Ok(Err(err)) if !err.is_retryable() => {
+                    return Err(ReadFailure::new(None, err.to_string()));
                 }
                 Ok(Err(err)) => (None, None, Some(Err(err))),
                 Ok(Ok(response)) => (
@@ -305,7 +306,7 @@ fn checked_next_link(
             format!("page {pages}: @odata.nextLink is not a URL"),
         )
     })?;
-    if !super::http::same_origin(&link_url, fetcher.reader.origin()) {
+    if !same_origin(&link_url, fetcher.reader.origin()) {
         return Err(ReadFailure::new(
             Some(200),
             format!(
