@@ -851,6 +851,19 @@ async fn tokens_are_cached_and_renewed_before_they_expire() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_token_lifetime_at_the_end_of_u64_is_cached_without_overflow() {
+    let sim = SimGraph::start(SimOptions {
+        client_secret: CANARY.into(),
+        token_lifetime_secs: u64::MAX,
+        ..SimOptions::default()
+    });
+    let collection = read(&sim, &["report_settings", "users"]).await;
+    body_of(&collection, "report_settings");
+    body_of(&collection, "users");
+    assert_eq!(sim.token_requests(), 1, "the token was cached");
+}
+
+#[tokio::test(start_paused = true)]
 async fn rejected_credential_stops_the_scan_before_any_graph_read() {
     let sim = secret_sim();
     let err = collect_with(

@@ -25,6 +25,10 @@ use tokio::time::Instant;
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Client assertions are valid this long; Entra ID accepts up to ten minutes.
 const ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
+/// A token is kept at most this long, whatever `expires_in` says (Entra ID's access tokens live
+/// 60–90 minutes): a huge value must not overflow the clock arithmetic, and a scan never needs
+/// a token for longer.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// How the app proves who it is.
 #[derive(Clone)]
@@ -257,11 +261,9 @@ impl TokenSource {
             return Ok(cached.token.clone());
         }
         let (token, lifetime) = self.request_token().await?;
-        // Renew a little before expiry: five minutes early, or a quarter early for short lives.
-        let margin = Duration::from_secs(300).min(lifetime / 4);
         *cache = Some(CachedToken {
             token: token.clone(),
-            renew_at: Instant::now() + lifetime.saturating_sub(margin),
+            renew_at: renew_at(Instant::now(), lifetime),
         });
         Ok(token)
     }
@@ -347,6 +349,16 @@ fn describe<E: std::error::Error>(
         }
         RequestTokenError::Other(text) => TokenError::Unavailable(one_line(&text)),
     }
+}
+
+/// When to stop using a token that lives `lifetime` from `now`: a little before it expires (five
+/// minutes early, or a quarter early for short lives). Saturating: any `expires_in`, up to
+/// 2^64−1 seconds, gives an instant at most [`MAX_TOKEN_LIFETIME`] away.
+fn renew_at(now: Instant, lifetime: Duration) -> Instant {
+    let lifetime = lifetime.min(MAX_TOKEN_LIFETIME);
+    let margin = Duration::from_secs(300).min(lifetime / 4);
+    let keep = lifetime.saturating_sub(margin);
+    now.checked_add(keep).unwrap_or(now)
 }
 
 /// Posts the token request form to the one token URL, through the transport, and nothing else.
@@ -445,6 +457,27 @@ mod tests {
             .unwrap();
         assert!(poster.send(token).await.is_ok());
         assert_eq!(transport.sent(), 1);
+    }
+
+    #[test]
+    fn any_token_lifetime_gives_a_renewal_time_without_overflow() {
+        let now = Instant::now();
+        assert_eq!(
+            renew_at(now, Duration::from_secs(3599)),
+            now + Duration::from_secs(3299)
+        );
+        assert_eq!(
+            renew_at(now, Duration::from_secs(4)),
+            now + Duration::from_secs(3)
+        );
+        assert_eq!(
+            renew_at(now, Duration::from_secs(u64::MAX)),
+            now + MAX_TOKEN_LIFETIME - Duration::from_secs(300)
+        );
+        assert_eq!(
+            renew_at(now, Duration::MAX),
+            renew_at(now, MAX_TOKEN_LIFETIME)
+        );
     }
 
     #[test]
