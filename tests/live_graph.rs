@@ -326,6 +326,47 @@ fn unreadable_resource_gives_error_verdict_and_secret_stays_out_of_every_output(
 }
 
 #[test]
+fn a_token_endpoint_echoing_the_credential_has_it_redacted_from_every_message() {
+    // Characters that the form encodes, so that both forms of the secret are looked for.
+    let secret = "canary+Zx9/secret=value&7f3e";
+    let encoded = "canary%2BZx9%2Fsecret%3Dvalue%267f3e";
+    let sim = SimGraph::start(SimOptions {
+        client_secret: "the-right-one".into(),
+        federated_token: Some("the-right-federated-token".into()),
+        echo_refused_token_form: true,
+        ..SimOptions::default()
+    });
+    let run = live_cmd(&sim)
+        .env("AZURE_CLIENT_SECRET", secret)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains("invalid_client") && stderr.contains("[redacted]"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(secret) && !stderr.contains(encoded),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Zx9"), "no part of the secret: {stderr}");
+
+    // A federated token (the client assertion) is redacted the same way.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, "federated-canary-assertion.Qk3\n").unwrap();
+    let run = live_cmd(&sim)
+        .env("AZURE_FEDERATED_TOKEN_FILE", &file)
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("[redacted]"), "{stderr}");
+    assert!(!stderr.contains("canary-assertion"), "{stderr}");
+}
+
+#[test]
 fn certificate_auth_signs_a_client_assertion_the_token_endpoint_verifies() {
     let (key_and_cert, cert_pem) = graph_sim::test_certificate();
     let sim = SimGraph::start(SimOptions {
@@ -490,6 +531,22 @@ fn a_body_larger_than_the_cap_is_refused_while_it_streams_and_gives_error() {
     );
     // Refused once, not retried.
     assert_eq!(sim.hits("/v1.0/admin/reportSettings"), 1);
+}
+
+#[test]
+fn a_next_link_with_user_info_is_refused_and_no_basic_credentials_are_sent() {
+    let sim = secret_sim();
+    sim.fault("/v1.0/users", Fault::UserInfoNextLink);
+    let collection = collect_over_tcp(&sim, &["users", "organization"], fast_retry());
+    let (_, error) = error_of(&collection, "users");
+    assert!(error.contains("user info"), "{error}");
+    assert!(!error.contains("hunter2"), "{error}");
+    assert_eq!(sim.hits("/v1.0/users"), 1, "the link was not followed");
+    body_of(&collection, "organization");
+    for request in sim.requests() {
+        assert_ne!(request.auth_scheme.as_deref(), Some("Basic"), "{request:?}");
+    }
+    assert_only_reads(&sim);
 }
 
 // ------------------------------------------------- faults, in process on tokio's paused clock

@@ -107,9 +107,38 @@ pub(crate) fn one_line(text: &str) -> String {
     }
 }
 
+/// `text` with every secret in `secrets` replaced by `[redacted]`: as is, and as a form body or
+/// a URL would encode it. For messages that repeat what a server said, which may echo what it
+/// was sent (a token endpoint's error description, a Graph error message).
+pub(crate) fn redact(text: &str, secrets: &[&Secret]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets {
+        let raw = secret.expose();
+        let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+        let percent = form.replace('+', "%20");
+        for variant in [raw, form.as_str(), percent.as_str()] {
+            if !variant.is_empty() {
+                out = out.replace(variant, "[redacted]");
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redact_removes_a_secret_as_is_and_encoded() {
+        let secret = Secret::new("s3 cr+t/=&");
+        let text = "raw s3 cr+t/=& form s3+cr%2Bt%2F%3D%26 url s3%20cr%2Bt%2F%3D%26 end";
+        assert_eq!(
+            redact(text, &[&secret]),
+            "raw [redacted] form [redacted] url [redacted] end"
+        );
+        assert_eq!(redact("nothing here", &[&Secret::new("")]), "nothing here");
+    }
 
     #[test]
     fn secret_never_prints_its_value() {

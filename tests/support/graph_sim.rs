@@ -54,6 +54,8 @@ pub enum Fault {
     NextLinkCycle,
     /// The first page links to another host.
     ForeignNextLink,
+    /// The first page links to this host with `user:password@` in the URL.
+    UserInfoNextLink,
     /// The body is cut in half.
     Truncated,
     /// An empty page comes first, then the items.
@@ -74,6 +76,8 @@ pub struct LoggedRequest {
     pub path: String,
     pub query: String,
     pub has_auth: bool,
+    /// The `Authorization` scheme (`Bearer`, `Basic`, …), when there was one.
+    pub auth_scheme: Option<String>,
     /// For token requests: which form fields were sent.
     pub form_fields: Vec<String>,
 }
@@ -103,6 +107,9 @@ pub struct SimOptions {
     pub latency: Duration,
     /// Page by the request's `$top` where it has one (as Graph does), else by `page_size`.
     pub honour_top: bool,
+    /// A refused token request's `error_description` echoes the request (the form as sent, and
+    /// each credential decoded), as a careless or hostile endpoint might.
+    pub echo_refused_token_form: bool,
 }
 
 impl Default for SimOptions {
@@ -116,6 +123,7 @@ impl Default for SimOptions {
             tenant_dir: None,
             latency: Duration::ZERO,
             honour_top: false,
+            echo_refused_token_form: false,
         }
     }
 }
@@ -394,6 +402,11 @@ async fn answer(
         path: path.clone(),
         query: query.clone(),
         has_auth: headers.contains_key(header::AUTHORIZATION),
+        auth_scheme: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(' ').next())
+            .map(str::to_owned),
         form_fields: if method == Method::POST {
             form.iter().map(|(k, _)| k.clone()).collect()
         } else {
@@ -401,7 +414,7 @@ async fn answer(
         },
     });
     if method == Method::POST && path == format!("/{TENANT}/oauth2/v2.0/token") {
-        return token(sim, &form);
+        return token(sim, &form, body);
     }
     if method != Method::GET {
         return graph_error(
@@ -611,6 +624,7 @@ fn page(
         Some(Fault::ForeignNextLink) => {
             Some(format!("https://graph.evil.example{path}?$skiptoken={end}"))
         }
+        Some(Fault::UserInfoNextLink) => Some(link(end).replacen("://", "://reader:hunter2@", 1)),
         _ if end < rows.len() => Some(link(end)),
         _ => None,
     };
@@ -677,7 +691,7 @@ fn percent_decode(text: &str) -> String {
         .unwrap_or_default()
 }
 
-fn token(sim: &Sim, form: &[(String, String)]) -> Response {
+fn token(sim: &Sim, form: &[(String, String)], raw: &[u8]) -> Response {
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)
@@ -706,10 +720,17 @@ fn token(sim: &Sim, form: &[(String, String)]) -> Response {
         false
     };
     if !accepted {
-        return token_error(
-            "invalid_client",
-            "AADSTS7000215: Invalid client secret or client assertion provided.",
-        );
+        let mut description =
+            "AADSTS7000215: Invalid client secret or client assertion provided.".to_owned();
+        if sim.options.echo_refused_token_form {
+            description.push_str(&format!(
+                " Secret: {} assertion: {} request body: {}",
+                field("client_secret").unwrap_or(""),
+                field("client_assertion").unwrap_or(""),
+                String::from_utf8_lossy(raw)
+            ));
+        }
+        return token_error("invalid_client", &description);
     }
     let token = {
         let mut issued = sim.issued.lock().expect("lock");

@@ -8,7 +8,7 @@
 
 use super::super::transport::origin::origin_text;
 use super::super::transport::{Request, Transport, TransportError, content_length};
-use super::super::{ConnectorError, LiveConfig, Secret, one_line};
+use super::super::{ConnectorError, LiveConfig, Secret, one_line, redact};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
@@ -319,7 +319,15 @@ impl TokenSource {
         let response = tokio::time::timeout(self.timeout, request.request_async(&send))
             .await
             .map_err(|_| TokenError::Unavailable("the token request timed out".into()))?
-            .map_err(describe)?;
+            .map_err(|err| {
+                // The endpoint's words may repeat what it was sent: never the credential.
+                let secret = match &self.credential {
+                    Credential::ClientSecret(secret) => Some(secret),
+                    _ => None,
+                };
+                let sent: Vec<&Secret> = secret.into_iter().chain(assertion.as_ref()).collect();
+                describe(err, &sent)
+            })?;
         let lifetime = response
             .expires_in()
             .unwrap_or(Duration::from_secs(3600))
@@ -331,23 +339,27 @@ impl TokenSource {
     }
 }
 
+/// Why the token request failed, in words safe to print: every credential in `sent` is
+/// redacted from what the endpoint said (before the text is shortened, so no part survives).
 fn describe<E: std::error::Error>(
     err: RequestTokenError<E, oauth2::StandardErrorResponse<BasicErrorResponseType>>,
+    sent: &[&Secret],
 ) -> TokenError {
+    let safe = |text: &str| one_line(&redact(text, sent));
     match err {
         RequestTokenError::ServerResponse(response) => {
             let mut text = response.error().to_string();
             if let Some(description) = response.error_description() {
                 text.push_str(": ");
-                text.push_str(&one_line(description));
+                text.push_str(description);
             }
-            TokenError::Rejected(text)
+            TokenError::Rejected(safe(&text))
         }
-        RequestTokenError::Request(err) => TokenError::Unavailable(one_line(&err.to_string())),
+        RequestTokenError::Request(err) => TokenError::Unavailable(safe(&err.to_string())),
         RequestTokenError::Parse(_, _) => {
             TokenError::Unavailable("the token endpoint's response is not a token response".into())
         }
-        RequestTokenError::Other(text) => TokenError::Unavailable(one_line(&text)),
+        RequestTokenError::Other(text) => TokenError::Unavailable(safe(&text)),
     }
 }
 

@@ -357,8 +357,10 @@ async fn read_one_id(
         })
 }
 
-/// The ids a fan-out reads, selected from its parent's body. Only id-like strings are used, so
-/// data from the tenant can never change the shape of a request path.
+/// The ids a fan-out reads, selected from its parent's body. Graph's directory ids are GUIDs,
+/// and only GUID-shaped strings are used, so data from the tenant can never change the shape
+/// of a request (`..`, `/`, `?`, `%2e` and the like are refused). A fan-out over ids of another
+/// shape would first need that shape declared for it in the registry.
 fn parent_ids(
     results: &BTreeMap<String, Collected>,
     parent: &str,
@@ -379,20 +381,30 @@ fn parent_ids(
     })?;
     let mut ids = BTreeSet::new();
     for value in selected {
-        let id = value.as_str().unwrap_or_default();
-        if id.is_empty()
-            || !id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
-        {
-            return Err(ReadFailure {
-                http_status: None,
-                error: format!("{parent} lists an id that is not a plain identifier: {value}"),
-            });
-        }
-        ids.insert(id.to_owned());
+        match value.as_str() {
+            Some(id) if is_guid(id) => ids.insert(id.to_owned()),
+            _ => {
+                return Err(ReadFailure {
+                    http_status: None,
+                    error: format!(
+                        "{parent} lists an id that is not a GUID: {}",
+                        super::one_line(&value.to_string())
+                    ),
+                });
+            }
+        };
     }
     Ok(ids.into_iter().collect())
+}
+
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hexadecimal digits in either case.
+fn is_guid(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 36
+        && bytes.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
 }
 
 /// `origin + path + ?query`, the query percent-encoded the way Graph's examples are sent.
@@ -452,17 +464,41 @@ mod tests {
     }
 
     #[test]
-    fn fan_out_ids_must_be_plain_identifiers() {
-        let mut results = BTreeMap::new();
-        results.insert(
-            "parent".to_owned(),
-            Collected::Read {
-                request: String::new(),
-                http_status: 200,
-                pages: 1,
-                body: serde_json::json!({"value": [{"id": "../../admin"}]}),
-            },
-        );
-        assert!(parent_ids(&results, "parent", "$.value[*].id").is_err());
+    fn fan_out_ids_must_be_guids() {
+        let parent = |id: Value| {
+            let mut results = BTreeMap::new();
+            results.insert(
+                "parent".to_owned(),
+                Collected::Read {
+                    request: String::new(),
+                    http_status: 200,
+                    pages: 1,
+                    body: serde_json::json!({"value": [{"id": id}]}),
+                },
+            );
+            parent_ids(&results, "parent", "$.value[*].id")
+        };
+        for bad in [
+            serde_json::json!(".."),
+            serde_json::json!("."),
+            serde_json::json!("../../admin"),
+            serde_json::json!("%2e%2e"),
+            serde_json::json!("group.name"),
+            serde_json::json!("755adf71-9fd6-5248-b53e-b677544ec819/../x"),
+            serde_json::json!("755adf71-9fd6-5248-b53e-b677544ec81"),
+            serde_json::json!("755adf71x9fd6-5248-b53e-b677544ec819"),
+            serde_json::json!("755adf71-9fd6-5248-b53e-b677544ec81g"),
+            serde_json::json!(""),
+            serde_json::json!(7),
+            serde_json::json!(null),
+        ] {
+            assert!(parent(bad.clone()).is_err(), "{bad}");
+        }
+        for good in [
+            "755adf71-9fd6-5248-b53e-b677544ec819",
+            "755ADF71-9FD6-5248-B53E-B677544EC819",
+        ] {
+            assert_eq!(parent(serde_json::json!(good)).unwrap(), vec![good]);
+        }
     }
 }

@@ -6,8 +6,8 @@
 //! current one's items are parsed on the blocking pool while that request is out
 //! ([`super::page`]): parsing is off the chain of requests that must follow one another.
 
-use super::super::one_line;
-use super::super::transport::origin::{origin_text, same_origin};
+use super::super::transport::origin::{has_user_info, origin_text, same_origin};
+use super::super::{Secret, one_line, redact};
 use super::auth::TokenSource;
 use super::page::{self, Envelope, PageError};
 use super::reader::GraphReader;
@@ -110,7 +110,7 @@ impl Fetcher<'_> {
                             Some(401),
                             format!(
                                 "unauthorized even with a new token: {}",
-                                graph_error(&bytes)
+                                graph_error(&bytes, &token)
                             ),
                         ));
                     }
@@ -125,12 +125,12 @@ impl Fetcher<'_> {
                         format!(
                             "missing permission {} (grant it as an application permission with admin consent): {}",
                             self.permission,
-                            graph_error(&bytes)
+                            graph_error(&bytes, &token)
                         ),
                     ));
                 }
                 (Some(code), Some(Ok(bytes))) if !is_retryable_status(code) => {
-                    return Err(ReadFailure::new(Some(code), graph_error(&bytes)));
+                    return Err(ReadFailure::new(Some(code), graph_error(&bytes, &token)));
                 }
                 _ => {}
             }
@@ -292,8 +292,8 @@ fn next_page(
     checked_next_link(fetcher, seen, &link, page).map(Some)
 }
 
-/// `link` as the URL of the next page, if it may be followed: on the Graph host, not seen
-/// before, and not beyond [`MAX_PAGES`].
+/// `link` as the URL of the next page, if it may be followed: on the Graph host, without user
+/// info, not seen before, and not beyond [`MAX_PAGES`].
 fn checked_next_link(
     fetcher: &Fetcher<'_>,
     seen: &HashSet<String>,
@@ -315,6 +315,16 @@ fn checked_next_link(
             ),
         ));
     }
+    if has_user_info(&link_url) {
+        // An HTTP client sends user info as Basic credentials, instead of the bearer token.
+        return Err(ReadFailure::new(
+            Some(200),
+            format!(
+                "page {pages}: refused an @odata.nextLink carrying user info (user:password@) to {}",
+                origin_text(&link_url)
+            ),
+        ));
+    }
     if seen.contains(link_url.as_str()) {
         return Err(ReadFailure::new(
             Some(200),
@@ -330,15 +340,16 @@ fn checked_next_link(
     Ok(link_url)
 }
 
-/// Graph's `{"error": {"code", "message"}}` as one line, or the status text.
-fn graph_error(bytes: &[u8]) -> String {
+/// Graph's `{"error": {"code", "message"}}` as one line, or the status text; the access token
+/// the request carried is redacted, should the message repeat it.
+fn graph_error(bytes: &[u8], token: &Secret) -> String {
     let parsed: Option<Value> = serde_json::from_slice(bytes).ok();
     let error = parsed.as_ref().and_then(|v| v.get("error"));
     let code = error.and_then(|e| e.get("code")).and_then(Value::as_str);
     let message = error.and_then(|e| e.get("message")).and_then(Value::as_str);
     match (code, message) {
-        (Some(code), Some(message)) => one_line(&format!("{code}: {message}")),
-        (Some(code), None) => code.to_owned(),
+        (Some(code), Some(message)) => one_line(&redact(&format!("{code}: {message}"), &[token])),
+        (Some(code), None) => one_line(&redact(code, &[token])),
         _ => "no error details in the response".to_owned(),
     }
 }
