@@ -58,6 +58,44 @@ fn secret_sim() -> SimGraph {
     })
 }
 
+/// The built-in registry with `sites` read only for a multi-geo tenant (the `read_if` below).
+const SITES_IF_MULTI_GEO: &str = r#"    read_if:
+      resource: organization
+      path: "$.value[?@.isMultipleDataLocationsForServicesEnabled == true]"
+      when: the tenant is multi-geo (organization.isMultipleDataLocationsForServicesEnabled is true)
+"#;
+
+fn resources_with_conditional_sites() -> String {
+    let text = std::fs::read_to_string(support::repo_path("policies/resources.yaml")).unwrap();
+    let at = text
+        .find("    permission: Sites.Read.All\n")
+        .expect("sites entry");
+    format!("{}{SITES_IF_MULTI_GEO}{}", &text[..at], &text[at..])
+}
+
+/// A copy of the built-in policy directory whose registry reads `sites` only when needed.
+fn pack_dir_with_conditional_sites() -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap().flatten() {
+            let target = to.join(entry.file_name());
+            if entry.path().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy(&support::repo_path("policies"), dir.path());
+    std::fs::write(
+        dir.path().join("resources.yaml"),
+        resources_with_conditional_sites(),
+    )
+    .unwrap();
+    dir
+}
+
 fn wanted(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|n| (*n).to_owned()).collect()
 }
@@ -549,7 +587,242 @@ fn a_next_link_with_user_info_is_refused_and_no_basic_credentials_are_sent() {
     assert_only_reads(&sim);
 }
 
+#[test]
+fn a_400_to_top_is_read_again_without_it_and_the_snapshot_and_log_say_so() {
+    let sim = secret_sim();
+    let urd = "/v1.0/reports/authenticationMethods/userRegistrationDetails";
+    sim.fault(urd, Fault::RefuseQueryKey("$top"));
+    let out = tempfile::tempdir().unwrap();
+    let snap = out.path().join("snap");
+    let run = live_cmd(&sim)
+        .env("AZURE_CLIENT_SECRET", CANARY)
+        .args(["--only", "VTC-MFA-04", "--format", "json", "--snapshot-out"])
+        .arg(&snap)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(snap.join("manifest.json")).unwrap()).unwrap();
+    let entry = &manifest["resources"]["user_registration_details"];
+    assert_eq!(entry["status"], "ok", "{entry}");
+    assert_eq!(
+        entry["request"],
+        format!("GET {urd}"),
+        "the request as finally sent"
+    );
+    let note = entry["note"].as_str().expect("a note");
+    assert!(
+        note.contains("400 to $top=999") && note.contains("Unsupported query parameter"),
+        "{note}"
+    );
+    assert!(
+        stderr.contains("user_registration_details") && stderr.contains("400 to $top=999"),
+        "the live log says so too: {stderr}"
+    );
+    // First with $top (refused), then without it, page by page.
+    let queries: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == urd)
+        .map(|r| r.query)
+        .collect();
+    assert!(
+        queries[0].contains("%24top=999") || queries[0].contains("$top=999"),
+        "{queries:?}"
+    );
+    assert!(
+        queries[1..].iter().all(|q| !q.contains("top")),
+        "{queries:?}"
+    );
+    // Without a refusal the read carries $top and has no note.
+    let sim = secret_sim();
+    let collection = collect_over_tcp(&sim, &["user_registration_details"], fast_retry());
+    let Some(Collected::Read { request, note, .. }) =
+        collection.resources.get("user_registration_details")
+    else {
+        panic!("read");
+    };
+    assert_eq!(request, &format!("GET {urd}?$top=999"));
+    assert_eq!(note, &None);
+}
+
+#[test]
+fn a_read_skipped_as_not_needed_is_an_error_with_its_reason_live_and_replayed() {
+    let pack = pack_dir_with_conditional_sites();
+    let sim = secret_sim();
+    let out = tempfile::tempdir().unwrap();
+    let snap = out.path().join("snap");
+    let run = live_cmd(&sim)
+        .env("AZURE_CLIENT_SECRET", CANARY)
+        .arg("--policies")
+        .arg(pack.path())
+        .args(["--only", "VTC-LOC-02", "--format", "json", "--snapshot-out"])
+        .arg(&snap)
+        .output()
+        .unwrap();
+    assert_eq!(
+        run.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // Zonnedorp is not multi-geo: getAllSites was never asked for.
+    assert_eq!(sim.hits("/v1.0/sites/getAllSites"), 0);
+    assert_eq!(sim.hits("/v1.0/organization"), 1);
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(snap.join("manifest.json")).unwrap()).unwrap();
+    let entry = &manifest["resources"]["sites"];
+    assert_eq!(entry["status"], "not_needed", "{entry}");
+    assert!(entry.get("file").is_none(), "{entry}");
+    assert_eq!(
+        entry["note"],
+        "not needed: read only when the tenant is multi-geo (organization.isMultipleDataLocationsForServicesEnabled is true), and organization says otherwise"
+    );
+    // The policy that reads sites gives error with that reason, live and replayed alike.
+    let live: Value = serde_json::from_slice(&run.stdout).unwrap();
+    let replay = cloudkeur()
+        .args(["scan", "--format", "json", "--offline"])
+        .arg(&snap)
+        .arg("--policies")
+        .arg(pack.path())
+        .args(["--only", "VTC-LOC-02"])
+        .output()
+        .unwrap();
+    let replayed: Value = serde_json::from_slice(&replay.stdout).unwrap();
+    for report in [&live, &replayed] {
+        let finding = &report["findings"][0];
+        assert_eq!(finding["verdict"], "error", "{finding}");
+        assert!(
+            finding["reason"]
+                .to_string()
+                .contains("sites was not read: not needed"),
+            "{finding}"
+        );
+    }
+    assert_eq!(findings(&live), findings(&replayed));
+    assert_only_reads(&sim);
+}
+
+#[test]
+fn permissions_says_when_a_permission_is_needed_only_for_a_conditional_read() {
+    let pack = pack_dir_with_conditional_sites();
+    let run = cloudkeur()
+        .args(["permissions", "--only", "VTC-LOC-02", "--policies"])
+        .arg(pack.path())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        text.contains(
+            "Sites.Read.All is needed only when the tenant is multi-geo (organization.isMultipleDataLocationsForServicesEnabled is true)"
+        ),
+        "{text}"
+    );
+    // Without the read_if, nothing is said to be conditional.
+    let plain = cloudkeur()
+        .args(["permissions", "--only", "VTC-LOC-02"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("needed only when"));
+}
+
 // ------------------------------------------------- faults, in process on tokio's paused clock
+
+/// Reads `names` in process with the registry that reads `sites` only for a multi-geo tenant.
+async fn read_with_conditional_sites(sim: &SimGraph, names: &[&str]) -> Collection {
+    let registry = cloudkeur::registry::Registry::parse(
+        Path::new("resources.yaml"),
+        &resources_with_conditional_sites(),
+    )
+    .unwrap();
+    collect_with(
+        sim.transport(),
+        &config(sim, Credential::ClientSecret(Secret::new(CANARY))),
+        &registry,
+        &wanted(names),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_conditional_read_is_made_for_a_multi_geo_tenant_and_when_the_decider_is_unreadable() {
+    // Kleinwaarde is multi-geo.
+    let sim = SimGraph::start(SimOptions {
+        client_secret: CANARY.into(),
+        tenant_dir: Some(support::repo_path("fixtures/tenants/kleinwaarde")),
+        ..SimOptions::default()
+    });
+    let collection = read_with_conditional_sites(&sim, &["sites"]).await;
+    body_of(&collection, "sites");
+    // Zonnedorp is not, but its organization cannot be read: read anyway, and say why.
+    let sim = secret_sim();
+    sim.fault("/v1.0/organization", Fault::Forbidden);
+    let collection = read_with_conditional_sites(&sim, &["sites"]).await;
+    let Some(Collected::Read {
+        note: Some(note), ..
+    }) = collection.resources.get("sites")
+    else {
+        panic!(
+            "sites read with a note: {:?}",
+            collection.resources.get("sites")
+        );
+    };
+    assert!(
+        note.contains("organization") && note.contains("could not be read"),
+        "{note}"
+    );
+    // And readable, single-geo: skipped.
+    let sim = secret_sim();
+    let collection = read_with_conditional_sites(&sim, &["sites"]).await;
+    assert!(matches!(
+        collection.resources.get("sites"),
+        Some(Collected::NotNeeded { .. })
+    ));
+    assert_eq!(sim.hits("/v1.0/sites/getAllSites"), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_conditional_read_waits_for_its_decider_only_not_the_rest_of_the_scan() {
+    let sim = SimGraph::start(SimOptions {
+        client_secret: CANARY.into(),
+        tenant_dir: Some(support::repo_path("fixtures/tenants/kleinwaarde")),
+        ..SimOptions::default()
+    });
+    // organization takes 1 s; users pages take 300 ms each, several pages.
+    sim.fault("/v1.0/organization", Fault::Slow(Duration::from_secs(1)));
+    sim.fault("/v1.0/users", Fault::Slow(Duration::from_millis(300)));
+    sim.fault(
+        "/v1.0/sites/getAllSites",
+        Fault::Slow(Duration::from_millis(100)),
+    );
+    let started = Instant::now();
+    let collection = read_with_conditional_sites(&sim, &["sites", "users"]).await;
+    body_of(&collection, "sites");
+    let (_, user_pages) = body_of(&collection, "users");
+    assert!(user_pages >= 4, "{user_pages}");
+    // users pages from 0 s on, while organization is read; sites starts at 1 s, when
+    // organization is recorded, whatever users still has to read.
+    let users_done = Duration::from_millis(300) * user_pages;
+    let sites_pages = sim.hits("/v1.0/sites/getAllSites") as u32;
+    let sites_done = Duration::from_secs(1) + Duration::from_millis(100) * sites_pages;
+    assert_eq!(started.elapsed(), users_done.max(sites_done));
+    let log: Vec<String> = sim.requests().into_iter().map(|r| r.path).collect();
+    let first_users = log.iter().position(|p| p == "/v1.0/users").unwrap();
+    let first_sites = log
+        .iter()
+        .position(|p| p == "/v1.0/sites/getAllSites")
+        .unwrap();
+    let last_users = log.iter().rposition(|p| p == "/v1.0/users").unwrap();
+    assert!(first_users < first_sites, "{log:?}");
+    assert!(
+        first_sites < last_users,
+        "sites did not wait for users: {log:?}"
+    );
+}
 
 #[tokio::test(start_paused = true)]
 async fn throttling_honours_retry_after_then_succeeds() {

@@ -10,7 +10,7 @@ use crate::connector::{
     collect_blocking,
 };
 use crate::policy::PolicyPack;
-use crate::snapshot::{Snapshot, Wanted, encode};
+use crate::snapshot::{Collected, Collection, Snapshot, Wanted, encode};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -34,11 +34,29 @@ pub(super) fn snapshot(
     let names: BTreeSet<String> = wanted.keys().cloned().collect();
     let mut collection = collect_blocking(&config, &pack.registry, &names, progress)?;
     collection.collected_at = collected_at();
+    log_notes(&collection);
     let encoded = encode(&collection);
     if let Some(dir) = &args.snapshot_out {
         encoded.write_dir(dir)?;
     }
     Ok(encoded.to_snapshot(&pack.registry, wanted))
+}
+
+/// Tells how a read went where that matters (a request repeated without query parameters the
+/// service refused): the same words the manifest's `note` keeps. A read skipped as not needed
+/// is routine and only recorded in the snapshot.
+fn log_notes(collection: &Collection) {
+    for (name, collected) in &collection.resources {
+        if let Collected::Read {
+            note: Some(note), ..
+        }
+        | Collected::Failed {
+            note: Some(note), ..
+        } = collected
+        {
+            crate::logging::info("read-note", &format!("{name}: {note}"));
+        }
+    }
 }
 
 fn resolve(args: &LiveArgs) -> Result<LiveConfig, Error> {

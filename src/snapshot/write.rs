@@ -26,13 +26,20 @@ pub enum Collected {
         http_status: u16,
         pages: u32,
         body: Value,
+        /// How the read went, when a reader of the snapshot should know (see
+        /// [`ResourceEntry::note`]).
+        note: Option<String>,
     },
     /// Not read; `error` says why (and names the missing permission for a 403).
     Failed {
         request: String,
         http_status: Option<u16>,
         error: String,
+        note: Option<String>,
     },
+    /// Deliberately not read, because another resource said it was not needed; `reason` says
+    /// so. Evaluation treats it as unreadable with that reason.
+    NotNeeded { request: String, reason: String },
 }
 
 /// Everything one collection run read.
@@ -83,6 +90,7 @@ pub fn encode(collection: &Collection) -> EncodedSnapshot {
                 http_status,
                 pages,
                 body,
+                note,
             } => {
                 let file = format!("{name}.json");
                 let mut bytes = serde_json::to_vec_pretty(body).unwrap_or_default();
@@ -95,6 +103,7 @@ pub fn encode(collection: &Collection) -> EncodedSnapshot {
                     file: Some(file.clone()),
                     sha256: Some(sha256_hex(&bytes)),
                     error: None,
+                    note: note.clone(),
                 };
                 files.push((file, bytes));
                 bodies.insert(name.clone(), body.clone());
@@ -104,6 +113,7 @@ pub fn encode(collection: &Collection) -> EncodedSnapshot {
                 request,
                 http_status,
                 error,
+                note,
             } => ResourceEntry {
                 status: ResourceStatus::Error,
                 request: Some(request.clone()),
@@ -112,6 +122,17 @@ pub fn encode(collection: &Collection) -> EncodedSnapshot {
                 file: None,
                 sha256: None,
                 error: Some(error.clone()),
+                note: note.clone(),
+            },
+            Collected::NotNeeded { request, reason } => ResourceEntry {
+                status: ResourceStatus::NotNeeded,
+                request: Some(request.clone()),
+                http_status: None,
+                pages: None,
+                file: None,
+                sha256: None,
+                error: None,
+                note: Some(reason.clone()),
             },
         };
         entries.insert(name.clone(), entry);
@@ -262,6 +283,7 @@ mod tests {
                 http_status: 200,
                 pages: 1,
                 body: json!({"displayConcealedNames": true}),
+                note: None,
             },
         );
         resources.insert(
@@ -270,6 +292,7 @@ mod tests {
                 request: "GET /v1.0/users".into(),
                 http_status: Some(403),
                 error: "missing permission User.Read.All".into(),
+                note: None,
             },
         );
         Collection {

@@ -64,6 +64,9 @@ pub enum Fault {
     ConnectionReset { times: u32 },
     /// Page `n` (from 1) holds an item with bytes that are not UTF-8; its nextLink is intact.
     BadItemOnPage(usize),
+    /// 400 to a request that carries this query key (as Graph answers a parameter a resource
+    /// does not support), always.
+    RefuseQueryKey(&'static str),
     /// A 200 whose body streams this many bytes (a JSON object padded with spaces), made as it
     /// is sent, without a `Content-Length`: a body of gigabytes costs the simulator nothing.
     HugeBody(u64),
@@ -519,7 +522,20 @@ async fn answer(
     let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
+    if let Some(Fault::RefuseQueryKey(refused)) = &fault
+        && params.iter().any(|(k, _)| k == refused)
+    {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_UnsupportedQuery",
+            &format!("Unsupported query parameter '{refused}'."),
+        );
+    }
     for (key, value) in &resource.spec.query {
+        // A key the registry drops after a 400 may be missing from the request.
+        if resource.spec.fallback_on_400.contains(key) && !params.iter().any(|(k, _)| k == key) {
+            continue;
+        }
         if !params.iter().any(|(k, v)| k == key && v == value) {
             return graph_error(
                 StatusCode::BAD_REQUEST,
