@@ -175,6 +175,112 @@ fn assert_only_reads(sim: &SimGraph) {
     }
 }
 
+/// Every Graph read the simulator received carried exactly its resource's query from the
+/// registry (ids filled in; the paging token aside).
+fn assert_requests_carry_the_registry_query(sim: &SimGraph) {
+    let registry = pack().registry;
+    for request in sim.requests().iter().filter(|r| r.method == "GET") {
+        let spec = registry
+            .iter()
+            .map(|(_, spec)| spec)
+            .find(|spec| match spec.path.split_once("{id}") {
+                None => spec.path == request.path,
+                Some((head, tail)) => {
+                    request.path.starts_with(head) && request.path.ends_with(tail)
+                }
+            })
+            .unwrap_or_else(|| panic!("no resource at {}", request.path));
+        let sent: BTreeSet<(String, String)> =
+            url::form_urlencoded::parse(request.query.as_bytes())
+                .into_owned()
+                .filter(|(k, _)| k != "$skiptoken")
+                .collect();
+        let expected: BTreeSet<(String, String)> = spec
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert_eq!(sent, expected, "{}", request.path);
+    }
+}
+
+/// Scans `tenant` live through the simulator, and offline from the tenant's own snapshot, both
+/// with the policies in `pack` (the built-in pack when `None`); an error names the policies whose
+/// findings (verdict, reason, items) differ. The live scan reads what the registry asks for, and the simulator answers
+/// as Graph would, so a request that asks for the wrong members or rows reads other data.
+fn live_matches_offline(tenant: &Path, pack: Option<&Path>) -> Result<(), String> {
+    let sim = SimGraph::start(SimOptions {
+        client_secret: CANARY.into(),
+        tenant_dir: Some(tenant.to_path_buf()),
+        ..SimOptions::default()
+    });
+    let with_pack = |cmd: &mut assert_cmd::Command| {
+        if let Some(pack) = pack {
+            cmd.arg("--policies").arg(pack);
+        }
+    };
+    // Pseudonyms are keyed by the tenant id, which the simulator does not share with the
+    // fixture: compare the names themselves.
+    let mut live = live_cmd(&sim);
+    live.env("AZURE_CLIENT_SECRET", CANARY)
+        .args(["--format", "json", "--reveal-identities"]);
+    with_pack(&mut live);
+    let live = live.output().unwrap();
+    let mut offline = cloudkeur();
+    offline
+        .args([
+            "scan",
+            "--format",
+            "json",
+            "--reveal-identities",
+            "--offline",
+        ])
+        .arg(tenant);
+    with_pack(&mut offline);
+    let offline = offline.output().unwrap();
+    // Verdict, reason and items: a failing policy can fail for fewer reasons too.
+    let outcomes = |out: &std::process::Output| -> Vec<(String, Value)> {
+        let report: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| {
+                // Why a resource could not be read is worded live, and recorded offline.
+                let outcome = if f["verdict"] == "error" {
+                    serde_json::json!([f["verdict"]])
+                } else {
+                    serde_json::json!([f["verdict"], f["reason"], f["items"]])
+                };
+                (f["policy"].as_str().unwrap_or("").to_owned(), outcome)
+            })
+            .collect()
+    };
+    let (live, offline) = (outcomes(&live), outcomes(&offline));
+    let differ: Vec<String> = live
+        .iter()
+        .zip(&offline)
+        .filter(|(a, b)| a != b)
+        .map(|((policy, live), (_, offline))| format!("{policy}: live {live}, offline {offline}"))
+        .collect();
+    if differ.is_empty() && live.len() == offline.len() {
+        Ok(())
+    } else {
+        Err(differ.join("; "))
+    }
+}
+
+/// A copy of the built-in policy directory whose registry is `edit`ed.
+fn pack_dir_with(edit: impl Fn(String) -> String) -> tempfile::TempDir {
+    let dir = pack_dir_with_conditional_sites();
+    let text = std::fs::read_to_string(support::repo_path("policies/resources.yaml")).unwrap();
+    let edited = edit(text.clone());
+    assert_ne!(edited, text, "the edit changed the registry");
+    std::fs::write(dir.path().join("resources.yaml"), edited).unwrap();
+    dir
+}
+
 fn live_cmd(sim: &SimGraph) -> assert_cmd::Command {
     let mut cmd = cloudkeur();
     cmd.args(["scan", "--graph-url", &sim.url, "--authority-url", &sim.url])
@@ -291,6 +397,7 @@ fn live_scan_gives_the_same_findings_as_offline_replay_of_its_snapshot() {
         "retried after 429"
     );
     assert_only_reads(&sim);
+    assert_requests_carry_the_registry_query(&sim);
 
     // The canary secret and the access tokens appear nowhere.
     let mut outputs = vec![
@@ -317,6 +424,61 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
         }
     }
     files
+}
+
+#[test]
+fn both_fixture_tenants_scan_the_same_live_as_offline() {
+    for tenant in ["zonnedorp", "kleinwaarde"] {
+        let dir = support::repo_path(&format!("fixtures/tenants/{tenant}"));
+        live_matches_offline(&dir, None).unwrap_or_else(|differ| panic!("{tenant}: {differ}"));
+    }
+}
+
+#[test]
+fn a_registry_asking_for_the_wrong_members_rows_or_expansion_fails_the_live_comparison() {
+    let kleinwaarde = support::repo_path("fixtures/tenants/kleinwaarde");
+    type Edit = fn(String) -> String;
+    let wrong: [(&str, Edit); 4] = [
+        // Users' data location is not asked for: the live scan cannot see the NAM user.
+        ("a $select without preferredDataLocation", |text| {
+            text.replace(
+                r#"{"$select": "id,userPrincipalName,userType,preferredDataLocation", "$top": "999"}"#,
+                r#"{"$select": "id,userPrincipalName,userType", "$top": "999"}"#,
+            )
+        }),
+        // The principal is not expanded: no group holding Global Administrator is found.
+        ("no $expand=principal", |text| {
+            text.replace(
+                r#"'62e90394-69f5-4237-9190-012177145e10'", "$expand": "principal"}"#,
+                r#"'62e90394-69f5-4237-9190-012177145e10'"}"#,
+            )
+        }),
+        // Another role's assignments instead of Global Administrator's.
+        ("a $filter on another role", |text| {
+            text.replace(
+                "roleDefinitionId eq '62e90394-69f5-4237-9190-012177145e10'",
+                "roleDefinitionId eq 'fe930be7-5e62-47db-91af-98c3a49a38b1'",
+            )
+        }),
+        // A filter form Graph does not take: 400, the resource unreadable.
+        ("an unsupported $filter", |text| {
+            text.replace(
+                "roleDefinitionId eq '62e90394-69f5-4237-9190-012177145e10'",
+                "roleDefinitionId has '62e90394'",
+            )
+        }),
+    ];
+    // The registry as shipped reads the same as the fixture: each difference below is the edit's.
+    let shipped =
+        pack_dir_with(|text| text.replace("# The resource registry", "#  The resource registry"));
+    live_matches_offline(&kleinwaarde, Some(shipped.path())).expect("the shipped registry");
+    for (what, edit) in wrong {
+        let pack = pack_dir_with(edit);
+        let differ = live_matches_offline(&kleinwaarde, Some(pack.path())).expect_err(&format!(
+            "{what}: the live scan should differ from the fixture"
+        ));
+        assert!(!differ.is_empty(), "{what}");
+    }
 }
 
 #[test]
@@ -822,6 +984,101 @@ async fn a_conditional_read_waits_for_its_decider_only_not_the_rest_of_the_scan(
         first_sites < last_users,
         "sites did not wait for users: {log:?}"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_simulator_answers_select_expand_and_filter_as_graph_does() {
+    use graph_sim::odata::Options;
+    let options = |query: &[(&str, &str)]| {
+        let params: Vec<(String, String)> = query
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Options::parse(&params)
+    };
+    let items = vec![
+        serde_json::json!({"@odata.type": "#microsoft.graph.user", "id": "1", "userType": "Member",
+            "upn": "a@x", "principal": {"id": "p"}, "enabled": true, "tags": {"geo": "EUR"}}),
+        serde_json::json!({"@odata.type": "#microsoft.graph.user", "id": "2", "userType": "Guest",
+            "upn": "b@x", "principal": null, "enabled": false, "tags": {"geo": "NAM"}}),
+    ];
+    // $select: only the selected members, and the @odata annotations.
+    let selected = options(&[("$select", "upn")])
+        .unwrap()
+        .apply_items(&items)
+        .unwrap();
+    assert_eq!(
+        selected[0],
+        serde_json::json!({"@odata.type": "#microsoft.graph.user", "upn": "a@x"})
+    );
+    // $expand: the navigation property only when asked for.
+    let plain = options(&[]).unwrap().apply_items(&items).unwrap();
+    assert!(plain[0].get("principal").is_none() && plain[0].get("upn").is_some());
+    let expanded = options(&[("$select", "id"), ("$expand", "principal")])
+        .unwrap()
+        .apply_items(&items)
+        .unwrap();
+    assert_eq!(expanded[0]["principal"], serde_json::json!({"id": "p"}));
+    // $filter: the forms the registry uses.
+    let ids = |filter: &str| -> Vec<String> {
+        options(&[("$filter", filter)])
+            .unwrap()
+            .apply_items(&items)
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids("userType eq 'Guest'"), ["2"]);
+    assert_eq!(ids("userType ne 'Guest'"), ["1"]);
+    assert_eq!(ids("id in ('1', '2')"), ["1", "2"]);
+    assert_eq!(ids("enabled eq true and tags/geo eq 'EUR'"), ["1"]);
+    assert_eq!(ids("not (enabled eq true) or id eq '1'"), ["1", "2"]);
+    assert_eq!(ids("startsWith(upn, 'b')"), ["2"]);
+    // What Graph refuses with a 400.
+    for bad in [
+        "userType has 'Guest'",
+        "tags/any(t: t eq 'x')",
+        "length(upn) gt 2",
+        "userType eq 'Guest",
+        "nosuch eq 'x'",
+    ] {
+        let refused = options(&[("$filter", bad)]).and_then(|o| o.apply_items(&items));
+        assert!(refused.is_err(), "{bad}");
+    }
+    assert!(
+        options(&[("$select", "nosuch")])
+            .unwrap()
+            .apply_items(&items)
+            .is_err()
+    );
+    assert!(
+        options(&[("$expand", "upn")])
+            .unwrap()
+            .apply_items(&items)
+            .is_err()
+    );
+    // And through a read: roleAssignments with a filter Graph refuses is a 400, an error.
+    let sim = secret_sim();
+    let registry = cloudkeur::registry::Registry::parse(
+        Path::new("resources.yaml"),
+        &std::fs::read_to_string(support::repo_path("policies/resources.yaml"))
+            .unwrap()
+            .replace("roleDefinitionId eq '62e", "roleDefinitionId has '62e"),
+    )
+    .unwrap();
+    let collection = collect_with(
+        sim.transport(),
+        &config(&sim, Credential::ClientSecret(Secret::new(CANARY))),
+        &registry,
+        &wanted(&["directory_role_assignments"]),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+    let (status, error) = error_of(&collection, "directory_role_assignments");
+    assert_eq!(status, Some(400));
+    assert!(error.contains("Invalid filter clause"), "{error}");
 }
 
 #[tokio::test(start_paused = true)]
