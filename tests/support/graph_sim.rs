@@ -68,6 +68,8 @@ pub enum Fault {
     ConnectionReset { times: u32 },
     /// Page `n` (from 1) holds an item with bytes that are not UTF-8; its nextLink is intact.
     BadItemOnPage(usize),
+    /// 200 with an empty collection, `{"value": []}`: as if the tenant had nothing there.
+    EmptyCollection,
     /// 400 to a request that carries this query key (as Graph answers a parameter a resource
     /// does not support), always.
     RefuseQueryKey(&'static str),
@@ -592,6 +594,13 @@ async fn answer(
     }
     if let Some(Fault::HugeBody(total)) = fault {
         return huge_body(total);
+    }
+    if let Some(Fault::EmptyCollection) = fault {
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"value":[]}"#,
+        )
+            .into_response();
     }
     let Some((resource, id)) = find(sim, &path) else {
         return graph_error(
