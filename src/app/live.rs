@@ -10,7 +10,7 @@ use crate::connector::{
     collect_blocking,
 };
 use crate::policy::PolicyPack;
-use crate::snapshot::{Collected, Collection, Snapshot, Wanted, encode};
+use crate::snapshot::{Collected, Collection, Snapshot, Wanted, encode_owned};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -35,11 +35,13 @@ pub(super) fn snapshot(
     let mut collection = collect_blocking(&config, &pack.registry, &names, progress)?;
     collection.collected_at = collected_at();
     log_notes(&collection);
-    let encoded = encode(&collection);
+    // The bodies move from the collection into the snapshot: never copied, and turned into
+    // bytes only when --snapshot-out writes them.
+    let encoded = encode_owned(collection);
     if let Some(dir) = &args.snapshot_out {
         encoded.write_dir(dir)?;
     }
-    Ok(encoded.to_snapshot(&pack.registry, wanted))
+    Ok(encoded.into_snapshot(&pack.registry, wanted))
 }
 
 /// Tells how a read went where that matters (a request repeated without query parameters the
