@@ -4,8 +4,11 @@
 //! resource one after another; reads that may page start before reads of a single request. A
 //! fan-out resource (`for_each`) starts as soon as the resource that lists its ids has been read,
 //! and reads its ids concurrently too (each id one read), so a scan takes about as long as its
-//! longest chain of pages. A resource that fails is recorded with its reason; it never stops the
-//! others and never becomes an empty body.
+//! longest chain of pages. A conditional resource (`read_if`) likewise waits only for the
+//! resource that decides whether it is needed (`plan.rs`); one not needed is recorded as such. A
+//! resource that fails is recorded with its reason; it never stops the others and never becomes
+//! an empty body. A read the service answers with 400 is made once more without the query keys
+//! the registry lists in `fallback_on_400`, and the snapshot says so.
 
 pub mod auth;
 pub mod page;
