@@ -73,8 +73,8 @@ fn resources_with_conditional_sites() -> String {
     format!("{}{SITES_IF_MULTI_GEO}{}", &text[..at], &text[at..])
 }
 
-/// A copy of the built-in policy directory whose registry reads `sites` only when needed.
-fn pack_dir_with_conditional_sites() -> tempfile::TempDir {
+/// A copy of the built-in policy directory with `resources` as its registry.
+fn pack_dir(resources: &str) -> tempfile::TempDir {
     fn copy(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
         for entry in std::fs::read_dir(from).unwrap().flatten() {
@@ -88,12 +88,13 @@ fn pack_dir_with_conditional_sites() -> tempfile::TempDir {
     }
     let dir = tempfile::tempdir().unwrap();
     copy(&support::repo_path("policies"), dir.path());
-    std::fs::write(
-        dir.path().join("resources.yaml"),
-        resources_with_conditional_sites(),
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("resources.yaml"), resources).unwrap();
     dir
+}
+
+/// A copy of the built-in policy directory whose registry reads `sites` only when needed.
+fn pack_dir_with_conditional_sites() -> tempfile::TempDir {
+    pack_dir(&resources_with_conditional_sites())
 }
 
 fn wanted(names: &[&str]) -> BTreeSet<String> {
@@ -273,12 +274,10 @@ fn live_matches_offline(tenant: &Path, pack: Option<&Path>) -> Result<(), String
 
 /// A copy of the built-in policy directory whose registry is `edit`ed.
 fn pack_dir_with(edit: impl Fn(String) -> String) -> tempfile::TempDir {
-    let dir = pack_dir_with_conditional_sites();
     let text = std::fs::read_to_string(support::repo_path("policies/resources.yaml")).unwrap();
     let edited = edit(text.clone());
     assert_ne!(edited, text, "the edit changed the registry");
-    std::fs::write(dir.path().join("resources.yaml"), edited).unwrap();
-    dir
+    pack_dir(&edited)
 }
 
 fn live_cmd(sim: &SimGraph) -> assert_cmd::Command {
