@@ -197,20 +197,28 @@ impl Registry {
                     return Err(Diagnostic::new(
                         file,
                         at(),
-                        format!("resource '{name}': fallback_on_400 names '{key}', which is not in its query"),
+                        format!("resource '{name}': fallback_on_400 names '{key}', which its query does not send"),
                     )
-                    .with_fix("list only query keys of this resource, e.g. fallback_on_400: [\"$top\"]"));
+                    .with_fix("list only keys of `query`, e.g. fallback_on_400: [\"$top\"]"));
                 }
             }
             if let Some(read_if) = &spec.read_if {
-                if read_if.resource == *name || !self.resources.contains_key(&read_if.resource) {
+                if !self.resources.contains_key(&read_if.resource) {
                     return Err(Diagnostic::new(
                         file,
                         at(),
                         format!(
-                            "resource '{name}': read_if names '{}', which is not another resource in this file",
+                            "resource '{name}': read_if names unknown resource '{}'",
                             read_if.resource
                         ),
+                    )
+                    .with_fix("name a resource defined in this file"));
+                }
+                if read_if.resource == *name {
+                    return Err(Diagnostic::new(
+                        file,
+                        at(),
+                        format!("resource '{name}': read_if names the resource itself"),
                     )
                     .with_fix("name the resource that says whether this one is needed, e.g. read_if: {resource: organization, path: ...}"));
                 }
@@ -335,7 +343,10 @@ resources:
             "  users:\n    title: t\n    path: /v1.0/users\n    fallback_on_400: [\"$top\"]\n    kind: collection\n    permission: User.Read.All\n",
         )
         .unwrap_err();
-        assert!(err.contains("'$top', which is not in its query"), "{err}");
+        assert!(
+            err.contains("'$top', which its query does not send"),
+            "{err}"
+        );
         let err = parse(
             "  members:\n    title: t\n    path: /v1.0/groups/{id}/members\n    query: {\"$top\": \"999\"}\n    fallback_on_400: [\"$top\"]\n    for_each: {resource: groups, ids: \"$.value[*].id\"}\n    kind: collection\n    permission: GroupMember.Read.All\n",
         )
@@ -366,11 +377,11 @@ resources:
         for (read_if, problem) in [
             (
                 "{resource: nowhere, path: \"$.value\"}",
-                "not another resource",
+                "read_if names unknown resource 'nowhere'",
             ),
             (
                 "{resource: sites, path: \"$.value\"}",
-                "not another resource",
+                "read_if names the resource itself",
             ),
             (
                 "{resource: organization, path: \"$.value[\"}",

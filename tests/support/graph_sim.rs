@@ -159,7 +159,7 @@ impl Resource {
             views: Mutex::new(HashMap::new()),
         };
         if resource.spec.kind == ResourceKind::Collection {
-            let ids: Vec<Option<String>> = if resource.spec.path.contains("{id}") {
+            let ids: Vec<Option<String>> = if resource.spec.for_each.is_some() {
                 resource
                     .body
                     .as_object()
