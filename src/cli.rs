@@ -379,6 +379,11 @@ pub struct LiveArgs {
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
+    /// Refuse a Graph response body longer than this many bytes, while it arrives (the resource
+    /// is then recorded as unreadable and its policies give `error`).
+    #[arg(long, value_name = "BYTES", default_value_t = crate::connector::DEFAULT_MAX_RESPONSE_BYTES, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_response_bytes: u64,
+
     /// No progress bar (it is drawn only when standard error is a terminal anyway).
     #[arg(long)]
     pub quiet: bool,

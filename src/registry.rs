@@ -28,6 +28,33 @@ pub struct FanOut {
     pub ids: String,
 }
 
+/// A read made only when another resource says it is needed (least privilege: e.g. every site
+/// only for a multi-geo tenant).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadIf {
+    /// The resource that decides; it is read first (and the read waits for it).
+    pub resource: String,
+    /// RFC 9535 JSONPath over that resource's body as stored in the snapshot: the read is needed
+    /// when it selects at least one value. When that resource could not be read, the read is
+    /// made anyway (fail safe).
+    pub path: String,
+    /// When the read is needed, in words (`cloudkeur permissions`, the manifest's reason for a
+    /// skipped read), e.g. "the tenant is multi-geo".
+    #[serde(default)]
+    pub when: Option<String>,
+}
+
+impl ReadIf {
+    /// The condition in words: `when`, else the path.
+    pub fn condition(&self) -> String {
+        match &self.when {
+            Some(when) => when.clone(),
+            None => format!("{} has a value at {}", self.resource, self.path),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceSpec {
@@ -36,6 +63,13 @@ pub struct ResourceSpec {
     pub path: String,
     #[serde(default)]
     pub query: BTreeMap<String, String>,
+    /// Query keys (e.g. `$top`) dropped when the service answers 400 to the request: the read
+    /// is then made once more without them (default page size), and the snapshot says so.
+    #[serde(default)]
+    pub fallback_on_400: Vec<String>,
+    /// Read only when another resource says so.
+    #[serde(default)]
+    pub read_if: Option<ReadIf>,
     pub kind: ResourceKind,
     /// The least-privileged application permission that allows this read.
     pub permission: String,
@@ -52,15 +86,28 @@ pub struct ResourceSpec {
 impl ResourceSpec {
     /// The request as a person reads it: `GET /v1.0/...?$select=...`.
     pub fn request_line(&self) -> String {
-        let mut line = format!("GET {}", self.path);
-        for (i, (key, value)) in self.query.iter().enumerate() {
-            line.push(if i == 0 { '?' } else { '&' });
-            line.push_str(key);
-            line.push('=');
-            line.push_str(value);
-        }
-        line
+        request_line(&self.path, &self.query)
     }
+
+    /// The resources that must be read before this one: a fan-out's parent, a `read_if`'s
+    /// deciding resource.
+    pub fn depends_on(&self) -> impl Iterator<Item = &str> {
+        let fan_out = self.for_each.as_ref().map(|f| f.resource.as_str());
+        let read_if = self.read_if.as_ref().map(|r| r.resource.as_str());
+        fan_out.into_iter().chain(read_if)
+    }
+}
+
+/// `GET path?key=value&…` as a person reads it (the query not encoded).
+pub fn request_line(path: &str, query: &BTreeMap<String, String>) -> String {
+    let mut line = format!("GET {path}");
+    for (i, (key, value)) in query.iter().enumerate() {
+        line.push(if i == 0 { '?' } else { '&' });
+        line.push_str(key);
+        line.push('=');
+        line.push_str(value);
+    }
+    line
 }
 
 #[derive(Debug, Deserialize)]
@@ -133,8 +180,105 @@ impl Registry {
                     ));
                 }
             }
+            if !spec.fallback_on_400.is_empty() && spec.for_each.is_some() {
+                return Err(Diagnostic::new(
+                    file,
+                    at(),
+                    format!(
+                        "resource '{name}': fallback_on_400 is not supported on a for_each resource"
+                    ),
+                )
+                .with_fix(
+                    "leave the query key out of this fan-out, or read the resource directly",
+                ));
+            }
+            for key in &spec.fallback_on_400 {
+                if !spec.query.contains_key(key) {
+                    return Err(Diagnostic::new(
+                        file,
+                        at(),
+                        format!("resource '{name}': fallback_on_400 names '{key}', which its query does not send"),
+                    )
+                    .with_fix("list only keys of `query`, e.g. fallback_on_400: [\"$top\"]"));
+                }
+            }
+            if let Some(read_if) = &spec.read_if {
+                if !self.resources.contains_key(&read_if.resource) {
+                    return Err(Diagnostic::new(
+                        file,
+                        at(),
+                        format!(
+                            "resource '{name}': read_if names unknown resource '{}'",
+                            read_if.resource
+                        ),
+                    )
+                    .with_fix("name a resource defined in this file"));
+                }
+                if read_if.resource == *name {
+                    return Err(Diagnostic::new(
+                        file,
+                        at(),
+                        format!("resource '{name}': read_if names the resource itself"),
+                    )
+                    .with_fix("name the resource that says whether this one is needed, e.g. read_if: {resource: organization, path: ...}"));
+                }
+                if let Err(err) = jsonpath_rust::parser::parse_json_path(&read_if.path) {
+                    return Err(Diagnostic::new(
+                        file,
+                        at(),
+                        format!("resource '{name}': read_if.path is not valid JSONPath: {err}"),
+                    )
+                    .with_fix("write an RFC 9535 JSONPath such as $.value[?@.isMultipleDataLocationsForServicesEnabled == true]"));
+                }
+            }
+            if let Some(cycle) = self.dependency_cycle(name) {
+                return Err(Diagnostic::new(
+                    file,
+                    at(),
+                    format!("resource '{name}' waits for itself: {}", cycle.join(" → ")),
+                )
+                .with_fix(
+                    "a for_each or read_if must not lead back to the resource that names it",
+                ));
+            }
         }
         Ok(())
+    }
+
+    /// The chain of for_each / read_if dependencies from `start` back to `start`, if there is
+    /// one (such a resource could never be read).
+    fn dependency_cycle(&self, start: &str) -> Option<Vec<String>> {
+        let mut path = vec![start.to_owned()];
+        self.find_cycle(
+            start,
+            start,
+            &mut path,
+            &mut std::collections::BTreeSet::new(),
+        )
+        .then_some(path)
+    }
+
+    fn find_cycle(
+        &self,
+        start: &str,
+        at: &str,
+        path: &mut Vec<String>,
+        seen: &mut std::collections::BTreeSet<String>,
+    ) -> bool {
+        let Some(spec) = self.resources.get(at) else {
+            return false;
+        };
+        for next in spec.depends_on() {
+            path.push(next.to_owned());
+            if next == start {
+                return true;
+            }
+            if seen.insert(next.to_owned()) && self.find_cycle(start, next, path, seen) {
+                return true;
+            }
+            path.pop();
+        }
+        false
     }
 
     pub fn get(&self, name: &str) -> Option<&ResourceSpec> {
@@ -160,4 +304,101 @@ pub(crate) fn is_snake_case(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = r#"
+resources:
+  organization:
+    title: t
+    path: /v1.0/organization
+    kind: collection
+    permission: Organization.Read.All
+  groups:
+    title: t
+    path: /v1.0/groups
+    query: {"$top": "999"}
+    kind: collection
+    permission: Group.Read.All
+"#;
+
+    fn parse(extra: &str) -> Result<Registry, String> {
+        Registry::parse(Path::new("resources.yaml"), &format!("{BASE}{extra}"))
+            .map_err(|d| d.to_string())
+    }
+
+    #[test]
+    fn fallback_on_400_names_keys_of_the_query_of_a_direct_read() {
+        let ok = parse(
+            "  users:\n    title: t\n    path: /v1.0/users\n    query: {\"$top\": \"999\"}\n    fallback_on_400: [\"$top\"]\n    kind: collection\n    permission: User.Read.All\n",
+        );
+        assert_eq!(
+            ok.unwrap().get("users").unwrap().fallback_on_400,
+            ["$top".to_owned()]
+        );
+        let err = parse(
+            "  users:\n    title: t\n    path: /v1.0/users\n    fallback_on_400: [\"$top\"]\n    kind: collection\n    permission: User.Read.All\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("'$top', which its query does not send"),
+            "{err}"
+        );
+        let err = parse(
+            "  members:\n    title: t\n    path: /v1.0/groups/{id}/members\n    query: {\"$top\": \"999\"}\n    fallback_on_400: [\"$top\"]\n    for_each: {resource: groups, ids: \"$.value[*].id\"}\n    kind: collection\n    permission: GroupMember.Read.All\n",
+        )
+        .unwrap_err();
+        assert!(err.contains("not supported on a for_each"), "{err}");
+    }
+
+    #[test]
+    fn read_if_names_another_resource_with_a_valid_path_and_no_cycle() {
+        let sites = |read_if: &str| {
+            format!(
+                "  sites:\n    title: t\n    path: /v1.0/sites/getAllSites\n    kind: collection\n    permission: Sites.Read.All\n    read_if: {read_if}\n"
+            )
+        };
+        let ok = parse(&sites(
+            "{resource: organization, path: \"$.value[?@.isMultipleDataLocationsForServicesEnabled == true]\"}",
+        ))
+        .unwrap();
+        let read_if = ok.get("sites").unwrap().read_if.clone().unwrap();
+        assert_eq!(
+            read_if.condition(),
+            "organization has a value at $.value[?@.isMultipleDataLocationsForServicesEnabled == true]"
+        );
+        assert_eq!(
+            ok.get("sites").unwrap().depends_on().collect::<Vec<_>>(),
+            ["organization"]
+        );
+        for (read_if, problem) in [
+            (
+                "{resource: nowhere, path: \"$.value\"}",
+                "read_if names unknown resource 'nowhere'",
+            ),
+            (
+                "{resource: sites, path: \"$.value\"}",
+                "read_if names the resource itself",
+            ),
+            (
+                "{resource: organization, path: \"$.value[\"}",
+                "not valid JSONPath",
+            ),
+        ] {
+            let err = parse(&sites(read_if)).unwrap_err();
+            assert!(err.contains(problem), "{read_if}: {err}");
+        }
+        // groups waits for sites, sites for groups: neither could ever be read.
+        let cycle = BASE.replace(
+            "    permission: Group.Read.All\n",
+            "    permission: Group.Read.All\n    read_if: {resource: sites, path: \"$.value\"}\n",
+        ) + &sites("{resource: groups, path: \"$.value\"}");
+        let err = Registry::parse(Path::new("resources.yaml"), &cycle)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("waits for itself"), "{err}");
+    }
 }

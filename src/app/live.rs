@@ -10,7 +10,7 @@ use crate::connector::{
     collect_blocking,
 };
 use crate::policy::PolicyPack;
-use crate::snapshot::{Snapshot, Wanted, encode};
+use crate::snapshot::{Collected, Collection, Snapshot, Wanted, encode_owned};
 use std::collections::BTreeSet;
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -34,11 +34,31 @@ pub(super) fn snapshot(
     let names: BTreeSet<String> = wanted.keys().cloned().collect();
     let mut collection = collect_blocking(&config, &pack.registry, &names, progress)?;
     collection.collected_at = collected_at();
-    let encoded = encode(&collection);
+    log_notes(&collection);
+    // The bodies move from the collection into the snapshot: never copied, and turned into
+    // bytes only when --snapshot-out writes them.
+    let encoded = encode_owned(collection);
     if let Some(dir) = &args.snapshot_out {
         encoded.write_dir(dir)?;
     }
-    Ok(encoded.to_snapshot(&pack.registry, wanted))
+    Ok(encoded.into_snapshot(&pack.registry, wanted))
+}
+
+/// Tells how a read went where that matters (a request repeated without query parameters the
+/// service refused): the same words the manifest's `note` keeps. A read skipped as not needed
+/// is routine and only recorded in the snapshot.
+fn log_notes(collection: &Collection) {
+    for (name, collected) in &collection.resources {
+        if let Collected::Read {
+            note: Some(note), ..
+        }
+        | Collected::Failed {
+            note: Some(note), ..
+        } = collected
+        {
+            crate::logging::info("read-note", &format!("{name}: {note}"));
+        }
+    }
 }
 
 fn resolve(args: &LiveArgs) -> Result<LiveConfig, Error> {
@@ -94,6 +114,7 @@ fn resolve(args: &LiveArgs) -> Result<LiveConfig, Error> {
         authority_url: check_base_url("--authority-url", &args.authority_url)?,
         concurrency: usize::from(args.concurrency),
         retry: RetryPolicy::default(),
+        max_response_bytes: args.max_response_bytes,
     })
 }
 

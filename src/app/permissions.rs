@@ -36,6 +36,7 @@ pub(super) fn run(args: PermissionsArgs) -> Result<Outcome, Error> {
     for (permission, names) in &by_permission {
         let _ = writeln!(text, "  {permission:<width$}  {}", names.join(", "));
     }
+    text.push_str(&conditional_permissions(&pack, &by_permission));
     text.push_str(
         "\nIn Entra ID: App registrations → your app → API permissions → Add a permission →\n\
          Microsoft Graph → Application permissions: add each permission above, then\n\
@@ -44,4 +45,34 @@ pub(super) fn run(args: PermissionsArgs) -> Result<Outcome, Error> {
     );
     print!("{text}");
     Ok(Outcome::Compliant)
+}
+
+/// For permissions whose every resource is read only when another resource says so
+/// (`read_if`): when they are needed, so that a tenant where they are not can leave them out
+/// (least privilege). A permission left out and needed after all gives `error`, never `pass`.
+fn conditional_permissions(pack: &PolicyPack, by_permission: &BTreeMap<&str, Vec<&str>>) -> String {
+    let mut text = String::new();
+    for (permission, names) in by_permission {
+        let conditions: Option<Vec<String>> = names
+            .iter()
+            .map(|name| {
+                pack.registry
+                    .get(name)
+                    .and_then(|spec| spec.read_if.as_ref())
+                    .map(|read_if| read_if.condition())
+            })
+            .collect();
+        let Some(mut conditions) = conditions else {
+            continue;
+        };
+        conditions.dedup();
+        let _ = writeln!(
+            text,
+            "\n{permission} is needed only when {}: otherwise {} is not read and the\npermission can be left out. Missing where it is needed, it makes the policies that read\n{} give `error`, never `pass`.",
+            conditions.join(", or when "),
+            names.join(", "),
+            names.join(", ")
+        );
+    }
+    text
 }

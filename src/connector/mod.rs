@@ -9,11 +9,15 @@
 //! and [`collect_blocking`], which returns the [`Collection`] that `snapshot::write` stores.
 
 pub mod graph;
+pub mod transport;
 
 pub use graph::auth::{Credential, CredentialKind};
-pub use graph::http::check_base_url;
 pub use graph::retry::RetryPolicy;
-pub use graph::{LiveConfig, NoProgress, Progress, collect, resources_to_read};
+pub use graph::{
+    DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, NoProgress, Progress, collect, collect_with,
+    resources_to_read,
+};
+pub use transport::origin::check_base_url;
 
 use crate::registry::Registry;
 use crate::snapshot::Collection;
@@ -91,9 +95,50 @@ pub fn collect_blocking(
     runtime.block_on(collect(config, registry, wanted, progress))
 }
 
+/// `text` on one line (whitespace runs made one space), at most 300 characters: for messages
+/// built from what a server sent.
+pub(crate) fn one_line(text: &str) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if joined.chars().count() > 300 {
+        let cut: String = joined.chars().take(300).collect();
+        format!("{cut}…")
+    } else {
+        joined
+    }
+}
+
+/// `text` with every secret in `secrets` replaced by `[redacted]`: as is, and as a form body or
+/// a URL would encode it. For messages that repeat what a server said, which may echo what it
+/// was sent (a token endpoint's error description, a Graph error message).
+pub(crate) fn redact(text: &str, secrets: &[&Secret]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets {
+        let raw = secret.expose();
+        let form: String = url::form_urlencoded::byte_serialize(raw.as_bytes()).collect();
+        let percent = form.replace('+', "%20");
+        for variant in [raw, form.as_str(), percent.as_str()] {
+            if !variant.is_empty() {
+                out = out.replace(variant, "[redacted]");
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redact_removes_a_secret_as_is_and_encoded() {
+        let secret = Secret::new("s3 cr+t/=&");
+        let text = "raw s3 cr+t/=& form s3+cr%2Bt%2F%3D%26 url s3%20cr%2Bt%2F%3D%26 end";
+        assert_eq!(
+            redact(text, &[&secret]),
+            "raw [redacted] form [redacted] url [redacted] end"
+        );
+        assert_eq!(redact("nothing here", &[&Secret::new("")]), "nothing here");
+    }
 
     #[test]
     fn secret_never_prints_its_value() {

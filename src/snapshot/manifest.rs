@@ -21,10 +21,13 @@ pub struct Manifest {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum ResourceStatus {
     Ok,
     Error,
+    /// Deliberately not read: the registry's `read_if` said it was not needed (the `note` says
+    /// why). To evaluation it is unreadable, with that reason.
+    NotNeeded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,4 +50,9 @@ pub struct ResourceEntry {
     /// Why the read failed, for `error` resources. Never holds a secret or token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// How the read went where that matters to a reader of the snapshot: why a `not_needed`
+    /// resource was not read, or that a request was repeated without some query parameters
+    /// after the service refused them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }

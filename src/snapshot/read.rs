@@ -134,7 +134,7 @@ fn read_resource(
     layout: Option<Layout>,
     projection: &Projection,
 ) -> Result<serde_json::Value, String> {
-    if entry.status == ResourceStatus::Error {
+    if entry.status != ResourceStatus::Ok {
         return Err(failed_read_reason(name, entry));
     }
     let Some(file) = &entry.file else {
@@ -184,6 +184,13 @@ fn file_len(dir: &Path, entry: &ResourceEntry) -> u64 {
 /// Why a resource the manifest marks as failed is unreadable (shared with the live scan, so
 /// live and replayed findings read the same).
 pub(super) fn failed_read_reason(name: &str, entry: &ResourceEntry) -> String {
+    if entry.status == ResourceStatus::NotNeeded {
+        let why = entry
+            .note
+            .as_deref()
+            .unwrap_or("not needed (no reason recorded)");
+        return format!("{name} was not read: {why}");
+    }
     let status = entry
         .http_status
         .map(|s| format!("HTTP {s}: "))

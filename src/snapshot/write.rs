@@ -7,13 +7,16 @@
 //! given data the tenant returned.
 
 use super::manifest::{MANIFEST_FILE, Manifest, ResourceEntry, ResourceStatus, SNAPSHOT_FORMAT};
-use super::projection::{Layout, project};
+use super::projection::{Layout, Projection, project};
 use super::read::failed_read_reason;
 use super::{Snapshot, SnapshotMeta, Wanted};
 use crate::digest::sha256_hex;
 use crate::registry::Registry;
+use rayon::prelude::*;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// One resource as a connector collected it.
@@ -26,13 +29,20 @@ pub enum Collected {
         http_status: u16,
         pages: u32,
         body: Value,
+        /// How the read went, when a reader of the snapshot should know (see
+        /// [`ResourceEntry::note`]).
+        note: Option<String>,
     },
     /// Not read; `error` says why (and names the missing permission for a 403).
     Failed {
         request: String,
         http_status: Option<u16>,
         error: String,
+        note: Option<String>,
     },
+    /// Deliberately not read, because another resource said it was not needed; `reason` says
+    /// so. Evaluation treats it as unreadable with that reason.
+    NotNeeded { request: String, reason: String },
 }
 
 /// Everything one collection run read.
@@ -47,13 +57,14 @@ pub struct Collection {
     pub resources: BTreeMap<String, Collected>,
 }
 
-/// A collection as the bytes of a snapshot directory.
+/// A collection as a snapshot directory: the manifest (with each file's SHA-256) and the bodies
+/// the files hold. A file's bytes are made only when it is written.
 #[derive(Debug, Clone)]
 pub struct EncodedSnapshot {
     manifest: Manifest,
     manifest_bytes: Vec<u8>,
-    /// (file name, bytes, the body those bytes encode).
-    files: Vec<(String, Vec<u8>)>,
+    /// (file name, the resource whose body it holds).
+    files: Vec<(String, String)>,
     bodies: BTreeMap<String, Value>,
 }
 
@@ -71,57 +82,48 @@ pub enum WriteError {
     },
 }
 
-/// Encodes the collection: pretty JSON per resource and a manifest with their hashes.
+/// Encodes a copy of the collection (see [`encode_owned`]).
 pub fn encode(collection: &Collection) -> EncodedSnapshot {
+    encode_owned(collection.clone())
+}
+
+/// Encodes the collection, taking its bodies over: each resource's file is pretty JSON and a
+/// newline, and the manifest holds its SHA-256, computed while serializing into the hash, the
+/// resources side by side; no file's bytes are built until [`EncodedSnapshot::write_dir`].
+pub fn encode_owned(collection: Collection) -> EncodedSnapshot {
+    let Collection {
+        tenant_id,
+        tenant_name,
+        source,
+        collected_at,
+        resources,
+    } = collection;
+    // One resource per task: the two largest must not end up in one thread's share.
+    let resources: Vec<(String, Collected)> = resources.into_iter().collect();
+    let encoded: Vec<(String, ResourceEntry, Option<Value>)> = resources
+        .into_par_iter()
+        .with_max_len(1)
+        .map(|(name, collected)| {
+            let (entry, body) = entry_of(&name, collected);
+            (name, entry, body)
+        })
+        .collect();
     let mut entries = BTreeMap::new();
     let mut files = Vec::new();
     let mut bodies = BTreeMap::new();
-    for (name, collected) in &collection.resources {
-        let entry = match collected {
-            Collected::Read {
-                request,
-                http_status,
-                pages,
-                body,
-            } => {
-                let file = format!("{name}.json");
-                let mut bytes = serde_json::to_vec_pretty(body).unwrap_or_default();
-                bytes.push(b'\n');
-                let entry = ResourceEntry {
-                    status: ResourceStatus::Ok,
-                    request: Some(request.clone()),
-                    http_status: Some(*http_status),
-                    pages: Some(*pages),
-                    file: Some(file.clone()),
-                    sha256: Some(sha256_hex(&bytes)),
-                    error: None,
-                };
-                files.push((file, bytes));
-                bodies.insert(name.clone(), body.clone());
-                entry
-            }
-            Collected::Failed {
-                request,
-                http_status,
-                error,
-            } => ResourceEntry {
-                status: ResourceStatus::Error,
-                request: Some(request.clone()),
-                http_status: *http_status,
-                pages: None,
-                file: None,
-                sha256: None,
-                error: Some(error.clone()),
-            },
-        };
-        entries.insert(name.clone(), entry);
+    for (name, entry, body) in encoded {
+        if let (Some(file), Some(body)) = (&entry.file, body) {
+            files.push((file.clone(), name.clone()));
+            bodies.insert(name.clone(), body);
+        }
+        entries.insert(name, entry);
     }
     let manifest = Manifest {
         format: SNAPSHOT_FORMAT.to_owned(),
-        tenant_id: collection.tenant_id.clone(),
-        tenant_name: collection.tenant_name.clone(),
-        source: collection.source.clone(),
-        collected_at: collection.collected_at.clone(),
+        tenant_id,
+        tenant_name,
+        source,
+        collected_at,
         resources: entries,
     };
     let mut manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
@@ -134,12 +136,125 @@ pub fn encode(collection: &Collection) -> EncodedSnapshot {
     }
 }
 
+/// A resource's manifest entry, and the body its file holds (for a resource that was read).
+fn entry_of(name: &str, collected: Collected) -> (ResourceEntry, Option<Value>) {
+    match collected {
+        Collected::Read {
+            request,
+            http_status,
+            pages,
+            body,
+            note,
+        } => {
+            let entry = ResourceEntry {
+                status: ResourceStatus::Ok,
+                request: Some(request),
+                http_status: Some(http_status),
+                pages: Some(pages),
+                file: Some(format!("{name}.json")),
+                sha256: Some(file_sha256(&body)),
+                error: None,
+                note,
+            };
+            (entry, Some(body))
+        }
+        Collected::Failed {
+            request,
+            http_status,
+            error,
+            note,
+        } => {
+            let entry = ResourceEntry {
+                status: ResourceStatus::Error,
+                request: Some(request),
+                http_status,
+                pages: None,
+                file: None,
+                sha256: None,
+                error: Some(error),
+                note,
+            };
+            (entry, None)
+        }
+        Collected::NotNeeded { request, reason } => {
+            let entry = ResourceEntry {
+                status: ResourceStatus::NotNeeded,
+                request: Some(request),
+                http_status: None,
+                pages: None,
+                file: None,
+                sha256: None,
+                error: None,
+                note: Some(reason),
+            };
+            (entry, None)
+        }
+    }
+}
+
+/// The bytes a resource's file holds: pretty JSON and a newline.
+fn write_file_bytes(body: &Value, out: &mut impl Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, body)?;
+    out.write_all(b"\n")
+}
+
+/// SHA-256 (hex) of the file [`write_file_bytes`] makes of `body`, without making it.
+fn file_sha256(body: &Value) -> String {
+    let mut hasher = std::io::BufWriter::with_capacity(1 << 16, HashWriter(Sha256::new()));
+    // Writing into a hash cannot fail; a body that is a `Value` always serializes.
+    let _ = write_file_bytes(body, &mut hasher);
+    match hasher.into_inner() {
+        Ok(HashWriter(sha)) => format!("{:x}", sha.finalize()),
+        Err(_) => String::new(),
+    }
+}
+
+/// Feeds what is written into a SHA-256.
+struct HashWriter(Sha256);
+
+impl Write for HashWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 impl EncodedSnapshot {
     /// The snapshot as `read_dir` would read it back from the written directory: same bodies,
     /// same unreadable reasons, same manifest hash. So a live scan and `--offline` on its
     /// snapshot give the same findings.
     /// Items are projected as `read_dir` projects them.
     pub fn to_snapshot(&self, registry: &Registry, wanted: &Wanted) -> Snapshot {
+        self.snapshot_of(registry, wanted, |name, layout, projection| {
+            self.bodies
+                .get(name)
+                .map(|body| project(body, layout, projection))
+        })
+    }
+
+    /// [`Self::to_snapshot`], moving the bodies into the snapshot instead of copying them (a
+    /// body kept whole is not copied at all).
+    pub fn into_snapshot(mut self, registry: &Registry, wanted: &Wanted) -> Snapshot {
+        let mut bodies = std::mem::take(&mut self.bodies);
+        self.snapshot_of(registry, wanted, |name, layout, projection| {
+            let body = bodies.remove(name)?;
+            Some(match (layout, projection) {
+                (Some(_), Projection::Members(_)) => project(&body, layout, projection),
+                _ => body,
+            })
+        })
+    }
+
+    fn snapshot_of(
+        &self,
+        registry: &Registry,
+        wanted: &Wanted,
+        mut body: impl FnMut(&str, Option<Layout>, &Projection) -> Option<Value>,
+    ) -> Snapshot {
         let mut snapshot = Snapshot::new(SnapshotMeta {
             tenant_id: self.manifest.tenant_id.clone(),
             tenant_name: self.manifest.tenant_name.clone(),
@@ -152,12 +267,13 @@ impl EncodedSnapshot {
             else {
                 continue;
             };
-            match (entry.status, self.bodies.get(name)) {
-                (ResourceStatus::Ok, Some(body)) => {
-                    let body = project(body, Layout::of(spec), projection);
-                    snapshot.insert_read(name.clone(), spec.kind, body);
-                }
-                _ => snapshot.insert_unreadable(name.clone(), failed_read_reason(name, entry)),
+            let read = match entry.status {
+                ResourceStatus::Ok => body(name, Layout::of(spec), projection),
+                _ => None,
+            };
+            match read {
+                Some(read) => snapshot.insert_read(name.clone(), spec.kind, read),
+                None => snapshot.insert_unreadable(name.clone(), failed_read_reason(name, entry)),
             }
         }
         snapshot
@@ -219,28 +335,30 @@ impl EncodedSnapshot {
     }
 
     fn write_files(&self, dir: &Path) -> Result<(), WriteError> {
-        use std::io::Write;
-        let mut all: Vec<(&str, &[u8])> = self
-            .files
-            .iter()
-            .map(|(name, bytes)| (name.as_str(), bytes.as_slice()))
-            .collect();
-        // The manifest last, so a directory with a manifest has every file it names.
-        all.push((MANIFEST_FILE, &self.manifest_bytes));
-        for (name, bytes) in all {
+        let write = |name: &str,
+                     fill: &dyn Fn(
+            &mut std::io::BufWriter<std::fs::File>,
+        ) -> std::io::Result<()>| {
             let path = dir.join(name);
-            let mut file = std::fs::File::create(&path).map_err(|source| WriteError::Io {
+            let io = |source| WriteError::Io {
                 path: path.clone(),
                 source,
-            })?;
-            file.write_all(bytes)
-                .and_then(|()| file.sync_all())
-                .map_err(|source| WriteError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
+            };
+            let mut out = std::io::BufWriter::with_capacity(
+                1 << 16,
+                std::fs::File::create(&path).map_err(io)?,
+            );
+            fill(&mut out).map_err(io)?;
+            let file = out.into_inner().map_err(|err| io(err.into_error()))?;
+            file.sync_all().map_err(io)
+        };
+        for (file, resource) in &self.files {
+            if let Some(body) = self.bodies.get(resource) {
+                write(file, &|out| write_file_bytes(body, out))?;
+            }
         }
-        Ok(())
+        // The manifest last, so a directory with a manifest has every file it names.
+        write(MANIFEST_FILE, &|out| out.write_all(&self.manifest_bytes))
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -262,6 +380,7 @@ mod tests {
                 http_status: 200,
                 pages: 1,
                 body: json!({"displayConcealedNames": true}),
+                note: None,
             },
         );
         resources.insert(
@@ -270,6 +389,7 @@ mod tests {
                 request: "GET /v1.0/users".into(),
                 http_status: Some(403),
                 error: "missing permission User.Read.All".into(),
+                note: None,
             },
         );
         Collection {
@@ -300,6 +420,20 @@ mod tests {
         encoded.write_dir(&dir).unwrap();
         let read = crate::snapshot::read_dir(&dir, &pack.registry, &wanted).unwrap();
         assert_eq!(read, encoded.to_snapshot(&pack.registry, &wanted));
+        // Moving the bodies gives the same snapshot, and the hashes computed without the
+        // bytes are those of the files written.
+        assert_eq!(read, encoded.clone().into_snapshot(&pack.registry, &wanted));
+        let written = std::fs::read(dir.join("report_settings.json")).unwrap();
+        assert_eq!(
+            encoded.manifest().resources["report_settings"]
+                .sha256
+                .as_deref(),
+            Some(sha256_hex(&written).as_str())
+        );
+        assert_eq!(
+            written, b"{\n  \"displayConcealedNames\": true\n}\n",
+            "pretty JSON and a newline, as before"
+        );
         // Writing again replaces the previous snapshot and leaves no temporary directories.
         encoded.write_dir(&dir).unwrap();
         let names: Vec<_> = std::fs::read_dir(&parent).unwrap().flatten().collect();

@@ -1,16 +1,28 @@
 //! A simulated Microsoft Graph and Entra ID token endpoint on 127.0.0.1, for tests only.
 //!
 //! It serves the fixture tenant `fixtures/tenants/zonnedorp` at the registry's paths (collections
-//! paged through `@odata.nextLink`), issues tokens for a client secret, a certificate-signed
+//! paged through `@odata.nextLink`; `$select`, `$expand` and `$filter` honoured as Graph does, see
+//! `odata.rs`), issues tokens for a client secret, a certificate-signed
 //! client assertion (signature checked with jsonwebtoken against the test certificate) or a
 //! federated token, injects faults per path, and logs every request it receives.
+//!
+//! It answers over TCP (`SimGraph::url`, for end-to-end tests of the binary) and in process
+//! (`SimGraph::transport`, the connector's transport seam): the same answers, without a socket,
+//! on the caller's runtime, so tests of retries, `Retry-After` and timeouts run on tokio's paused
+//! clock.
 #![allow(dead_code)]
+
+#[path = "odata.rs"]
+pub mod odata;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use cloudkeur::connector::transport::{
+    Body, BodySource, BoxFuture, Request, Response as SeamResponse, Transport, TransportError,
+};
 use cloudkeur::policy::{PackSource, PolicyPack};
 use cloudkeur::registry::{ResourceKind, ResourceSpec};
 use serde_json::{Value, json};
@@ -32,6 +44,8 @@ pub enum Fault {
         times: u32,
         retry_after: Option<u64>,
     },
+    /// 503 this many times, with `Retry-After` as an HTTP date this long after the answer.
+    UnavailableUntil { times: u32, wait: Duration },
     /// This status (e.g. 503, 504, 500) this many times.
     Status { code: u16, times: u32 },
     /// 403 Authorization_RequestDenied, always.
@@ -44,6 +58,8 @@ pub enum Fault {
     NextLinkCycle,
     /// The first page links to another host.
     ForeignNextLink,
+    /// The first page links to this host with `user:password@` in the URL.
+    UserInfoNextLink,
     /// The body is cut in half.
     Truncated,
     /// An empty page comes first, then the items.
@@ -52,6 +68,14 @@ pub enum Fault {
     ConnectionReset { times: u32 },
     /// Page `n` (from 1) holds an item with bytes that are not UTF-8; its nextLink is intact.
     BadItemOnPage(usize),
+    /// 200 with an empty collection, `{"value": []}`: as if the tenant had nothing there.
+    EmptyCollection,
+    /// 400 to a request that carries this query key (as Graph answers a parameter a resource
+    /// does not support), always.
+    RefuseQueryKey(&'static str),
+    /// A 200 whose body streams this many bytes (a JSON object padded with spaces), made as it
+    /// is sent, without a `Content-Length`: a body of gigabytes costs the simulator nothing.
+    HugeBody(u64),
 }
 
 /// What the simulator saw of one request (never a credential's value).
@@ -61,6 +85,8 @@ pub struct LoggedRequest {
     pub path: String,
     pub query: String,
     pub has_auth: bool,
+    /// The `Authorization` scheme (`Bearer`, `Basic`, …), when there was one.
+    pub auth_scheme: Option<String>,
     /// For token requests: which form fields were sent.
     pub form_fields: Vec<String>,
 }
@@ -90,6 +116,9 @@ pub struct SimOptions {
     pub latency: Duration,
     /// Page by the request's `$top` where it has one (as Graph does), else by `page_size`.
     pub honour_top: bool,
+    /// A refused token request's `error_description` echoes the request (the form as sent, and
+    /// each credential decoded), as a careless or hostile endpoint might.
+    pub echo_refused_token_form: bool,
 }
 
 impl Default for SimOptions {
@@ -103,6 +132,7 @@ impl Default for SimOptions {
             tenant_dir: None,
             latency: Duration::ZERO,
             honour_top: false,
+            echo_refused_token_form: false,
         }
     }
 }
@@ -110,31 +140,87 @@ impl Default for SimOptions {
 struct Resource {
     spec: ResourceSpec,
     body: Value,
-    /// A collection's items, each already encoded as JSON, per fan-out id (`None` for a
-    /// collection read directly). Graph builds its pages on its own machines; encoded once
-    /// here, a page costs the benchmark's shared CPUs a copy instead of a clone and an encode.
-    rows: HashMap<Option<String>, Vec<String>>,
+    /// A collection's items as Graph returns them for one request's query options (`$filter`,
+    /// `$select`, `$expand`), each already encoded as JSON, per fan-out id (`None` for a
+    /// collection read directly) and options. Graph builds its pages on its own machines;
+    /// built once per query here (the registry's own at start), a page costs the benchmark's
+    /// shared CPUs a copy instead of a clone and an encode.
+    views: Mutex<HashMap<ViewKey, Arc<Vec<String>>>>,
 }
+
+/// A fan-out id (or `None`) and the query options' text.
+type ViewKey = (Option<String>, String);
 
 impl Resource {
     fn new(spec: ResourceSpec, body: Value) -> Self {
-        let encode = |items: Option<&Value>| -> Vec<String> {
-            items
-                .and_then(Value::as_array)
-                .map(|items| items.iter().map(Value::to_string).collect())
-                .unwrap_or_default()
+        let resource = Resource {
+            spec,
+            body,
+            views: Mutex::new(HashMap::new()),
         };
-        let mut rows = HashMap::new();
-        if spec.kind == ResourceKind::Collection {
-            if spec.path.contains("{id}") {
-                for (id, group) in body.as_object().into_iter().flatten() {
-                    rows.insert(Some(id.clone()), encode(group.get("value")));
+        if resource.spec.kind == ResourceKind::Collection {
+            let ids: Vec<Option<String>> = if resource.spec.for_each.is_some() {
+                resource
+                    .body
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(id, _)| Some(id.clone()))
+                    .collect()
+            } else {
+                vec![None]
+            };
+            for id in ids {
+                let params: Vec<(String, String)> = resource
+                    .spec
+                    .query
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.replace("{id}", id.as_deref().unwrap_or(""))))
+                    .collect();
+                if let Ok(options) = odata::Options::parse(&params) {
+                    let _ = resource.view(&id, &options);
                 }
-            } else if body.get("value").is_some_and(Value::is_array) {
-                rows.insert(None, encode(body.get("value")));
             }
         }
-        Resource { spec, body, rows }
+        resource
+    }
+
+    /// The items of the collection (of fan-out id `id`), as stored in the tenant's snapshot.
+    fn items(&self, id: &Option<String>) -> Option<&[Value]> {
+        let collection = match id {
+            Some(id) => self.body.get(id)?,
+            None => &self.body,
+        };
+        collection
+            .get("value")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+    }
+
+    /// The encoded items a request with `options` gets (all pages), or `None` for an unknown id.
+    fn view(
+        &self,
+        id: &Option<String>,
+        options: &odata::Options,
+    ) -> Result<Option<Arc<Vec<String>>>, odata::BadQuery> {
+        let key = (id.clone(), options.key().to_owned());
+        if let Some(view) = self.views.lock().expect("lock").get(&key) {
+            return Ok(Some(Arc::clone(view)));
+        }
+        let Some(items) = self.items(id) else {
+            return Ok(None);
+        };
+        let rows: Vec<String> = options
+            .apply_items(items)?
+            .iter()
+            .map(Value::to_string)
+            .collect();
+        let rows = Arc::new(rows);
+        self.views
+            .lock()
+            .expect("lock")
+            .insert(key, Arc::clone(&rows));
+        Ok(Some(rows))
     }
 }
 
@@ -220,7 +306,28 @@ impl SimGraph {
                 let _ = axum::serve(listener, app).await;
             });
         });
-        SimGraph { url, sim }
+        let graph = SimGraph { url, sim };
+        // What the tenant's own snapshot records as refused is refused here too.
+        let manifest: Value = std::fs::read(tenant_dir.join("manifest.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or(Value::Null);
+        for (name, entry) in manifest["resources"].as_object().into_iter().flatten() {
+            if let Some(spec) = registry.get(name)
+                && entry["status"] == "error"
+                && !spec.path.contains("{id}")
+            {
+                let fault = match entry["http_status"].as_u64() {
+                    Some(403) => Fault::Forbidden,
+                    code => Fault::Status {
+                        code: code.and_then(|c| u16::try_from(c).ok()).unwrap_or(503),
+                        times: u32::MAX,
+                    },
+                };
+                graph.fault(&spec.path, fault);
+            }
+        }
+        graph
     }
 
     /// Injects `fault` for requests to `path` (the registry path, ids filled in).
@@ -260,6 +367,67 @@ impl SimGraph {
 
     pub fn token_url(&self) -> String {
         format!("{}/{TENANT}/oauth2/v2.0/token", self.url)
+    }
+
+    /// The simulator as the connector's transport, in process: every request is answered by the
+    /// same code as over TCP, on the caller's runtime and clock (`Fault::Slow` and the latency
+    /// are then tokio sleeps, which a paused clock skips).
+    pub fn transport(&self) -> Arc<dyn Transport> {
+        Arc::new(InProcess(Arc::clone(&self.sim)))
+    }
+}
+
+struct InProcess(Arc<Sim>);
+
+impl Transport for InProcess {
+    fn send(&self, request: Request) -> BoxFuture<'_, Result<SeamResponse, TransportError>> {
+        Box::pin(async move {
+            let mut headers = HeaderMap::new();
+            let (method, url, body) = match request {
+                Request::Read { url, bearer } => {
+                    let value = format!("Bearer {}", bearer.expose());
+                    headers.insert(header::AUTHORIZATION, value.parse().expect("header"));
+                    (Method::GET, url, Bytes::new())
+                }
+                Request::Token { url, form } => {
+                    (Method::POST, url, Bytes::from(form.expose().to_owned()))
+                }
+            };
+            let target = match url.query() {
+                Some(query) => format!("{}?{query}", url.path()),
+                None => url.path().to_owned(),
+            };
+            let uri: Uri = target.parse().expect("a path and query");
+            let sim = &self.0;
+            if !sim.options.latency.is_zero() {
+                tokio::time::sleep(sim.options.latency).await;
+            }
+            let (parts, body) = answer(sim, method, &uri, &headers, &body)
+                .await
+                .into_parts();
+            Ok(SeamResponse {
+                status: parts.status.as_u16(),
+                headers: parts.headers,
+                body: Body::new(AxumBody(body.into_data_stream())),
+            })
+        })
+    }
+}
+
+/// An answer's body as the seam reads it: chunk by chunk, a failing stream (the injected
+/// connection reset) as a connection failure.
+struct AxumBody(axum::body::BodyDataStream);
+
+impl BodySource for AxumBody {
+    fn next_chunk(&mut self) -> BoxFuture<'_, Result<Option<Bytes>, TransportError>> {
+        Box::pin(async move {
+            use futures_util::StreamExt;
+            self.0
+                .next()
+                .await
+                .transpose()
+                .map_err(|err| TransportError::Connect(err.to_string()))
+        })
     }
 }
 
@@ -320,6 +488,11 @@ async fn answer(
         path: path.clone(),
         query: query.clone(),
         has_auth: headers.contains_key(header::AUTHORIZATION),
+        auth_scheme: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(' ').next())
+            .map(str::to_owned),
         form_fields: if method == Method::POST {
             form.iter().map(|(k, _)| k.clone()).collect()
         } else {
@@ -327,7 +500,7 @@ async fn answer(
         },
     });
     if method == Method::POST && path == format!("/{TENANT}/oauth2/v2.0/token") {
-        return token(sim, &form);
+        return token(sim, &form, body);
     }
     if method != Method::GET {
         return graph_error(
@@ -355,6 +528,7 @@ async fn answer(
         match faults.get_mut(&path) {
             Some(
                 Fault::Throttle { times, .. }
+                | Fault::UnavailableUntil { times, .. }
                 | Fault::Status { times, .. }
                 | Fault::Unauthorized { times }
                 | Fault::ConnectionReset { times },
@@ -384,6 +558,18 @@ async fn answer(
             }
             return response;
         }
+        Some(Fault::UnavailableUntil { wait, .. }) => {
+            let mut response = graph_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "serviceNotAvailable",
+                "The service is temporarily unavailable.",
+            );
+            let date = httpdate::fmt_http_date(std::time::SystemTime::now() + *wait);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, date.parse().expect("header"));
+            return response;
+        }
         Some(Fault::Status { code, .. }) => {
             let status = StatusCode::from_u16(*code).expect("status");
             return graph_error(status, "ServiceUnavailable", "Injected fault.");
@@ -406,6 +592,16 @@ async fn answer(
         Some(Fault::Slow(delay)) => tokio::time::sleep(*delay).await,
         _ => {}
     }
+    if let Some(Fault::HugeBody(total)) = fault {
+        return huge_body(total);
+    }
+    if let Some(Fault::EmptyCollection) = fault {
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"value":[]}"#,
+        )
+            .into_response();
+    }
     let Some((resource, id)) = find(sim, &path) else {
         return graph_error(
             StatusCode::NOT_FOUND,
@@ -416,26 +612,37 @@ async fn answer(
     let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
         .collect();
-    for (key, value) in &resource.spec.query {
-        if !params.iter().any(|(k, v)| k == key && v == value) {
-            return graph_error(
-                StatusCode::BAD_REQUEST,
-                "BadRequest",
-                &format!("missing query parameter {key}={value}"),
-            );
-        }
+    if let Some(Fault::RefuseQueryKey(refused)) = &fault
+        && params.iter().any(|(k, _)| k == refused)
+    {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "Request_UnsupportedQuery",
+            &format!("Unsupported query parameter '{refused}'."),
+        );
     }
+    let options = match odata::Options::parse(&params) {
+        Ok(options) => options,
+        Err(bad) => return graph_error(StatusCode::BAD_REQUEST, bad.code, &bad.message),
+    };
     let mut bytes = match resource.spec.kind {
-        ResourceKind::Object => serde_json::to_vec(&resource.body).expect("json"),
+        ResourceKind::Object => match options.apply_object(&resource.body) {
+            Ok(object) => serde_json::to_vec(&object).expect("json"),
+            Err(bad) => return graph_error(StatusCode::BAD_REQUEST, bad.code, &bad.message),
+        },
         ResourceKind::Collection => {
-            let Some(rows) = resource.rows.get(&id) else {
-                return graph_error(
-                    StatusCode::NOT_FOUND,
-                    "Request_ResourceNotFound",
-                    "No such id in the simulator.",
-                );
+            let rows = match resource.view(&id, &options) {
+                Ok(Some(rows)) => rows,
+                Ok(None) => {
+                    return graph_error(
+                        StatusCode::NOT_FOUND,
+                        "Request_ResourceNotFound",
+                        "No such id in the simulator.",
+                    );
+                }
+                Err(bad) => return graph_error(StatusCode::BAD_REQUEST, bad.code, &bad.message),
             };
-            page(sim, &path, &params, rows, fault.as_ref())
+            page(sim, &path, &params, &rows, fault.as_ref())
         }
     };
     if matches!(fault, Some(Fault::Truncated)) {
@@ -458,6 +665,24 @@ async fn answer(
             .into_response();
     }
     ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
+
+/// `{"value":[]` followed by spaces up to `total` bytes, streamed in 1 MiB chunks.
+fn huge_body(total: u64) -> Response {
+    const CHUNK: u64 = 1 << 20;
+    let head = Bytes::from_static(br#"{"value":[]"#);
+    let spaces = Bytes::from(vec![b' '; CHUNK as usize]);
+    let rest = total.saturating_sub(head.len() as u64);
+    let chunks = std::iter::once(head).chain((0..rest.div_ceil(CHUNK)).map(move |i| {
+        let len = (rest - i * CHUNK).min(CHUNK);
+        spaces.slice(..len as usize)
+    }));
+    let stream = futures_util::stream::iter(chunks.map(Ok::<_, std::io::Error>));
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response()
 }
 
 /// One page of `rows` as Graph sends it: `@odata.nextLink` (when there is a next page) before
@@ -503,6 +728,7 @@ fn page(
         Some(Fault::ForeignNextLink) => {
             Some(format!("https://graph.evil.example{path}?$skiptoken={end}"))
         }
+        Some(Fault::UserInfoNextLink) => Some(link(end).replacen("://", "://reader:hunter2@", 1)),
         _ if end < rows.len() => Some(link(end)),
         _ => None,
     };
@@ -569,7 +795,7 @@ fn percent_decode(text: &str) -> String {
         .unwrap_or_default()
 }
 
-fn token(sim: &Sim, form: &[(String, String)]) -> Response {
+fn token(sim: &Sim, form: &[(String, String)], raw: &[u8]) -> Response {
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)
@@ -598,10 +824,17 @@ fn token(sim: &Sim, form: &[(String, String)]) -> Response {
         false
     };
     if !accepted {
-        return token_error(
-            "invalid_client",
-            "AADSTS7000215: Invalid client secret or client assertion provided.",
-        );
+        let mut description =
+            "AADSTS7000215: Invalid client secret or client assertion provided.".to_owned();
+        if sim.options.echo_refused_token_form {
+            description.push_str(&format!(
+                " Secret: {} assertion: {} request body: {}",
+                field("client_secret").unwrap_or(""),
+                field("client_assertion").unwrap_or(""),
+                String::from_utf8_lossy(raw)
+            ));
+        }
+        return token_error("invalid_client", &description);
     }
     let token = {
         let mut issued = sim.issued.lock().expect("lock");

@@ -379,6 +379,7 @@ pub fn collection(spec: &TenantSpec) -> Collection {
                 http_status: 200,
                 pages: 1,
                 body,
+                note: None,
             },
         );
     }

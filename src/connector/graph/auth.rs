@@ -6,8 +6,9 @@
 //! Every secret here is a [`Secret`]; error messages carry the token endpoint's error code and
 //! description, never a credential.
 
-use super::super::{ConnectorError, Secret};
-use super::http::{TokenPoster, one_line};
+use super::super::transport::origin::origin_text;
+use super::super::transport::{Request, Transport, TransportError, content_length};
+use super::super::{ConnectorError, LiveConfig, Secret, one_line, redact};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
@@ -16,12 +17,18 @@ use reqwest::Url;
 use sha2::{Digest, Sha256};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// Client assertions are valid this long; Entra ID accepts up to ten minutes.
 const ASSERTION_LIFETIME: Duration = Duration::from_secs(300);
+/// A token is kept at most this long, whatever `expires_in` says (Entra ID's access tokens live
+/// 60–90 minutes): a huge value must not overflow the clock arithmetic, and a scan never needs
+/// a token for longer.
+const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// How the app proves who it is.
 #[derive(Clone)]
@@ -187,25 +194,27 @@ impl TokenError {
     }
 }
 
-/// Gets and caches access tokens for one app registration.
+/// Gets and caches access tokens for one app registration and one audience (Graph today; a
+/// connector for another service keeps a source of its own, with that service's audience).
 pub struct TokenSource {
     poster: TokenPoster,
     token_url: Url,
     client_id: String,
     scope: String,
     credential: Credential,
+    timeout: Duration,
     cache: Mutex<Option<CachedToken>>,
 }
 
 impl TokenSource {
+    /// Tokens for `audience` (`{audience}/.default`), from the authority, tenant and credential
+    /// in `config`, posted through `transport`.
     pub fn new(
-        authority: &Url,
-        tenant: &str,
-        client_id: &str,
-        graph: &Url,
-        credential: Credential,
-        timeout: Duration,
+        transport: Arc<dyn Transport>,
+        config: &LiveConfig,
+        audience: &Url,
     ) -> Result<Self, ConnectorError> {
+        let (authority, tenant) = (&config.authority_url, config.tenant.as_str());
         if tenant.is_empty()
             || !tenant
                 .chars()
@@ -225,11 +234,16 @@ impl TokenSource {
             problem: err.to_string(),
         })?;
         Ok(TokenSource {
-            poster: TokenPoster::new(token_url.clone(), timeout)?,
-            scope: format!("{}/.default", graph.as_str().trim_end_matches('/')),
+            poster: TokenPoster {
+                transport,
+                token_url: token_url.clone(),
+                max_response_bytes: config.max_response_bytes,
+            },
+            scope: format!("{}/.default", audience.as_str().trim_end_matches('/')),
             token_url,
-            client_id: client_id.to_owned(),
-            credential,
+            client_id: config.client_id.clone(),
+            credential: config.credential.clone(),
+            timeout: config.retry.request_timeout,
             cache: Mutex::new(None),
         })
     }
@@ -247,11 +261,9 @@ impl TokenSource {
             return Ok(cached.token.clone());
         }
         let (token, lifetime) = self.request_token().await?;
-        // Renew a little before expiry: five minutes early, or a quarter early for short lives.
-        let margin = Duration::from_secs(300).min(lifetime / 4);
         *cache = Some(CachedToken {
             token: token.clone(),
-            renew_at: Instant::now() + lifetime.saturating_sub(margin),
+            renew_at: renew_at(Instant::now(), lifetime),
         });
         Ok(token)
     }
@@ -304,7 +316,18 @@ impl TokenSource {
                 .add_extra_param("client_assertion", assertion.expose());
         }
         let send = |req: oauth2::HttpRequest| self.poster.send(req);
-        let response = request.request_async(&send).await.map_err(describe)?;
+        let response = tokio::time::timeout(self.timeout, request.request_async(&send))
+            .await
+            .map_err(|_| TokenError::Unavailable("the token request timed out".into()))?
+            .map_err(|err| {
+                // The endpoint's words may repeat what it was sent: never the credential.
+                let secret = match &self.credential {
+                    Credential::ClientSecret(secret) => Some(secret),
+                    _ => None,
+                };
+                let sent: Vec<&Secret> = secret.into_iter().chain(assertion.as_ref()).collect();
+                describe(err, &sent)
+            })?;
         let lifetime = response
             .expires_in()
             .unwrap_or(Duration::from_secs(3600))
@@ -316,23 +339,84 @@ impl TokenSource {
     }
 }
 
+/// Why the token request failed, in words safe to print: every credential in `sent` is
+/// redacted from what the endpoint said (before the text is shortened, so no part survives).
 fn describe<E: std::error::Error>(
     err: RequestTokenError<E, oauth2::StandardErrorResponse<BasicErrorResponseType>>,
+    sent: &[&Secret],
 ) -> TokenError {
+    let safe = |text: &str| one_line(&redact(text, sent));
     match err {
         RequestTokenError::ServerResponse(response) => {
             let mut text = response.error().to_string();
             if let Some(description) = response.error_description() {
                 text.push_str(": ");
-                text.push_str(&one_line(description));
+                text.push_str(description);
             }
-            TokenError::Rejected(text)
+            TokenError::Rejected(safe(&text))
         }
-        RequestTokenError::Request(err) => TokenError::Unavailable(one_line(&err.to_string())),
+        RequestTokenError::Request(err) => TokenError::Unavailable(safe(&err.to_string())),
         RequestTokenError::Parse(_, _) => {
             TokenError::Unavailable("the token endpoint's response is not a token response".into())
         }
-        RequestTokenError::Other(text) => TokenError::Unavailable(one_line(&text)),
+        RequestTokenError::Other(text) => TokenError::Unavailable(safe(&text)),
+    }
+}
+
+/// When to stop using a token that lives `lifetime` from `now`: a little before it expires (five
+/// minutes early, or a quarter early for short lives). Saturating: any `expires_in`, up to
+/// 2^64−1 seconds, gives an instant at most [`MAX_TOKEN_LIFETIME`] away.
+fn renew_at(now: Instant, lifetime: Duration) -> Instant {
+    let lifetime = lifetime.min(MAX_TOKEN_LIFETIME);
+    let margin = Duration::from_secs(300).min(lifetime / 4);
+    let keep = lifetime.saturating_sub(margin);
+    now.checked_add(keep).unwrap_or(now)
+}
+
+/// Posts the token request form to the one token URL, through the transport, and nothing else.
+struct TokenPoster {
+    transport: Arc<dyn Transport>,
+    token_url: Url,
+    max_response_bytes: u64,
+}
+
+impl TokenPoster {
+    /// The adapter between the `oauth2` crate and the transport: only a form POST to the token
+    /// URL passes; any other request the crate might build is refused unsent.
+    async fn send(
+        &self,
+        request: oauth2::HttpRequest,
+    ) -> Result<oauth2::HttpResponse, TransportError> {
+        let url = Url::parse(&request.uri().to_string())
+            .map_err(|_| TransportError::Refused("an unparsable token URL".into()))?;
+        if request.method() != http::Method::POST || url != self.token_url {
+            return Err(TransportError::Refused(format!(
+                "{}: not the token request",
+                origin_text(&url)
+            )));
+        }
+        let form = String::from_utf8(request.into_body())
+            .map_err(|_| TransportError::Refused("a token form that is not text".into()))?;
+        let response = self
+            .transport
+            .send(Request::Token {
+                url,
+                form: Secret::new(form),
+            })
+            .await?;
+        let content_type = response.headers.get(http::header::CONTENT_TYPE).cloned();
+        let length = content_length(&response.headers);
+        let body = response
+            .body
+            .read_to_end(self.max_response_bytes, length)
+            .await?;
+        let mut builder = http::Response::builder().status(response.status);
+        if let Some(value) = content_type {
+            builder = builder.header(http::header::CONTENT_TYPE, value);
+        }
+        builder
+            .body(body)
+            .map_err(|err| TransportError::Connect(err.to_string()))
     }
 }
 
@@ -354,6 +438,58 @@ mod tests {
     fn credential_debug_never_shows_the_secret() {
         let credential = Credential::ClientSecret(Secret::new("canary-value"));
         assert!(!format!("{credential:?}").contains("canary"));
+    }
+
+    #[tokio::test]
+    async fn token_poster_refuses_any_request_but_post_to_the_token_url() {
+        use super::super::super::transport::fake::Canned;
+        let transport = Arc::new(Canned::new(200, b"{}"));
+        let poster = TokenPoster {
+            transport: Arc::clone(&transport) as Arc<dyn Transport>,
+            token_url: Url::parse("http://127.0.0.1:9/t/oauth2/v2.0/token").unwrap(),
+            max_response_bytes: 1 << 20,
+        };
+        let get = http::Request::builder()
+            .method(http::Method::GET)
+            .uri("http://127.0.0.1:9/t/oauth2/v2.0/token")
+            .body(Vec::new())
+            .unwrap();
+        assert!(poster.send(get).await.is_err());
+        let elsewhere = http::Request::builder()
+            .method(http::Method::POST)
+            .uri("http://127.0.0.1:9/other")
+            .body(Vec::new())
+            .unwrap();
+        assert!(poster.send(elsewhere).await.is_err());
+        assert_eq!(transport.sent(), 0);
+        let token = http::Request::builder()
+            .method(http::Method::POST)
+            .uri("http://127.0.0.1:9/t/oauth2/v2.0/token")
+            .body(b"grant_type=client_credentials".to_vec())
+            .unwrap();
+        assert!(poster.send(token).await.is_ok());
+        assert_eq!(transport.sent(), 1);
+    }
+
+    #[test]
+    fn any_token_lifetime_gives_a_renewal_time_without_overflow() {
+        let now = Instant::now();
+        assert_eq!(
+            renew_at(now, Duration::from_secs(3599)),
+            now + Duration::from_secs(3299)
+        );
+        assert_eq!(
+            renew_at(now, Duration::from_secs(4)),
+            now + Duration::from_secs(3)
+        );
+        assert_eq!(
+            renew_at(now, Duration::from_secs(u64::MAX)),
+            now + MAX_TOKEN_LIFETIME - Duration::from_secs(300)
+        );
+        assert_eq!(
+            renew_at(now, Duration::MAX),
+            renew_at(now, MAX_TOKEN_LIFETIME)
+        );
     }
 
     #[test]

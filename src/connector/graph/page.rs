@@ -7,7 +7,7 @@
 //! runs it on the blocking pool while the next page is on its way, which takes the parsing
 //! (~0.4–0.6 ms for a 100-row page) off the chain of requests that must follow one another.
 
-use super::http::one_line;
+use super::super::one_line;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use std::fmt;

@@ -6,15 +6,17 @@
 //! current one's items are parsed on the blocking pool while that request is out
 //! ([`super::page`]): parsing is off the chain of requests that must follow one another.
 
+use super::super::transport::origin::{has_user_info, origin_text, same_origin};
+use super::super::{Secret, one_line, redact};
 use super::auth::TokenSource;
-use super::http::{GraphReader, TransportError, one_line, origin_text};
 use super::page::{self, Envelope, PageError};
+use super::reader::GraphReader;
 use super::retry::{RetryPolicy, is_retryable_status, jitter};
 use reqwest::Url;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::task::Poll;
-use std::time::Instant;
+use tokio::time::Instant;
 
 /// A collection longer than this many pages is treated as a runaway.
 const MAX_PAGES: u32 = 10_000;
@@ -85,14 +87,13 @@ impl Fetcher<'_> {
                     "gave up: the time budget for this resource ran out",
                 ));
             }
-            let sent = tokio::time::timeout(remaining, self.reader.get(url, &token)).await;
+            // Each request (to its last byte) within the request timeout and the budget.
+            let limit = remaining.min(self.policy.request_timeout);
+            let sent = tokio::time::timeout(limit, self.reader.get(url, &token)).await;
             let (status, retry_after, body) = match sent {
                 Err(_) => (None, None, None),
-                Ok(Err(TransportError::ForeignOrigin(host))) => {
-                    return Err(ReadFailure::new(
-                        None,
-                        format!("refused a link to {host}: not the configured Graph host"),
-                    ));
+                Ok(Err(err)) if !err.is_retryable() => {
+                    return Err(ReadFailure::new(None, err.to_string()));
                 }
                 Ok(Err(err)) => (None, None, Some(Err(err))),
                 Ok(Ok(response)) => (
@@ -109,7 +110,7 @@ impl Fetcher<'_> {
                             Some(401),
                             format!(
                                 "unauthorized even with a new token: {}",
-                                graph_error(&bytes)
+                                graph_error(&bytes, &token)
                             ),
                         ));
                     }
@@ -124,12 +125,12 @@ impl Fetcher<'_> {
                         format!(
                             "missing permission {} (grant it as an application permission with admin consent): {}",
                             self.permission,
-                            graph_error(&bytes)
+                            graph_error(&bytes, &token)
                         ),
                     ));
                 }
                 (Some(code), Some(Ok(bytes))) if !is_retryable_status(code) => {
-                    return Err(ReadFailure::new(Some(code), graph_error(&bytes)));
+                    return Err(ReadFailure::new(Some(code), graph_error(&bytes, &token)));
                 }
                 _ => {}
             }
@@ -291,8 +292,8 @@ fn next_page(
     checked_next_link(fetcher, seen, &link, page).map(Some)
 }
 
-/// `link` as the URL of the next page, if it may be followed: on the Graph host, not seen
-/// before, and not beyond [`MAX_PAGES`].
+/// `link` as the URL of the next page, if it may be followed: on the Graph host, without user
+/// info, not seen before, and not beyond [`MAX_PAGES`].
 fn checked_next_link(
     fetcher: &Fetcher<'_>,
     seen: &HashSet<String>,
@@ -305,11 +306,21 @@ fn checked_next_link(
             format!("page {pages}: @odata.nextLink is not a URL"),
         )
     })?;
-    if !super::http::same_origin(&link_url, fetcher.reader.origin()) {
+    if !same_origin(&link_url, fetcher.reader.origin()) {
         return Err(ReadFailure::new(
             Some(200),
             format!(
                 "page {pages}: refused an @odata.nextLink to {}: not the configured Graph host",
+                origin_text(&link_url)
+            ),
+        ));
+    }
+    if has_user_info(&link_url) {
+        // An HTTP client sends user info as Basic credentials, instead of the bearer token.
+        return Err(ReadFailure::new(
+            Some(200),
+            format!(
+                "page {pages}: refused an @odata.nextLink carrying user info (user:password@) to {}",
                 origin_text(&link_url)
             ),
         ));
@@ -329,15 +340,16 @@ fn checked_next_link(
     Ok(link_url)
 }
 
-/// Graph's `{"error": {"code", "message"}}` as one line, or the status text.
-fn graph_error(bytes: &[u8]) -> String {
+/// Graph's `{"error": {"code", "message"}}` as one line, or the status text; the access token
+/// the request carried is redacted, should the message repeat it.
+fn graph_error(bytes: &[u8], token: &Secret) -> String {
     let parsed: Option<Value> = serde_json::from_slice(bytes).ok();
     let error = parsed.as_ref().and_then(|v| v.get("error"));
     let code = error.and_then(|e| e.get("code")).and_then(Value::as_str);
     let message = error.and_then(|e| e.get("message")).and_then(Value::as_str);
     match (code, message) {
-        (Some(code), Some(message)) => one_line(&format!("{code}: {message}")),
-        (Some(code), None) => code.to_owned(),
+        (Some(code), Some(message)) => one_line(&redact(&format!("{code}: {message}"), &[token])),
+        (Some(code), None) => one_line(&redact(code, &[token])),
         _ => "no error details in the response".to_owned(),
     }
 }

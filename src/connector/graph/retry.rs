@@ -1,9 +1,10 @@
 //! When to try a request again, and how long to wait: Graph's throttling guidance (honour
 //! `Retry-After`, else exponential backoff), bounded in attempts and in total time per resource.
 //!
-//! Pure arithmetic: no clock reads and no sleeping here, so it is easy to test.
+//! Pure arithmetic: no clock reads and no sleeping here, so it is easy to test (the current time
+//! a `Retry-After` date is measured from is passed in).
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// Limits for one resource's reads. The defaults suit a scheduled job; tests use small values.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,9 +33,24 @@ impl Default for RetryPolicy {
     }
 }
 
-/// Statuses that say "try again later": too many requests, service unavailable, gateway timeout.
+/// Statuses that say "try again later": too many requests, and the server errors Graph's
+/// guidance treats as transient (internal error, bad gateway, unavailable, gateway timeout).
+/// Always within the attempt and time caps of a [`RetryPolicy`].
 pub fn is_retryable_status(status: u16) -> bool {
-    matches!(status, 429 | 503 | 504)
+    matches!(status, 429 | 500 | 502 | 503 | 504)
+}
+
+/// How long a `Retry-After` header asks to wait (RFC 9110 §10.2.3): a number of seconds, or an
+/// HTTP date, measured from `now` (a date already past asks for no wait). `None` for a value
+/// that is neither, which then counts as no header at all (exponential backoff).
+pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits only: a number too large for u64 is still "longer than any wait allowed".
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 impl RetryPolicy {
@@ -100,12 +116,47 @@ mod tests {
     }
 
     #[test]
-    fn only_throttling_and_unavailable_statuses_are_retried() {
-        for status in [429, 503, 504] {
-            assert!(is_retryable_status(status));
+    fn only_throttling_and_server_errors_are_retried() {
+        for status in [429, 500, 502, 503, 504] {
+            assert!(is_retryable_status(status), "{status}");
         }
-        for status in [400, 401, 403, 404, 500, 502] {
-            assert!(!is_retryable_status(status));
+        for status in [400, 401, 403, 404, 409, 501, 505] {
+            assert!(!is_retryable_status(status), "{status}");
+        }
+    }
+
+    #[test]
+    fn retry_after_is_read_as_seconds_or_as_an_http_date() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_747); // 1994-11-06 08:49:07
+        assert_eq!(
+            parse_retry_after("120", now),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(parse_retry_after(" 0 ", now), Some(Duration::ZERO));
+        // The three date forms RFC 9110 says a recipient must accept, 30 s after `now`.
+        for date in [
+            "Sun, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun Nov  6 08:49:37 1994",
+        ] {
+            assert_eq!(
+                parse_retry_after(date, now),
+                Some(Duration::from_secs(30)),
+                "{date}"
+            );
+        }
+        // A date already past: retry at once.
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        // Beyond u64 seconds is still a number: longer than any allowed wait.
+        assert_eq!(
+            parse_retry_after("99999999999999999999999", now),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        for junk in ["", "soon", "-5", "1.5", "Sun, 06 Nov 1994"] {
+            assert_eq!(parse_retry_after(junk, now), None, "{junk}");
         }
     }
 

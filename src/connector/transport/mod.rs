@@ -1,0 +1,275 @@
+//! The transport seam: the one narrow interface through which every request leaves cloudkeur.
+//!
+//! A [`Request`] can only be one of the shapes cloudkeur sends: a `GET` with a bearer token
+//! ([`Request::Read`]) or the token request form `POST` ([`Request::Token`]). It has no method
+//! and no free headers, so a request that writes to a tenant cannot be expressed, whichever
+//! [`Transport`] carries it. A transport answers with the status, the headers and the body as a
+//! stream of chunks ([`Body`]), which the layers above read with a size cap.
+//!
+//! [`http::HttpTransport`] carries requests over the network and is the only code in cloudkeur
+//! that opens a socket to a service; it refuses any origin it was not built for. Tests put an
+//! in-process transport (the simulated Graph) under the same connector code, so retries,
+//! `Retry-After` and timeouts run on tokio's paused clock instead of real sleeps.
+//!
+//! The seam knows nothing of Graph: a connector for another service (its own origin and token
+//! audience) sends its reads through the same [`Transport`]; a new request shape is a new
+//! variant here, mapped to exactly one HTTP method by each transport.
+//!
+//! ```no_run
+//! # use cloudkeur::connector::{Secret, transport::{Request, Transport}};
+//! # async fn read(transport: &dyn Transport, url: reqwest::Url, bearer: Secret) {
+//! let response = transport.send(Request::Read { url, bearer }).await; // a GET, nothing else
+//! # }
+//! ```
+//!
+//! ```compile_fail
+//! // An arbitrary HTTP request cannot go through the seam:
+//! # use cloudkeur::connector::transport::Transport;
+//! async fn delete(transport: &dyn Transport, url: reqwest::Url) {
+//!     let _ = transport.send(reqwest::Request::new(reqwest::Method::DELETE, url)).await;
+//! }
+//! ```
+
+pub mod http;
+pub mod origin;
+
+use super::Secret;
+use bytes::Bytes;
+use reqwest::Url;
+use std::future::Future;
+use std::pin::Pin;
+
+/// A boxed future, as the seam's trait methods return them.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The requests cloudkeur sends. Each maps to one HTTP method; there is no other.
+#[derive(Debug, Clone)]
+pub enum Request {
+    /// `GET url` with `Authorization: Bearer <bearer>` and `Accept: application/json`.
+    Read { url: Url, bearer: Secret },
+    /// `POST url` with the `application/x-www-form-urlencoded` body `form` (the OAuth 2.0 token
+    /// request; it carries the client secret or assertion, hence a [`Secret`]).
+    Token { url: Url, form: Secret },
+}
+
+impl Request {
+    pub fn url(&self) -> &Url {
+        match self {
+            Request::Read { url, .. } | Request::Token { url, .. } => url,
+        }
+    }
+}
+
+/// What came back: status and headers, and the body still to be read.
+pub struct Response {
+    pub status: u16,
+    pub headers: ::http::HeaderMap,
+    pub body: Body,
+}
+
+/// Why no (whole) response arrived. Never holds a URL's query, a token or a credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// Not sent: the URL is not one this transport or reader may send to. Not retried.
+    #[error("refused to send a request to {0}")]
+    Refused(String),
+    #[error("request timed out")]
+    Timeout,
+    /// The connection failed or dropped, before or during the body.
+    #[error("connection failed: {0}")]
+    Connect(String),
+    /// The body is longer than the cap; nothing beyond the cap was kept. Not retried.
+    #[error(
+        "the response body is larger than the limit of {limit} bytes (--max-response-bytes); raise the limit if this tenant's pages really are that large"
+    )]
+    TooLarge { limit: u64 },
+}
+
+impl TransportError {
+    /// A timeout or a dropped connection may go better next time; a refusal or an oversized
+    /// body will not.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, TransportError::Timeout | TransportError::Connect(_))
+    }
+}
+
+/// Sends requests. Implemented by [`http::HttpTransport`] and, in tests, by simulators.
+pub trait Transport: Send + Sync {
+    fn send(&self, request: Request) -> BoxFuture<'_, Result<Response, TransportError>>;
+}
+
+/// Where a body's chunks come from.
+pub trait BodySource: Send {
+    /// The next chunk, or `None` at the end of the body.
+    fn next_chunk(&mut self) -> BoxFuture<'_, Result<Option<Bytes>, TransportError>>;
+}
+
+/// A response body, read chunk by chunk so that its size can be capped while it arrives.
+pub struct Body(Box<dyn BodySource>);
+
+impl Body {
+    pub fn new(source: impl BodySource + 'static) -> Self {
+        Body(Box::new(source))
+    }
+
+    /// A body that is already in memory.
+    pub fn from_bytes(bytes: impl Into<Bytes>) -> Self {
+        Body::from_chunks(vec![Ok(bytes.into())])
+    }
+
+    /// A body of these chunks in order; an `Err` ends it as a connection failure would.
+    pub fn from_chunks(chunks: Vec<Result<Bytes, TransportError>>) -> Self {
+        Body::new(Chunks(chunks.into_iter()))
+    }
+
+    /// Reads the whole body, refusing it as soon as it is known to exceed `limit` bytes: at once
+    /// when `Content-Length` says so, else when the chunks received pass the limit. A body of
+    /// several gigabytes thus costs at most `limit` bytes of memory, never an aborted process.
+    pub async fn read_to_end(
+        mut self,
+        limit: u64,
+        content_length: Option<u64>,
+    ) -> Result<Vec<u8>, TransportError> {
+        if content_length.is_some_and(|len| len > limit) {
+            return Err(TransportError::TooLarge { limit });
+        }
+        let capacity = content_length.map_or(0, |len| usize::try_from(len).unwrap_or(0));
+        let mut body = Vec::with_capacity(capacity);
+        while let Some(chunk) = self.0.next_chunk().await? {
+            let total = body.len() as u64 + chunk.len() as u64;
+            if total > limit {
+                return Err(TransportError::TooLarge { limit });
+            }
+            if body.is_empty() && chunk.len() >= capacity {
+                // The first chunk as the buffer: no copy when it is the whole body.
+                body = Vec::from(chunk);
+            } else {
+                body.extend_from_slice(&chunk);
+            }
+        }
+        Ok(body)
+    }
+}
+
+/// `Content-Length`, when present and a number.
+pub fn content_length(headers: &::http::HeaderMap) -> Option<u64> {
+    headers
+        .get(::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+struct Chunks(std::vec::IntoIter<Result<Bytes, TransportError>>);
+
+impl BodySource for Chunks {
+    fn next_chunk(&mut self) -> BoxFuture<'_, Result<Option<Bytes>, TransportError>> {
+        let next = self.0.next().transpose();
+        Box::pin(std::future::ready(next))
+    }
+}
+
+/// A transport for unit tests: answers every request with one canned response and keeps the
+/// requests it was given.
+#[cfg(test)]
+pub(crate) mod fake {
+    use super::*;
+    use std::sync::Mutex;
+
+    pub(crate) struct Canned {
+        pub status: u16,
+        pub headers: Vec<(&'static str, String)>,
+        pub body: Vec<u8>,
+        pub sent: Mutex<Vec<Request>>,
+    }
+
+    impl Canned {
+        pub(crate) fn new(status: u16, body: &[u8]) -> Self {
+            Canned {
+                status,
+                headers: Vec::new(),
+                body: body.to_vec(),
+                sent: Mutex::new(Vec::new()),
+            }
+        }
+
+        pub(crate) fn sent(&self) -> usize {
+            self.sent.lock().map(|s| s.len()).unwrap_or(0)
+        }
+    }
+
+    impl Transport for Canned {
+        fn send(&self, request: Request) -> BoxFuture<'_, Result<Response, TransportError>> {
+            if let Ok(mut sent) = self.sent.lock() {
+                sent.push(request);
+            }
+            let mut headers = ::http::HeaderMap::new();
+            for (name, value) in &self.headers {
+                if let (Ok(name), Ok(value)) = (
+                    ::http::HeaderName::from_bytes(name.as_bytes()),
+                    ::http::HeaderValue::from_str(value),
+                ) {
+                    headers.insert(name, value);
+                }
+            }
+            let response = Response {
+                status: self.status,
+                headers,
+                body: Body::from_bytes(self.body.clone()),
+            };
+            Box::pin(std::future::ready(Ok(response)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body that never ends: each chunk is 1 MiB of zeros.
+    struct Endless;
+    impl BodySource for Endless {
+        fn next_chunk(&mut self) -> BoxFuture<'_, Result<Option<Bytes>, TransportError>> {
+            Box::pin(async { Ok(Some(Bytes::from(vec![0u8; 1 << 20]))) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_beyond_the_cap_is_refused_while_it_streams() {
+        let err = Body::new(Endless)
+            .read_to_end(8 << 20, None)
+            .await
+            .unwrap_err();
+        assert_eq!(err, TransportError::TooLarge { limit: 8 << 20 });
+        assert!(err.to_string().contains("--max-response-bytes"), "{err}");
+        assert!(!err.is_retryable());
+    }
+
+    #[tokio::test]
+    async fn a_content_length_beyond_the_cap_is_refused_before_reading() {
+        let err = Body::new(Endless)
+            .read_to_end(1000, Some(3_000_000_000))
+            .await
+            .unwrap_err();
+        assert_eq!(err, TransportError::TooLarge { limit: 1000 });
+    }
+
+    #[tokio::test]
+    async fn a_body_within_the_cap_is_read_whole_in_order() {
+        let body = Body::from_chunks(vec![Ok(Bytes::from("{\"value\"")), Ok(Bytes::from(":[]}"))]);
+        assert_eq!(body.read_to_end(12, None).await.unwrap(), b"{\"value\":[]}");
+        let exact = Body::from_bytes("12345");
+        assert_eq!(exact.read_to_end(5, Some(5)).await.unwrap(), b"12345");
+        let over = Body::from_chunks(vec![Ok(Bytes::from("123")), Ok(Bytes::from("456"))]);
+        assert!(over.read_to_end(5, None).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_body_that_breaks_off_is_a_connection_failure() {
+        let body = Body::from_chunks(vec![
+            Ok(Bytes::from("{\"val")),
+            Err(TransportError::Connect("reset".into())),
+        ]);
+        let err = body.read_to_end(1 << 20, None).await.unwrap_err();
+        assert!(err.is_retryable());
+    }
+}
