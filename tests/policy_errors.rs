@@ -199,3 +199,20 @@ fn empty_policy_directory_exits_2() {
         .code(2)
         .stderr(predicate::str::contains("no policy files"));
 }
+
+#[test]
+fn an_unknown_absent_choice_is_refused() {
+    let text = GOOD.replace("  equals: true\n", "  absent: maybe\n  equals: true\n");
+    let stderr = error_for(&text);
+    expect_at(&stderr, "8:11", "`absent: maybe` is not a choice");
+}
+
+#[test]
+fn absent_on_a_combinator_is_refused() {
+    let text = GOOD.replace(
+        "  resource: report_settings\n  path: $.displayConcealedNames\n  equals: true\n",
+        "  resource: report_settings\n  absent: ok\n  all_of:\n    - path: $.displayConcealedNames\n      equals: true\n",
+    );
+    let stderr = error_for(&text);
+    expect_at(&stderr, "7:11", "`absent` on a combinator");
+}

@@ -15,7 +15,7 @@ use serde_saphyr::{Location, Spanned};
 use std::path::Path;
 
 const ASSERTIONS: &str =
-    "exists, equals, in, not_in, only, contains, count, not_older_than, all, any, none";
+    "exists, empty, equals, in, not_in, only, contains, count, not_older_than, all, any, none";
 
 pub(super) struct Compiler<'a> {
     pub file: &'a Path,
@@ -146,6 +146,13 @@ impl Compiler<'_> {
             ));
         }
         if combinators == 1 {
+            if let Some(absent) = &raw.absent {
+                return Err(self.error(
+                    &absent.referenced,
+                    "`absent` on a combinator: it applies to the path of one check",
+                    "put `absent: ok` on each check whose path may meet an absent member",
+                ));
+            }
             if raw.path.is_some() || raw.select.is_some() || count_assertions(raw) > 0 {
                 return Err(self.error(
                     at,
@@ -208,6 +215,18 @@ impl Compiler<'_> {
                 "remove allow_empty",
             ));
         }
+        let absent_ok = match &raw.absent {
+            None => false,
+            Some(word) if word.value == "ok" => true,
+            Some(word) if word.value == "error" => false,
+            Some(word) => {
+                return Err(self.error(
+                    &word.referenced,
+                    format!("`absent: {}` is not a choice", word.value),
+                    "write `absent: ok` (an absent member reads as not there) or leave it out (absent = unknown, an error)",
+                ));
+            }
+        };
         if raw.identity.is_some() && raw.label.is_none() {
             return Err(self.error(
                 at,
@@ -227,6 +246,8 @@ impl Compiler<'_> {
             label: raw.label.as_ref().map(|l| self.selector(l)).transpose()?,
             identity: raw.identity.unwrap_or(false),
             allow_empty: raw.allow_empty.unwrap_or(false),
+            // `empty: true` is the assertion that absence is acceptable.
+            absent_ok: absent_ok || matches!(assertion, Assertion::Empty(true)),
             assertion,
         })))
     }
@@ -307,6 +328,8 @@ impl Compiler<'_> {
         let nested = |inner: &Spanned<RawRule>| self.rule(inner, None, true).map(Box::new);
         Ok(if let Some(value) = raw.exists {
             Assertion::Exists(value)
+        } else if let Some(value) = raw.empty {
+            Assertion::Empty(value)
         } else if let Some(value) = &raw.equals {
             Assertion::Equals(self.operand(value, at)?)
         } else if let Some(list) = &raw.one_of {
@@ -529,6 +552,7 @@ pub(super) const EXAMPLE_TODAY: time::Date = time::macros::date!(2026 - 06 - 01)
 fn count_assertions(raw: &RawRule) -> usize {
     [
         raw.exists.is_some(),
+        raw.empty.is_some(),
         raw.equals.is_some(),
         raw.one_of.is_some(),
         raw.not_in.is_some(),

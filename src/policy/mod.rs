@@ -10,6 +10,7 @@ mod examples;
 mod pack;
 mod projection;
 mod rule;
+mod selector;
 mod source;
 
 pub use eval::{Inputs, evaluate, evaluate_policy};

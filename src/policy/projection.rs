@@ -134,6 +134,7 @@ impl Analysis<'_> {
                 self.rule(rule, &Scope::Within(landing));
             }
             Assertion::Equals(_)
+            | Assertion::Empty(_)
             | Assertion::In(_)
             | Assertion::NotIn(_)
             | Assertion::Only(_)

@@ -6,83 +6,13 @@
 //! Pure: no I/O, no clock, no environment.
 
 use super::EVIDENCE_RESOURCE;
+use super::selector::Absences;
+pub use super::selector::Selector;
 use crate::findings::FindingItem;
 use crate::snapshot::{ResourceData, Snapshot};
-use jsonpath_rust::parser::model::JpQuery;
-use jsonpath_rust::query::js_path_process;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
-
-/// A JSONPath parsed once at load time, kept with its text for messages.
-#[derive(Debug, Clone)]
-pub struct Selector {
-    pub text: String,
-    pub(super) query: JpQuery,
-    /// `$.a.b`: member names only, looked up directly. Quantifiers run such paths once per
-    /// item (100k accounts); the general engine allocates a result list and a path per call.
-    members: Option<MemberChain>,
-}
-
-/// A path of member names, with the normalized path of what it selects.
-#[derive(Debug, Clone)]
-struct MemberChain {
-    names: Vec<String>,
-    normalized: String,
-}
-
-impl Selector {
-    pub(super) fn new(text: String, query: JpQuery) -> Selector {
-        let members = member_chain(&query);
-        Selector {
-            text,
-            query,
-            members,
-        }
-    }
-
-    /// Every value the path selects in `root`, with its normalized path.
-    fn find<'a>(&self, root: &'a Value) -> Result<Vec<(&'a Value, String)>, String> {
-        if let Some(chain) = &self.members {
-            let mut value = root;
-            for name in &chain.names {
-                match value.get(name.as_str()) {
-                    Some(inner) if value.is_object() => value = inner,
-                    _ => return Ok(Vec::new()),
-                }
-            }
-            return Ok(vec![(value, chain.normalized.clone())]);
-        }
-        js_path_process(&self.query, root)
-            .map(|found| found.into_iter().map(|r| (r.val, r.path)).collect())
-            .map_err(|err| err.to_string())
-    }
-}
-
-/// The member names of a path made of nothing else, with the normalized path the general
-/// engine gives it (asked of the engine itself, so the two cannot differ).
-fn member_chain(query: &JpQuery) -> Option<MemberChain> {
-    use jsonpath_rust::parser::model::{Segment, Selector as Step};
-    let names = query
-        .segments
-        .iter()
-        .map(|segment| match segment {
-            Segment::Selector(Step::Name(name)) => Some(name.clone()),
-            _ => None,
-        })
-        .collect::<Option<Vec<String>>>()?;
-    let probe = names.iter().rev().fold(Value::Null, |inner, name| {
-        Value::Object(std::iter::once((name.clone(), inner)).collect())
-    });
-    let found = js_path_process(query, &probe).ok()?;
-    match found.as_slice() {
-        [hit] => Some(MemberChain {
-            normalized: hit.path.clone(),
-            names,
-        }),
-        _ => None,
-    }
-}
 
 #[derive(Debug, Clone)]
 pub enum Rule {
@@ -114,6 +44,9 @@ pub struct Check {
     /// The label names a person: it is pseudonymised in reports unless identities are revealed.
     pub identity: bool,
     pub allow_empty: bool,
+    /// `absent: ok`: a member the path reads may be absent, and then reads as "not there"
+    /// (plain JSONPath). Without it an absent member makes the check an error (unknown).
+    pub absent_ok: bool,
     pub assertion: Assertion,
     /// What the check looks at, for reasons: built once, not per item.
     pub subject: String,
@@ -156,6 +89,10 @@ pub enum Values {
 #[derive(Debug, Clone)]
 pub enum Assertion {
     Exists(bool),
+    /// `empty: true`: every selected value is empty (null, "", [], {}, or an object whose
+    /// members are all empty), and nothing selected (absent) passes. `empty: false`: something
+    /// is selected and every value is non-empty.
+    Empty(bool),
     Equals(Operand),
     In(Values),
     NotIn(Values),
@@ -289,7 +226,7 @@ impl Operands {
                 Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
                     self.collect(rule, ctx);
                 }
-                Assertion::Exists(_) | Assertion::Contains(_) => {}
+                Assertion::Exists(_) | Assertion::Empty(_) | Assertion::Contains(_) => {}
             },
         }
     }
@@ -507,7 +444,8 @@ impl Source {
         ctx: Context<'a>,
         scope: Scope<'a>,
         name_paths: bool,
-    ) -> Result<Vec<Selected<'a>>, Outcome> {
+        absent_ok: bool,
+    ) -> Result<(Vec<Selected<'a>>, Absences), Outcome> {
         let root = match (scope, &self.resource) {
             (Scope::Item(item), _) => item,
             (Scope::Resource, Some(name)) if name == EVIDENCE_RESOURCE => {
@@ -521,12 +459,18 @@ impl Source {
                 ));
             }
         };
-        let found = self.path.find(root).map_err(|err| {
+        let cannot = |err: String| {
             Outcome::new(
                 Truth::Error,
                 format!("JSONPath {} could not be evaluated: {err}", self.path.text),
             )
-        })?;
+        };
+        let (found, absent) = if absent_ok {
+            (self.path.find(root).map_err(cannot)?, Absences::default())
+        } else {
+            let selection = self.path.select(root).map_err(cannot)?;
+            (selection.found, selection.absent)
+        };
         let mut selected = Vec::with_capacity(found.len());
         for (value, path) in found {
             let path = match (&self.resource, name_paths) {
@@ -547,7 +491,7 @@ impl Source {
                 _ => selected.push(Selected { value, path }),
             }
         }
-        Ok(selected)
+        Ok((selected, absent))
     }
 }
 
@@ -603,9 +547,19 @@ impl Check {
     fn eval<'a>(&self, ctx: Context<'a>, scope: Scope<'a>) -> Outcome {
         let name_paths = self.sources.len() > 1;
         let mut selected: Vec<Selected<'a>> = Vec::new();
+        let mut absent: Option<(Absences, String)> = None;
         for source in &self.sources {
-            match source.select(ctx, scope, name_paths) {
-                Ok(mut found) => selected.append(&mut found),
+            match source.select(ctx, scope, name_paths, self.absent_ok) {
+                Ok((mut found, missing)) => {
+                    selected.append(&mut found);
+                    if !missing.is_empty() && absent.is_none() {
+                        let at = match &source.resource {
+                            Some(name) => format!("{name} {}", source.path.text),
+                            None => source.path.text.clone(),
+                        };
+                        absent = Some((missing, at));
+                    }
+                }
                 Err(outcome) => return outcome,
             }
         }
@@ -620,8 +574,47 @@ impl Check {
                 id.is_none_or(|id| seen.insert(id))
             });
         }
-        match self.judge(ctx, &selected) {
+        let outcome = match self.judge(ctx, &selected) {
             Ok(outcome) | Err(outcome) => outcome,
+        };
+        match absent {
+            Some((missing, at)) if !self.decided_despite_absence(ctx, &outcome, &selected) => {
+                Outcome::new(
+                    Truth::Error,
+                    ctx.say(|| {
+                        format!(
+                            "cannot be judged: {} (absent, not null), which {at} reads; \
+                             the rule does not say that absence is acceptable",
+                            missing.summary()
+                        )
+                    }),
+                )
+            }
+            _ => outcome,
+        }
+    }
+
+    /// Whether an outcome on the values that were there stands whatever the absent members
+    /// would have held (Kleene: the unknown items could be selected or not, pass or fail).
+    /// `exists: true`, `any` and `count` without a maximum only gain from more values, so a
+    /// pass stands; every other assertion fails on one bad value, so a fail caused by a value
+    /// that *is* there stands. Anything else is unknown.
+    fn decided_despite_absence(
+        &self,
+        ctx: Context<'_>,
+        outcome: &Outcome,
+        selected: &[Selected<'_>],
+    ) -> bool {
+        match (&self.assertion, outcome.truth) {
+            (_, Truth::Error) => true,
+            (Assertion::Exists(true) | Assertion::Any(_), truth) => truth == Truth::Pass,
+            (Assertion::Count { max: None, .. }, truth) => truth == Truth::Pass,
+            (Assertion::Count { max: Some(max), .. }, Truth::Fail) => {
+                resolve_count(ctx, max).is_ok_and(|hi| selected.len() as u64 > hi)
+            }
+            (Assertion::Count { .. }, Truth::Pass) => false,
+            (_, Truth::Fail) => !selected.is_empty(),
+            (_, Truth::Pass) => false,
         }
     }
 
@@ -652,6 +645,20 @@ impl Check {
                     missing_evidence: false,
                 }
             }
+            Assertion::Empty(true) if selected.is_empty() => Outcome::new(
+                Truth::Pass,
+                ctx.say(|| format!("nothing at {at} (empty, null or absent)")),
+            ),
+            Assertion::Empty(true) => self.each_value(ctx, selected, |v| {
+                is_empty(v)
+                    .then_some(())
+                    .ok_or_else(|| format!("is {}, expected empty, null or absent", show(v)))
+            }),
+            Assertion::Empty(false) => self.each_value(ctx, selected, |v| {
+                (!is_empty(v))
+                    .then_some(())
+                    .ok_or_else(|| format!("is {}, expected a non-empty value", show(v)))
+            }),
             Assertion::Equals(expected) => {
                 let expected = resolve(ctx, expected)?;
                 self.each_value(ctx, selected, |v| {
@@ -886,8 +893,12 @@ impl Check {
         match quantifier {
             Quantifier::All if failed > 0 => Outcome {
                 truth: Truth::Fail,
-                reason: ctx
-                    .say(|| format!("{failed} of {total} items at {at} do not satisfy the rule")),
+                reason: ctx.say(|| {
+                    format!(
+                        "{failed} of {total} items at {at} do not satisfy the rule{}",
+                        also_unknown(errors, first_error)
+                    )
+                }),
                 items: listed(Truth::Fail),
                 missing_evidence: false,
             },
@@ -897,8 +908,12 @@ impl Check {
             ),
             Quantifier::None if passed > 0 => Outcome {
                 truth: Truth::Fail,
-                reason: ctx
-                    .say(|| format!("{passed} of {total} items at {at} match, expected none")),
+                reason: ctx.say(|| {
+                    format!(
+                        "{passed} of {total} items at {at} match, expected none{}",
+                        also_unknown(errors, first_error)
+                    )
+                }),
                 items: listed(Truth::Pass),
                 missing_evidence: false,
             },
@@ -926,6 +941,15 @@ impl Check {
                 ctx.say(|| format!("none of the {total} items at {at} match")),
             ),
         }
+    }
+}
+
+/// A failing quantifier still says how many items it could not judge, and why the first not.
+fn also_unknown(errors: usize, first_error: impl FnOnce() -> String) -> String {
+    if errors == 0 {
+        String::new()
+    } else {
+        format!("; {errors} more could not be evaluated: {}", first_error())
     }
 }
 
@@ -1071,6 +1095,26 @@ fn unit_name(unit: AgeUnit) -> &'static str {
         AgeUnit::Months => "months",
         AgeUnit::Years => "years",
     }
+}
+
+/// Empty means nothing configured: `null`, `""`, `[]`, `{}`, or an object whose members are all
+/// empty. OData annotations (`@odata.type`, `x@odata.context`) describe a value and are not part
+/// of it.
+pub(super) fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(list) => list.is_empty(),
+        Value::Object(map) => map
+            .iter()
+            .all(|(key, member)| is_annotation(key) || is_empty(member)),
+        Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// `@odata.type`, `authenticationStrength@odata.context`: metadata about a value.
+pub(super) fn is_annotation(member: &str) -> bool {
+    member.contains('@')
 }
 
 /// Short JSON rendering of a value for a reason text.

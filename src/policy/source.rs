@@ -62,8 +62,13 @@ pub(super) struct RawRule {
     pub identity: Option<bool>,
     #[serde(default)]
     pub allow_empty: Option<bool>,
+    /// `ok`: a member the path reads may be absent (it then reads as "not there").
+    #[serde(default)]
+    pub absent: Option<Spanned<String>>,
     #[serde(default)]
     pub exists: Option<bool>,
+    #[serde(default)]
+    pub empty: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     pub equals: Option<Value>,
     #[serde(default, rename = "in")]
