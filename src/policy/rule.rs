@@ -5,9 +5,9 @@
 //! one part provably passes. This is how "never fail open" holds for composite rules.
 //! Pure: no I/O, no clock, no environment.
 
-use super::EVIDENCE_RESOURCE;
-use super::selector::Absences;
 pub use super::selector::Selector;
+use super::selector::{Absences, Selection};
+use super::{EVIDENCE_RESOURCE, SETTINGS_RESOURCE};
 use crate::findings::FindingItem;
 use crate::snapshot::{ResourceData, Snapshot};
 use serde_json::Value;
@@ -47,6 +47,14 @@ pub struct Check {
     /// `absent: ok`: a member the path reads may be absent, and then reads as "not there"
     /// (plain JSONPath). Without it an absent member makes the check an error (unknown).
     pub absent_ok: bool,
+    /// `note: true`: the enclosing all_of/any_of shows this check's reason but is not decided
+    /// by it (e.g. how many disabled accounts were left out).
+    pub note: bool,
+    /// `as: NAME`: inside the quantifier, `{var: NAME}` is the item being judged.
+    pub bind: Option<String>,
+    /// `group_as: NAME`: inside the quantifier, `{var: NAME}` is the group an expanded member
+    /// came from (null for a value that was not expanded from a group).
+    pub bind_group: Option<String>,
     pub assertion: Assertion,
     /// What the check looks at, for reasons: built once, not per item.
     pub subject: String,
@@ -56,12 +64,24 @@ pub struct Check {
 /// replaced by their members.
 #[derive(Debug, Clone)]
 pub struct Source {
-    /// `None` inside `all`/`any`/`none`, where the selected item is the root.
+    /// The resource the path reads (also `settings` or `evidence`); `None` inside
+    /// `all`/`any`/`none` without a resource of its own, where the selected item is the root.
     pub resource: Option<String>,
     pub path: Selector,
     /// A fan-out resource of group members keyed by group id: each selected group object
-    /// (`@odata.type` `#microsoft.graph.group`) is replaced by the users in it.
+    /// (`@odata.type` `#microsoft.graph.group`), or group id (a string), is replaced by the
+    /// members in it.
     pub expand_groups: Option<String>,
+    /// `where:`: only the values whose every key equals its operand (a lookup, e.g. the row of
+    /// the account being judged). A source that reads a resource is indexed once per evaluation.
+    pub lookup: Vec<Where>,
+}
+
+/// One `where:` condition: the value at `key`, relative to a selected value, equals `equals`.
+#[derive(Debug, Clone)]
+pub struct Where {
+    pub key: Selector,
+    pub equals: Operand,
 }
 
 /// A single value: written in the policy, or taken from the tenant settings.
@@ -71,6 +91,11 @@ pub enum Operand {
     Setting(Selector),
     /// A value from the policy's evidence declaration, e.g. the declared backup app id.
     Evidence(Selector),
+    /// A value bound by an enclosing quantifier's `as:`/`group_as:`, or something in it.
+    Var {
+        name: String,
+        path: Option<Selector>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +123,10 @@ pub enum Assertion {
     NotIn(Values),
     /// Every selected value is in the list; nothing selected passes (e.g. exclusions).
     Only(Values),
-    Contains(Value),
+    Contains(Operand),
+    /// Deny by default: every selected value is an object (or null) whose members outside the
+    /// list are empty; a present, non-empty member that is not listed fails, named.
+    OnlyMembers(Values),
     Count {
         min: Option<Operand>,
         max: Option<Operand>,
@@ -162,7 +190,16 @@ pub struct Context<'a> {
     /// left empty, and the items it lists are evaluated again in full.
     detail: bool,
     /// The rule's settings and evidence operands, resolved once (see [`Operands`]).
-    operands: Option<&'a Operands>,
+    operands: Option<&'a Operands<'a>>,
+    /// The values bound by enclosing quantifiers (`as:`), innermost first.
+    bindings: Option<&'a Binding<'a>>,
+}
+
+/// One name bound by a quantifier, and the bindings around it.
+pub(super) struct Binding<'a> {
+    name: &'a str,
+    value: &'a Value,
+    outer: Option<&'a Binding<'a>>,
 }
 
 impl<'a> Context<'a> {
@@ -179,6 +216,7 @@ impl<'a> Context<'a> {
             today,
             detail: true,
             operands: None,
+            bindings: None,
         }
     }
 }
@@ -186,69 +224,158 @@ impl<'a> Context<'a> {
 /// The values of a rule's `{setting: …}` and `{evidence: …}` operands, resolved once per
 /// evaluation: a quantifier would otherwise query the settings document again for each of
 /// 100k items. Keyed by the operand's address in the rule, which outlives the evaluation.
+/// Likewise the selection and index of every `where:` source that reads a resource, so that
+/// looking up 100k accounts' rows costs one selection and a hash lookup each.
 #[derive(Default)]
-struct Operands {
+struct Operands<'a> {
     values: HashMap<usize, Result<Value, Outcome>>,
     lists: HashMap<usize, Result<Vec<Value>, Outcome>>,
+    lookups: HashMap<usize, Result<Lookup<'a>, Outcome>>,
 }
 
-impl Operands {
-    fn resolve(rule: &Rule, ctx: Context<'_>) -> Operands {
+/// A `where:` source's selection, indexed by its first key.
+struct Lookup<'a> {
+    found: Vec<(&'a Value, String)>,
+    /// Members absent on the way, including values without the first key.
+    absent: Absences,
+    index: HashMap<String, Vec<usize>>,
+}
+
+impl<'a> Operands<'a> {
+    fn resolve(rule: &Rule, ctx: Context<'a>) -> Operands<'a> {
         let mut operands = Operands::default();
         operands.collect(rule, ctx);
         operands
     }
 
-    fn collect(&mut self, rule: &Rule, ctx: Context<'_>) {
+    fn collect(&mut self, rule: &Rule, ctx: Context<'a>) {
         match rule {
             Rule::AllOf { rules, .. } | Rule::AnyOf { rules, .. } => {
                 rules.iter().for_each(|r| self.collect(r, ctx));
             }
             Rule::Not { rule, .. } => self.collect(rule, ctx),
-            Rule::Check(check) => match &check.assertion {
-                Assertion::Equals(operand)
-                | Assertion::NotOlderThan {
-                    amount: operand, ..
-                } => {
-                    self.value(operand, ctx);
-                }
-                Assertion::Count { min, max } => {
-                    min.iter()
-                        .chain(max.iter())
-                        .for_each(|o| self.value(o, ctx));
-                }
-                Assertion::In(values) | Assertion::NotIn(values) | Assertion::Only(values) => {
-                    if let Values::Setting(_) = values {
-                        self.lists
-                            .insert(address(values), resolve_list_now(ctx, values));
+            Rule::Check(check) => {
+                for source in &check.sources {
+                    for condition in &source.lookup {
+                        self.value(&condition.equals, ctx);
+                    }
+                    if let (Some(resource), Some(first)) = (&source.resource, source.lookup.first())
+                    {
+                        self.lookups
+                            .insert(address(source), Lookup::build(ctx, resource, source, first));
                     }
                 }
-                Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
-                    self.collect(rule, ctx);
+                match &check.assertion {
+                    Assertion::Equals(operand)
+                    | Assertion::Contains(operand)
+                    | Assertion::NotOlderThan {
+                        amount: operand, ..
+                    } => {
+                        self.value(operand, ctx);
+                    }
+                    Assertion::Count { min, max } => {
+                        min.iter()
+                            .chain(max.iter())
+                            .for_each(|o| self.value(o, ctx));
+                    }
+                    Assertion::In(values)
+                    | Assertion::NotIn(values)
+                    | Assertion::Only(values)
+                    | Assertion::OnlyMembers(values) => {
+                        if let Values::Setting(_) = values {
+                            self.lists
+                                .insert(address(values), resolve_list_now(ctx, values));
+                        }
+                    }
+                    Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
+                        self.collect(rule, ctx);
+                    }
+                    Assertion::Exists(_) | Assertion::Empty(_) => {}
                 }
-                Assertion::Exists(_) | Assertion::Empty(_) | Assertion::Contains(_) => {}
-            },
+            }
         }
     }
 
+    /// Settings and evidence operands; literals need nothing and `{var: …}` differs per item.
     fn value(&mut self, operand: &Operand, ctx: Context<'_>) {
-        if !matches!(operand, Operand::Literal(_)) {
+        if matches!(operand, Operand::Setting(_) | Operand::Evidence(_)) {
             self.values
                 .insert(address(operand), resolve_now(ctx, operand));
         }
     }
 }
 
+impl<'a> Lookup<'a> {
+    fn build(
+        ctx: Context<'a>,
+        resource: &str,
+        source: &Source,
+        first: &Where,
+    ) -> Result<Lookup<'a>, Outcome> {
+        let root = resource_root(ctx, resource)?;
+        let selection = source.path.select(root).map_err(|err| {
+            Outcome::new(
+                Truth::Error,
+                format!(
+                    "JSONPath {} could not be evaluated: {err}",
+                    source.path.text
+                ),
+            )
+        })?;
+        let mut absent = selection.absent;
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+        for (position, (value, path)) in selection.found.iter().enumerate() {
+            if let Some(key) = key_of(&first.key, value, path, &mut absent) {
+                index.entry(key).or_default().push(position);
+            }
+        }
+        Ok(Lookup {
+            found: selection.found,
+            absent,
+            index,
+        })
+    }
+}
+
+/// The value at `key` in `value`, as the text an index is keyed by; an absent key is noted.
+fn key_of(key: &Selector, value: &Value, path: &str, absent: &mut Absences) -> Option<String> {
+    let selection = key.select(value).ok()?;
+    for described in selection.absent.described.iter().take(1) {
+        let at = described.strip_prefix('$').unwrap_or(described);
+        absent.add(format!("{path}{at}"));
+    }
+    selection.found.first().map(|(found, _)| found.to_string())
+}
+
 fn address<T>(node: &T) -> usize {
     std::ptr::from_ref(node) as usize
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
     fn truth_only(self) -> Self {
         Context {
             detail: false,
             ..self
         }
+    }
+
+    /// The same context with `name` bound to `value` for the rules inside a quantifier.
+    fn bind(self, binding: &'a Binding<'a>) -> Self {
+        Context {
+            bindings: Some(binding),
+            ..self
+        }
+    }
+
+    fn var(self, name: &str) -> Option<&'a Value> {
+        let mut binding = self.bindings;
+        while let Some(bound) = binding {
+            if bound.name == name {
+                return Some(bound.value);
+            }
+            binding = bound.outer;
+        }
+        None
     }
 
     /// The reason text, when reasons are wanted.
@@ -295,7 +422,10 @@ impl Rule {
                     .iter()
                     .flat_map(|s| s.resource.iter().chain(s.expand_groups.iter()));
                 for name in used {
-                    if name != EVIDENCE_RESOURCE && !names.contains(name) {
+                    if name != EVIDENCE_RESOURCE
+                        && name != SETTINGS_RESOURCE
+                        && !names.contains(name)
+                    {
                         names.push(name.clone());
                     }
                 }
@@ -311,12 +441,10 @@ impl Rule {
     fn eval<'a>(&self, ctx: Context<'a>, scope: Scope<'a>) -> Outcome {
         match self {
             Rule::AllOf { description, rules } => {
-                let outcomes: Vec<Outcome> = rules.iter().map(|r| r.eval(ctx, scope)).collect();
-                with_description(ctx, description, all_of(outcomes))
+                with_description(ctx, description, with_notes(ctx, scope, rules, all_of))
             }
             Rule::AnyOf { description, rules } => {
-                let outcomes: Vec<Outcome> = rules.iter().map(|r| r.eval(ctx, scope)).collect();
-                with_description(ctx, description, any_of(outcomes))
+                with_description(ctx, description, with_notes(ctx, scope, rules, any_of))
             }
             Rule::Not { description, rule } => {
                 let inner = rule.eval(ctx, scope);
@@ -336,6 +464,38 @@ impl Rule {
             Rule::Check(check) => with_description(ctx, &check.description, check.eval(ctx, scope)),
         }
     }
+}
+
+impl Rule {
+    /// A check marked `note: true`: reported, never deciding.
+    pub(super) fn is_note(&self) -> bool {
+        matches!(self, Rule::Check(check) if check.note)
+    }
+}
+
+/// Combines the parts that decide, then appends what the notes among them say.
+fn with_notes<'a>(
+    ctx: Context<'a>,
+    scope: Scope<'a>,
+    rules: &[Rule],
+    combine: fn(Vec<Outcome>) -> Outcome,
+) -> Outcome {
+    let mut deciding = Vec::with_capacity(rules.len());
+    let mut notes = Vec::new();
+    for rule in rules {
+        if rule.is_note() {
+            if ctx.detail {
+                notes.push(rule.eval(ctx, scope).reason);
+            }
+        } else {
+            deciding.push(rule.eval(ctx, scope));
+        }
+    }
+    let mut outcome = combine(deciding);
+    if !notes.is_empty() {
+        outcome.reason = format!("{} (note: {})", outcome.reason, notes.join("; "));
+    }
+    outcome
 }
 
 fn with_description(
@@ -436,6 +596,8 @@ fn merge_items(items: impl Iterator<Item = FindingItem>) -> Vec<FindingItem> {
 struct Selected<'a> {
     value: &'a Value,
     path: String,
+    /// The group an expanded member came from.
+    via: Option<&'a Value>,
 }
 
 impl Source {
@@ -447,11 +609,8 @@ impl Source {
         absent_ok: bool,
     ) -> Result<(Vec<Selected<'a>>, Absences), Outcome> {
         let root = match (scope, &self.resource) {
-            (Scope::Item(item), _) => item,
-            (Scope::Resource, Some(name)) if name == EVIDENCE_RESOURCE => {
-                ctx.evidence.ok_or_else(Outcome::no_declaration)?
-            }
-            (Scope::Resource, Some(name)) => read(ctx, name)?,
+            (_, Some(name)) => resource_root(ctx, name)?,
+            (Scope::Item(item), None) => item,
             (Scope::Resource, None) => {
                 return Err(Outcome::new(
                     Truth::Error,
@@ -459,18 +618,10 @@ impl Source {
                 ));
             }
         };
-        let cannot = |err: String| {
-            Outcome::new(
-                Truth::Error,
-                format!("JSONPath {} could not be evaluated: {err}", self.path.text),
-            )
-        };
-        let (found, absent) = if absent_ok {
-            (self.path.find(root).map_err(cannot)?, Absences::default())
-        } else {
-            let selection = self.path.select(root).map_err(cannot)?;
-            (selection.found, selection.absent)
-        };
+        let Selection { found, mut absent } = self.found(ctx, root)?;
+        if absent_ok {
+            absent = Absences::default();
+        }
         let mut selected = Vec::with_capacity(found.len());
         for (value, path) in found {
             let path = match (&self.resource, name_paths) {
@@ -478,20 +629,81 @@ impl Source {
                 _ => path,
             };
             match &self.expand_groups {
-                Some(members) if is_group(value) => {
+                Some(members) if is_group(value) || value.is_string() => {
                     for (index, member) in
                         group_members(ctx, members, value)?.into_iter().enumerate()
                     {
                         selected.push(Selected {
                             value: member,
                             path: format!("{path} member {index}"),
+                            via: Some(value),
                         });
                     }
                 }
-                _ => selected.push(Selected { value, path }),
+                _ => selected.push(Selected {
+                    value,
+                    path,
+                    via: None,
+                }),
             }
         }
         Ok((selected, absent))
+    }
+
+    /// What the path selects in `root` and kept by `where:`, with the absences met.
+    fn found<'a>(&self, ctx: Context<'a>, root: &'a Value) -> Result<Selection<'a>, Outcome> {
+        let cannot = |err: String| {
+            Outcome::new(
+                Truth::Error,
+                format!("JSONPath {} could not be evaluated: {err}", self.path.text),
+            )
+        };
+        let Some((first, rest)) = self.lookup.split_first() else {
+            return self.path.select(root).map_err(cannot);
+        };
+        let wanted = resolve(ctx, &first.equals)?.to_string();
+        let indexed = ctx
+            .operands
+            .and_then(|operands| operands.lookups.get(&address(self)));
+        let (mut found, mut absent) = match indexed {
+            Some(Err(outcome)) => return Err(outcome.clone()),
+            Some(Ok(lookup)) => (
+                lookup
+                    .index
+                    .get(&wanted)
+                    .map(|hits| hits.iter().map(|&i| lookup.found[i].clone()).collect())
+                    .unwrap_or_default(),
+                lookup.absent.clone(),
+            ),
+            None => {
+                let selection = self.path.select(root).map_err(cannot)?;
+                let mut absent = selection.absent;
+                let found: Vec<(&'a Value, String)> = selection
+                    .found
+                    .into_iter()
+                    .filter(|(value, path)| {
+                        key_of(&first.key, value, path, &mut absent).as_deref() == Some(&wanted)
+                    })
+                    .collect();
+                (found, absent)
+            }
+        };
+        for condition in rest {
+            let wanted = resolve(ctx, &condition.equals)?.to_string();
+            found.retain(|(value, path)| {
+                key_of(&condition.key, value, path, &mut absent).as_deref() == Some(&wanted)
+            });
+        }
+        Ok(Selection { found, absent })
+    }
+}
+
+/// The body a source names: a resource, the settings document or the evidence declaration.
+fn resource_root<'a>(ctx: Context<'a>, name: &str) -> Result<&'a Value, Outcome> {
+    match name {
+        EVIDENCE_RESOURCE => ctx.evidence.ok_or_else(Outcome::no_declaration),
+        SETTINGS_RESOURCE => Ok(ctx.settings),
+        _ => read(ctx, name),
     }
 }
 
@@ -511,13 +723,17 @@ fn is_group(value: &Value) -> bool {
 }
 
 /// The non-group members of a group, from a fan-out resource `{"<group id>": {"value": [...]}}`.
-/// A group whose members were not read makes the check an error: its members are unknown.
+/// The group is a directory object or its id. A group whose members were not read makes the
+/// check an error: its members are unknown.
 fn group_members<'a>(
     ctx: Context<'a>,
     resource: &str,
     group: &Value,
 ) -> Result<Vec<&'a Value>, Outcome> {
-    let id = group.get("id").and_then(Value::as_str).unwrap_or_default();
+    let id = group
+        .as_str()
+        .or_else(|| group.get("id").and_then(Value::as_str))
+        .unwrap_or_default();
     let members = read(ctx, resource)?
         .get(id)
         .and_then(|entry| entry.get("value"))
@@ -695,15 +911,22 @@ impl Check {
                         .ok_or_else(|| format!("is {}, which is not in the allowed list", show(v)))
                 })
             }
-            Assertion::Contains(wanted) => self.each_value(ctx, selected, |v| match v {
-                Value::Array(list) if list.contains(wanted) => Ok(()),
-                Value::Array(list) => Err(format!(
-                    "{} does not contain {}",
-                    show_list(list),
-                    show(wanted)
-                )),
-                other => Err(format!("is {}, not a list", show(other))),
-            }),
+            Assertion::Contains(wanted) => {
+                let wanted = resolve(ctx, wanted)?;
+                self.each_value(ctx, selected, |v| match v {
+                    Value::Array(list) if list.contains(&wanted) => Ok(()),
+                    Value::Array(list) => Err(format!(
+                        "{} does not contain {}",
+                        show_list(list),
+                        show(&wanted)
+                    )),
+                    other => Err(format!("is {}, not a list", show(other))),
+                })
+            }
+            Assertion::OnlyMembers(known) => {
+                let known = resolve_list(ctx, known)?;
+                self.each_value_or_nothing(ctx, selected, |v| unknown_members(v, &known))
+            }
             Assertion::Count { min, max } => {
                 let min = min.as_ref().map(|b| resolve_count(ctx, b)).transpose()?;
                 let max = max.as_ref().map(|b| resolve_count(ctx, b)).transpose()?;
@@ -758,6 +981,20 @@ impl Check {
             detail,
             identity: self.identity,
         }
+    }
+
+    /// Like `each_value`, but nothing selected passes (`only_members`: nothing there to judge).
+    fn each_value_or_nothing(
+        &self,
+        ctx: Context<'_>,
+        selected: &[Selected<'_>],
+        test: impl Fn(&Value) -> Result<(), String>,
+    ) -> Outcome {
+        if selected.is_empty() {
+            let at = self.subject();
+            return Outcome::new(Truth::Pass, ctx.say(|| format!("nothing at {at}")));
+        }
+        self.each_value(ctx, selected, test)
     }
 
     /// Applies a value test to every selected value; nothing selected is a fail.
@@ -839,6 +1076,30 @@ impl Check {
         }
     }
 
+    /// A quantifier's rule on one item, with the item (and its group) bound as the check says.
+    fn on_item<'a>(&self, ctx: Context<'a>, rule: &Rule, item: &Selected<'a>) -> Outcome {
+        static NULL: Value = Value::Null;
+        let group = self.bind_group.as_deref().map(|name| Binding {
+            name,
+            value: item.via.unwrap_or(&NULL),
+            outer: ctx.bindings,
+        });
+        let ctx = match &group {
+            Some(binding) => ctx.bind(binding),
+            None => ctx,
+        };
+        let own = self.bind.as_deref().map(|name| Binding {
+            name,
+            value: item.value,
+            outer: ctx.bindings,
+        });
+        let ctx = match &own {
+            Some(binding) => ctx.bind(binding),
+            None => ctx,
+        };
+        rule.eval(ctx, Scope::Item(item.value))
+    }
+
     fn quantify<'a>(
         &self,
         ctx: Context<'a>,
@@ -863,7 +1124,7 @@ impl Check {
         // again with their reasons.
         let truths: Vec<Truth> = selected
             .iter()
-            .map(|s| rule.eval(ctx.truth_only(), Scope::Item(s.value)).truth)
+            .map(|s| self.on_item(ctx.truth_only(), rule, s).truth)
             .collect();
         let count = |t: Truth| truths.iter().filter(|&&truth| truth == t).count();
         let (passed, failed, errors) =
@@ -881,13 +1142,13 @@ impl Check {
                 return Vec::new();
             }
             with_truth(truth)
-                .map(|s| self.item(s, detail_with_nested(&rule.eval(ctx, Scope::Item(s.value)))))
+                .map(|s| self.item(s, detail_with_nested(&self.on_item(ctx, rule, s))))
                 .collect()
         };
         let first_error = || {
             with_truth(Truth::Error)
                 .next()
-                .map(|s| rule.eval(ctx, Scope::Item(s.value)).reason)
+                .map(|s| self.on_item(ctx, rule, s).reason)
                 .unwrap_or_default()
         };
         match quantifier {
@@ -1003,6 +1264,34 @@ fn resolve(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outcome> {
 fn resolve_now(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outcome> {
     let (found, missing) = match operand {
         Operand::Literal(value) => return Ok(value.clone()),
+        Operand::Var { name, path } => {
+            let bound = ctx.var(name).ok_or_else(|| {
+                Outcome::new(Truth::Error, format!("{{var: {name}}} is not bound here"))
+            })?;
+            let Some(path) = path else {
+                return Ok(bound.clone());
+            };
+            // An absent member of the bound value is unknown; null is a value.
+            let selection = path.select(bound).map_err(|err| {
+                Outcome::new(
+                    Truth::Error,
+                    format!("{{var: {name}}} {}: {err}", path.text),
+                )
+            })?;
+            if !selection.absent.is_empty() {
+                return Err(Outcome::new(
+                    Truth::Error,
+                    format!(
+                        "cannot be judged: {name} {} (absent, not null)",
+                        selection.absent.summary()
+                    ),
+                ));
+            }
+            return Ok(selection
+                .found
+                .first()
+                .map_or(Value::Null, |(value, _)| (*value).clone()));
+        }
         Operand::Evidence(selector) => {
             let declaration = ctx.evidence.ok_or_else(Outcome::no_declaration)?;
             (
@@ -1094,6 +1383,34 @@ fn unit_name(unit: AgeUnit) -> &'static str {
     match unit {
         AgeUnit::Months => "months",
         AgeUnit::Years => "years",
+    }
+}
+
+/// Deny by default: the members of `value` that are present, not empty, and not in `known`.
+/// `null` has none; anything but an object or null is not understood.
+fn unknown_members(value: &Value, known: &[Value]) -> Result<(), String> {
+    match value {
+        Value::Null => Ok(()),
+        Value::Object(map) => {
+            let unknown: Vec<String> = map
+                .iter()
+                .filter(|(key, member)| {
+                    !is_annotation(key)
+                        && !is_empty(member)
+                        && !known.iter().any(|k| k.as_str() == Some(key.as_str()))
+                })
+                .map(|(key, member)| format!("{key} = {}", show(member)))
+                .collect();
+            if unknown.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "sets {}, which the pack neither knows as neutral nor judges",
+                    unknown.join(", ")
+                ))
+            }
+        }
+        other => Err(format!("is {}, not an object", show(other))),
     }
 }
 

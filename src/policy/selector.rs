@@ -89,6 +89,11 @@ impl Absences {
         self.count += 1;
     }
 
+    /// Notes an absence described elsewhere (a lookup key, a bound value's member).
+    pub fn add(&mut self, described: String) {
+        self.note(|| described);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
