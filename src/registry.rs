@@ -28,6 +28,17 @@ pub struct FanOut {
     pub ids: String,
 }
 
+/// Read a resource only if another resource's body says it is needed (issue 11.8): the
+/// JSONPath must select at least one value in `resource`. Plain data here; the connector
+/// decides what to do with it (read anyway when `resource` is unreadable, record a read not
+/// made as `not_needed`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadIf {
+    pub resource: String,
+    pub path: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceSpec {
@@ -45,6 +56,12 @@ pub struct ResourceSpec {
     /// most recent sign-in, where following the link would walk a whole log).
     #[serde(default)]
     pub first_page_only: bool,
+    /// Query keys dropped, and the read retried once, when the service answers 400 to them
+    /// (e.g. an undocumented `$top`). Plain data here; the connector implements it.
+    #[serde(default)]
+    pub fallback_on_400: Vec<String>,
+    #[serde(default)]
+    pub read_if: Option<ReadIf>,
     #[serde(default)]
     pub docs: Option<String>,
 }
@@ -99,6 +116,37 @@ impl Registry {
             if !spec.path.starts_with('/') {
                 return Err(Diagnostic::new(file, at(), format!("resource '{name}': path '{}' does not start with '/'", spec.path))
                     .with_fix("write the path relative to the Graph base URL, e.g. /v1.0/admin/reportSettings"));
+            }
+            if let Some(read_if) = &spec.read_if {
+                if !self.resources.contains_key(&read_if.resource) {
+                    return Err(Diagnostic::new(
+                        file,
+                        at(),
+                        format!(
+                            "resource '{name}': read_if names unknown resource '{}'",
+                            read_if.resource
+                        ),
+                    )
+                    .with_fix("name a resource defined in this file"));
+                }
+                if let Err(err) = jsonpath_rust::parser::parse_json_path(&read_if.path) {
+                    return Err(Diagnostic::new(
+                        file,
+                        at(),
+                        format!("resource '{name}': read_if.path is not valid JSONPath: {err}"),
+                    )
+                    .with_fix("write an RFC 9535 JSONPath such as $.value[?@.flag == true]"));
+                }
+            }
+            for key in &spec.fallback_on_400 {
+                if !spec.query.contains_key(key) {
+                    return Err(Diagnostic::new(
+                        file,
+                        at(),
+                        format!("resource '{name}': fallback_on_400 names '{key}', which its query does not send"),
+                    )
+                    .with_fix("list only keys of `query`, e.g. fallback_on_400: [\"$top\"]"));
+                }
             }
             if let Some(fan_out) = &spec.for_each {
                 if !self.resources.contains_key(&fan_out.resource) {

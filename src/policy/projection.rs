@@ -508,19 +508,42 @@ mod tests {
         assert_eq!(projection_of(rule, "report_settings"), Projection::Whole);
     }
 
-    /// The shipped pack reads three members of an account's registration details, so the
-    /// others (display name, methods, admin flags) never reach memory.
+    /// The shipped pack reads two members of an account's registration details (the id it is
+    /// joined by, and isMfaCapable), so the others (names, methods, admin flags) never reach
+    /// memory.
     #[test]
     fn the_shipped_pack_reads_few_members_of_the_largest_resources() {
         let pack = PolicyPack::load(&PackSource::BuiltIn).expect("pack");
         let wanted = pack.projections();
         assert_eq!(
             wanted.get("user_registration_details"),
-            Some(&members(&["isMfaCapable", "userPrincipalName", "userType"]))
+            Some(&members(&["id", "isMfaCapable"]))
         );
         assert_eq!(
             wanted.get("users"),
-            Some(&members(&["preferredDataLocation", "userPrincipalName"]))
+            Some(&members(&[
+                "accountEnabled",
+                "creationType",
+                "externalUserState",
+                "id",
+                "identities",
+                "preferredDataLocation",
+                "userPrincipalName",
+                "userType"
+            ]))
         );
+    }
+
+    #[test]
+    fn a_join_keeps_the_key_and_what_the_bound_item_is_read_for() {
+        let rule = "  resource: users\n  path: $.value[*]\n  as: account\n  all:\n    \
+                    resource: user_registration_details\n    path: $.value[*]\n    \
+                    where: [{key: $.id, equals: {var: account, path: $.id}}]\n    any:\n      \
+                    path: $.isMfaCapable\n      equals: true";
+        assert_eq!(
+            projection_of(rule, "user_registration_details"),
+            members(&["id", "isMfaCapable"])
+        );
+        assert_eq!(projection_of(rule, "users"), members(&["id"]));
     }
 }

@@ -1051,6 +1051,8 @@ impl Check {
         let n = selected.len() as u64;
         let at = self.subject();
         let range = match (min, max) {
+            // `count: {min: 0}` counts without judging (a note such as accounts left out).
+            (Some(0), None) => return Outcome::new(Truth::Pass, format!("{n} at {at}")),
             (Some(lo), Some(hi)) => format!("between {lo} and {hi}"),
             (Some(lo), None) => format!("at least {lo}"),
             (None, Some(hi)) => format!("at most {hi}"),
