@@ -1051,8 +1051,23 @@ impl Check {
         let n = selected.len() as u64;
         let at = self.subject();
         let range = match (min, max) {
-            // `count: {min: 0}` counts without judging (a note such as accounts left out).
-            (Some(0), None) => return Outcome::new(Truth::Pass, format!("{n} at {at}")),
+            // `count: {min: 0}` counts without judging (a note such as accounts left out); a few
+            // plain values (policy ids) are named, never objects (they may describe people).
+            (Some(0), None) => {
+                const NAMED: usize = 5;
+                let named: Vec<String> = selected
+                    .iter()
+                    .take(NAMED)
+                    .filter(|s| s.value.is_string() || s.value.is_number())
+                    .map(|s| show(s.value))
+                    .collect();
+                let named = if named.is_empty() || n > NAMED as u64 {
+                    String::new()
+                } else {
+                    format!(": {}", named.join(", "))
+                };
+                return Outcome::new(Truth::Pass, format!("{n} at {at}{named}"));
+            }
             (Some(lo), Some(hi)) => format!("between {lo} and {hi}"),
             (Some(lo), None) => format!("at least {lo}"),
             (None, Some(hi)) => format!("at most {hi}"),
