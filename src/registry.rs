@@ -168,12 +168,14 @@ impl Registry {
                     )
                     .with_fix("write an RFC 9535 JSONPath such as $.value[*].id"));
                 }
-                if !spec.path.contains("{id}") {
+                // `{id}` in the path, or in a query value (PIM for Groups must be asked
+                // `$filter=groupId eq '{id}'`).
+                if !spec.path.contains("{id}") && !spec.query.values().any(|v| v.contains("{id}")) {
                     return Err(Diagnostic::new(
                         file,
                         at(),
                         format!(
-                            "resource '{name}': a for_each resource needs '{{id}}' in its path"
+                            "resource '{name}': a for_each resource needs '{{id}}' in its path or query"
                         ),
                     )
                     .with_fix(
@@ -208,4 +210,64 @@ pub(crate) fn is_snake_case(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "resources:\n  organization:\n    title: t\n    path: /v1.0/organization\n    kind: collection\n    permission: Organization.Read.All\n";
+
+    fn parse(extra: &str) -> Result<Registry, Diagnostic> {
+        Registry::parse(Path::new("resources.yaml"), &format!("{BASE}{extra}"))
+    }
+
+    #[test]
+    fn read_if_and_fallback_on_400_are_read_as_data() {
+        let registry = parse(
+            "  sites:\n    title: s\n    path: /v1.0/sites/getAllSites\n    kind: collection\n    permission: Sites.Read.All\n    \
+             read_if: {resource: organization, path: \"$.value[?@.isMultipleDataLocationsForServicesEnabled == true]\"}\n  \
+             details:\n    title: d\n    path: /v1.0/reports/x\n    query: {\"$top\": \"999\"}\n    fallback_on_400: [\"$top\"]\n    kind: collection\n    permission: AuditLog.Read.All\n",
+        )
+        .expect("parses");
+        let sites = registry.get("sites").expect("sites");
+        assert_eq!(
+            sites.read_if.as_ref().map(|r| r.resource.as_str()),
+            Some("organization")
+        );
+        assert_eq!(
+            registry.get("details").map(|d| d.fallback_on_400.clone()),
+            Some(vec!["$top".to_owned()])
+        );
+    }
+
+    #[test]
+    fn a_read_if_on_an_unknown_resource_or_a_fallback_key_not_sent_is_refused() {
+        let err = parse("  sites:\n    title: s\n    path: /v1.0/sites\n    kind: collection\n    permission: p\n    read_if: {resource: organisation, path: $.value}\n")
+            .expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("read_if names unknown resource 'organisation'"),
+            "{err}"
+        );
+        let err = parse("  details:\n    title: d\n    path: /v1.0/x\n    kind: collection\n    permission: p\n    fallback_on_400: [\"$top\"]\n")
+            .expect_err("refused");
+        assert!(
+            err.to_string().contains("which its query does not send"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_fan_out_may_take_its_id_in_the_query() {
+        let registry = parse(
+            "  pim:\n    title: p\n    path: /v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances\n    \
+             query: {\"$filter\": \"groupId eq '{id}'\"}\n    kind: collection\n    permission: p\n    \
+             for_each: {resource: organization, ids: \"$.value[*].id\"}\n",
+        );
+        assert!(registry.is_ok(), "{registry:?}");
+        let err = parse("  pim:\n    title: p\n    path: /v1.0/x\n    kind: collection\n    permission: p\n    for_each: {resource: organization, ids: \"$.value[*].id\"}\n")
+            .expect_err("refused");
+        assert!(err.to_string().contains("in its path or query"), "{err}");
+    }
 }

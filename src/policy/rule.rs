@@ -764,6 +764,10 @@ impl Check {
         let name_paths = self.sources.len() > 1;
         let mut selected: Vec<Selected<'a>> = Vec::new();
         let mut absent: Option<(Absences, String)> = None;
+        // A source that cannot be read adds values nobody saw: like absent members, they leave
+        // the outcome unknown unless the values that were read decide it (a guest among the
+        // active Global Administrators fails whether or not the eligible ones could be read).
+        let mut unreadable: Option<Outcome> = None;
         for source in &self.sources {
             match source.select(ctx, scope, name_paths, self.absent_ok) {
                 Ok((mut found, missing)) => {
@@ -775,6 +779,9 @@ impl Check {
                         };
                         absent = Some((missing, at));
                     }
+                }
+                Err(outcome) if self.sources.len() > 1 && outcome.truth == Truth::Error => {
+                    unreadable.get_or_insert(outcome);
                 }
                 Err(outcome) => return outcome,
             }
@@ -793,6 +800,11 @@ impl Check {
         let outcome = match self.judge(ctx, &selected) {
             Ok(outcome) | Err(outcome) => outcome,
         };
+        if let Some(error) = unreadable
+            && !self.decided_despite_absence(ctx, &outcome, &selected)
+        {
+            return error;
+        }
         match absent {
             Some((missing, at)) if !self.decided_despite_absence(ctx, &outcome, &selected) => {
                 Outcome::new(

@@ -126,7 +126,7 @@ impl Resource {
         };
         let mut rows = HashMap::new();
         if spec.kind == ResourceKind::Collection {
-            if spec.path.contains("{id}") {
+            if spec.for_each.is_some() {
                 for (id, group) in body.as_object().into_iter().flatten() {
                     rows.insert(Some(id.clone()), encode(group.get("value")));
                 }
@@ -406,18 +406,22 @@ async fn answer(
         Some(Fault::Slow(delay)) => tokio::time::sleep(*delay).await,
         _ => {}
     }
-    let Some((resource, id)) = find(sim, &path) else {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let Some((resource, id)) = find(sim, &path, &params) else {
         return graph_error(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
             "No such resource in the simulator.",
         );
     };
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
     for (key, value) in &resource.spec.query {
-        if !params.iter().any(|(k, v)| k == key && v == value) {
+        let value = match &id {
+            Some(id) => value.replace("{id}", id),
+            None => value.clone(),
+        };
+        if !params.iter().any(|(k, v)| k == key && *v == value) {
             return graph_error(
                 StatusCode::BAD_REQUEST,
                 "BadRequest",
@@ -538,12 +542,30 @@ fn encode_page(next: Option<&str>, rows: &[String]) -> Vec<u8> {
     out
 }
 
-/// The resource served at `path`, and the id when it is a fan-out path.
-fn find<'a>(sim: &'a Sim, path: &str) -> Option<(&'a Resource, Option<String>)> {
+/// The resource served at `path`, and the id when it is a fan-out path (the id in the path, or
+/// in a query value such as `$filter=groupId eq '{id}'`).
+fn find<'a>(
+    sim: &'a Sim,
+    path: &str,
+    params: &[(String, String)],
+) -> Option<(&'a Resource, Option<String>)> {
     // The path arrives percent-encoded where the client encoded it.
     let decoded = percent_decode(path);
     for resource in sim.resources.values() {
         match resource.spec.path.split_once("{id}") {
+            None if resource.spec.path == decoded && resource.spec.for_each.is_some() => {
+                let id = resource.spec.query.iter().find_map(|(key, template)| {
+                    let (prefix, suffix) = template.split_once("{id}")?;
+                    let (_, value) = params.iter().find(|(k, _)| k == key)?;
+                    value
+                        .strip_prefix(prefix)?
+                        .strip_suffix(suffix)
+                        .map(str::to_owned)
+                });
+                if let Some(id) = id.filter(|id| resource.body.get(id).is_some()) {
+                    return Some((resource, Some(id)));
+                }
+            }
             None if resource.spec.path == decoded => return Some((resource, None)),
             Some((prefix, suffix)) => {
                 if let Some(id) = decoded
