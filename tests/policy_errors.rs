@@ -261,3 +261,10 @@ fn absent_on_a_combinator_is_refused() {
     let stderr = error_for(&text);
     expect_at(&stderr, "7:11", "`absent` on a combinator");
 }
+
+#[test]
+fn a_matches_pattern_that_is_not_a_regular_expression_is_refused() {
+    let text = GOOD.replace("  equals: true\n", "  matches: \"(unclosed\"\n");
+    let stderr = error_for(&text);
+    expect_at(&stderr, "8:12", "is not a regular expression");
+}

@@ -17,8 +17,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-const ASSERTIONS: &str = "exists, empty, equals, in, not_in, only, only_members, contains, count, \
-     not_older_than, all, any, none";
+const ASSERTIONS: &str = "exists, empty, equals, in, not_in, only, only_members, contains, \
+     matches, count, not_older_than, all, any, none";
 
 /// The pack's named rule fragments (`fragments.yaml`), used by `use: NAME`.
 #[derive(Debug, Default)]
@@ -505,6 +505,18 @@ impl Compiler<'_> {
             Assertion::Only(self.values(list, "only")?)
         } else if let Some(value) = &raw.contains {
             Assertion::Contains(self.operand(value, at)?)
+        } else if let Some(pattern) = &raw.matches {
+            Assertion::Matches(regex::Regex::new(&pattern.value).map_err(|err| {
+                self.error(
+                    &pattern.referenced,
+                    format!(
+                        "`matches` pattern '{}' is not a regular expression: {}",
+                        pattern.value,
+                        crate::diag::one_line(&err.to_string())
+                    ),
+                    "write a regular expression, e.g. '#EXT#' or '^[a-z]+$'",
+                )
+            })?)
         } else if let Some(list) = &raw.only_members {
             Assertion::OnlyMembers(self.values(list, "only_members")?)
         } else if let Some(count) = &raw.count {
@@ -744,6 +756,7 @@ fn count_assertions(raw: &RawRule) -> usize {
         raw.only.is_some(),
         raw.contains.is_some(),
         raw.only_members.is_some(),
+        raw.matches.is_some(),
         raw.count.is_some(),
         raw.not_older_than.is_some(),
         raw.all.is_some(),

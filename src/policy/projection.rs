@@ -165,6 +165,7 @@ impl Analysis<'_> {
             Assertion::Equals(_)
             | Assertion::Empty(_)
             | Assertion::OnlyMembers(_)
+            | Assertion::Matches(_)
             | Assertion::In(_)
             | Assertion::NotIn(_)
             | Assertion::Only(_)

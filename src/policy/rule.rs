@@ -124,6 +124,8 @@ pub enum Assertion {
     /// Every selected value is in the list; nothing selected passes (e.g. exclusions).
     Only(Values),
     Contains(Operand),
+    /// Every selected value is a string in which the pattern is found (regex search).
+    Matches(regex::Regex),
     /// Deny by default: every selected value is an object (or null) whose members outside the
     /// list are empty; a present, non-empty member that is not listed fails, named.
     OnlyMembers(Values),
@@ -290,7 +292,7 @@ impl<'a> Operands<'a> {
                     Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
                         self.collect(rule, ctx);
                     }
-                    Assertion::Exists(_) | Assertion::Empty(_) => {}
+                    Assertion::Exists(_) | Assertion::Empty(_) | Assertion::Matches(_) => {}
                 }
             }
         }
@@ -935,6 +937,11 @@ impl Check {
                     other => Err(format!("is {}, not a list", show(other))),
                 })
             }
+            Assertion::Matches(pattern) => self.each_value(ctx, selected, |v| match v {
+                Value::String(text) if pattern.is_match(text) => Ok(()),
+                Value::String(_) => Err(format!("is {}, which does not match {pattern}", show(v))),
+                other => Err(format!("is {}, not a string", show(other))),
+            }),
             Assertion::OnlyMembers(known) => {
                 let known = resolve_list(ctx, known)?;
                 self.each_value_or_nothing(ctx, selected, |v| unknown_members(v, &known))

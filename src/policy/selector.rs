@@ -529,6 +529,7 @@ pub fn parse(text: &str) -> Result<Selector, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
 
     fn absences(path: &str, root: &Value) -> Absences {
@@ -600,6 +601,56 @@ mod tests {
         assert!(absences("$.value[*].id", &json!({"value": []})).is_empty());
         assert!(absences("$.value[0].id", &json!({"value": []})).is_empty());
         assert_eq!(absences("$.value[*].id", &json!({})).count, 1);
+    }
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            (0i64..3).prop_map(|n| json!(n)),
+            "[a-b]{0,2}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::Array),
+                prop::collection::btree_map("[a-c]|x y|'q", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn member_path() -> impl Strategy<Value = String> {
+        prop::collection::vec(
+            prop::sample::select(vec!["a", "b", "c", "['x y']", "['\\'q']"]),
+            1..5,
+        )
+        .prop_map(|names| {
+            let mut path = String::from("$");
+            for name in names {
+                if name.starts_with('[') {
+                    path.push_str(name);
+                } else {
+                    path.push('.');
+                    path.push_str(name);
+                }
+            }
+            path
+        })
+    }
+
+    proptest! {
+        /// The member fast path selects what the general engine selects, with the same
+        /// normalized path, and notes the same absences as the general walk.
+        #[test]
+        fn the_member_fast_path_agrees_with_the_general_engine(path in member_path(), root in json_value()) {
+            let selector = parse(&path).expect("parses");
+            prop_assert!(selector.members.is_some(), "{} is a member chain", path);
+            prop_assert_eq!(selector.find(&root), selector.find_general(&root), "{}", path);
+            let general = Selector { members: None, ..selector.clone() };
+            let fast = selector.select(&root).expect("selects").absent;
+            let walked = general.select(&root).expect("selects").absent;
+            prop_assert_eq!(fast, walked, "{}", path);
+        }
     }
 
     #[test]

@@ -95,6 +95,8 @@ pub(super) struct RawRule {
     #[serde(default, deserialize_with = "present")]
     pub contains: Option<Value>,
     #[serde(default)]
+    pub matches: Option<Spanned<String>>,
+    #[serde(default)]
     pub only_members: Option<Spanned<Value>>,
     #[serde(default)]
     pub count: Option<Spanned<RawCount>>,
