@@ -442,12 +442,16 @@ impl Rule {
 
     fn eval<'a>(&self, ctx: Context<'a>, scope: Scope<'a>) -> Outcome {
         match self {
-            Rule::AllOf { description, rules } => {
-                with_description(ctx, description, with_notes(ctx, scope, rules, all_of))
-            }
-            Rule::AnyOf { description, rules } => {
-                with_description(ctx, description, with_notes(ctx, scope, rules, any_of))
-            }
+            Rule::AllOf { description, rules } => with_description(
+                ctx,
+                description,
+                with_notes(ctx, scope, rules, all_of, Truth::Fail),
+            ),
+            Rule::AnyOf { description, rules } => with_description(
+                ctx,
+                description,
+                with_notes(ctx, scope, rules, any_of, Truth::Pass),
+            ),
             Rule::Not { description, rule } => {
                 let inner = rule.eval(ctx, scope);
                 let outcome = match inner.truth {
@@ -475,12 +479,15 @@ impl Rule {
     }
 }
 
-/// Combines the parts that decide, then appends what the notes among them say.
+/// Combines the parts that decide, then appends what the notes among them say. When only the
+/// truth is wanted (a quantifier's items), the parts stop at the first that settles it (`all_of`
+/// at a fail, `any_of` at a pass): Kleene's logic gives that result whatever the rest are.
 fn with_notes<'a>(
     ctx: Context<'a>,
     scope: Scope<'a>,
     rules: &[Rule],
     combine: fn(Vec<Outcome>) -> Outcome,
+    settles: Truth,
 ) -> Outcome {
     let mut deciding = Vec::with_capacity(rules.len());
     let mut notes = Vec::new();
@@ -490,7 +497,12 @@ fn with_notes<'a>(
                 notes.push(rule.eval(ctx, scope).reason);
             }
         } else {
-            deciding.push(rule.eval(ctx, scope));
+            let outcome = rule.eval(ctx, scope);
+            let settled = !ctx.detail && outcome.truth == settles;
+            deciding.push(outcome);
+            if settled {
+                break;
+            }
         }
     }
     let mut outcome = combine(deciding);
