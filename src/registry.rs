@@ -167,12 +167,14 @@ impl Registry {
                     )
                     .with_fix("write an RFC 9535 JSONPath such as $.value[*].id"));
                 }
-                if !spec.path.contains("{id}") {
+                // `{id}` in the path, or in a query value (PIM for Groups must be asked
+                // `$filter=groupId eq '{id}'`).
+                if !spec.path.contains("{id}") && !spec.query.values().any(|v| v.contains("{id}")) {
                     return Err(Diagnostic::new(
                         file,
                         at(),
                         format!(
-                            "resource '{name}': a for_each resource needs '{{id}}' in its path"
+                            "resource '{name}': a for_each resource needs '{{id}}' in its path or query"
                         ),
                     )
                     .with_fix(
@@ -400,5 +402,18 @@ resources:
             .unwrap_err()
             .to_string();
         assert!(err.contains("waits for itself"), "{err}");
+    }
+
+    #[test]
+    fn a_fan_out_may_take_its_id_in_the_query() {
+        let registry = parse(
+            "  pim:\n    title: p\n    path: /v1.0/identityGovernance/privilegedAccess/group/eligibilityScheduleInstances\n    \
+             query: {\"$filter\": \"groupId eq '{id}'\"}\n    kind: collection\n    permission: p\n    \
+             for_each: {resource: organization, ids: \"$.value[*].id\"}\n",
+        );
+        assert!(registry.is_ok(), "{registry:?}");
+        let err = parse("  pim:\n    title: p\n    path: /v1.0/x\n    kind: collection\n    permission: p\n    for_each: {resource: organization, ids: \"$.value[*].id\"}\n")
+            .expect_err("refused");
+        assert!(err.contains("in its path or query"), "{err}");
     }
 }

@@ -13,7 +13,8 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BreakGlassAccount {
-    /// Entra object id of the user (or group) as Conditional Access policies reference it.
+    /// Entra object id of the user as Conditional Access policies reference it. (An excluded
+    /// group counts only when every transitive member is one of these accounts.)
     pub id: String,
     /// A name for people reading the settings; never needed for matching.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -61,7 +62,9 @@ pub struct Settings {
     pub accepted_geos: Vec<String>,
     /// How many distinct users may hold Global Administrator (active or eligible).
     pub global_admins: CountRange,
-    /// Role template IDs treated as privileged (CONTROLS.md, "Privileged roles").
+    /// Role template IDs treated as privileged (CONTROLS.md, "Privileged roles"). Every control
+    /// that judges privileged roles reads this one list (`{setting: $.privileged_roles}`, or
+    /// `resource: settings` to go through it role by role).
     pub privileged_roles: Vec<String>,
     pub review_periods: ReviewPeriods,
     pub skip: Vec<SkippedControl>,
@@ -75,16 +78,26 @@ impl Default for Settings {
                 .map(String::from)
                 .to_vec(),
             global_admins: CountRange { min: 2, max: 4 },
+            // Microsoft's "Require phishing-resistant MFA for administrators" list (fifteen
+            // roles, Teams Administrator included) plus Hybrid Identity Administrator, which
+            // CONTROLS.md adds: it controls the sync to on-premises directories.
             privileged_roles: [
                 "62e90394-69f5-4237-9190-012177145e10", // Global Administrator
+                "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3", // Application Administrator
+                "c4e39bd9-1100-46d3-8c65-fb160da0071f", // Authentication Administrator
+                "b0f54661-2d74-4c50-afa3-1ec803f12efe", // Billing Administrator
+                "158c047a-c907-4556-b7ef-446551a6b5f7", // Cloud Application Administrator
+                "b1be1c3e-b65d-4f19-8427-f6fa0d97feb9", // Conditional Access Administrator
+                "29232cdf-9323-42fd-ade2-1d097af3e4de", // Exchange Administrator
+                "729827e3-9c14-49f7-bb1b-9608f156bbb8", // Helpdesk Administrator
+                "966707d0-3269-4727-9be2-8c3a10f19b9d", // Password Administrator
+                "7be44c8a-adaf-4e2a-84d6-ab2649e08a13", // Privileged Authentication Administrator
                 "e8611ab8-c189-46e8-94e1-60213ab1f814", // Privileged Role Administrator
                 "194ae4cb-b126-40b2-bd5b-6091b380977d", // Security Administrator
-                "fe930be7-5e62-47db-91af-98c3a49a38b1", // User Administrator
                 "f28a1f50-f6e7-4571-818b-6a12f2af6b6c", // SharePoint Administrator
-                "29232cdf-9323-42fd-ade2-1d097af3e4de", // Exchange Administrator
+                "69091246-20e8-4a56-aa4d-066075b2a7a8", // Teams Administrator
+                "fe930be7-5e62-47db-91af-98c3a49a38b1", // User Administrator
                 "8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2", // Hybrid Identity Administrator
-                "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3", // Application Administrator
-                "158c047a-c907-4556-b7ef-446551a6b5f7", // Cloud Application Administrator
             ]
             .map(String::from)
             .to_vec(),

@@ -129,13 +129,58 @@ fn check_without_resource_is_refused() {
 }
 
 #[test]
-fn resource_inside_an_item_rule_is_refused() {
+fn a_var_that_no_quantifier_binds_is_refused() {
+    let text = GOOD.replace("  equals: true\n", "  equals: {var: policy}\n");
+    let stderr = error_for(&text);
+    expect_at(&stderr, "6:3", "`{var: policy}` is not bound here");
+}
+
+#[test]
+fn as_on_a_check_without_a_quantifier_is_refused() {
+    let text = GOOD.replace("  equals: true\n", "  as: policy\n  equals: true\n");
+    let stderr = error_for(&text);
+    expect_at(&stderr, "8:7", "this check has no all/any/none");
+}
+
+#[test]
+fn an_unknown_fragment_is_refused_with_a_suggestion() {
     let text = GOOD.replace(
-        "  path: $.displayConcealedNames\n  equals: true",
-        "  path: $.value[*]\n  all:\n    resource: report_settings\n    path: $.x\n    exists: true",
+        "  resource: report_settings\n  path: $.displayConcealedNames\n  equals: true\n",
+        "  resource: report_settings\n  path: $.value[*]\n  all:\n    use: ca-count\n",
     );
     let stderr = error_for(&text);
-    expect_at(&stderr, "9:15", "`resource` inside all/any/none");
+    expect_at(&stderr, "9:10", "unknown fragment 'ca-count'");
+    assert!(stderr.contains("did you mean 'ca-counts'?"), "{stderr}");
+}
+
+#[test]
+fn use_beside_other_keys_is_refused() {
+    let text = GOOD.replace(
+        "  resource: report_settings\n  path: $.displayConcealedNames\n  equals: true\n",
+        "  resource: report_settings\n  path: $.value[*]\n  all:\n    use: ca-counts\n    path: $.x\n",
+    );
+    let stderr = error_for(&text);
+    expect_at(&stderr, "9:10", "`use` stands alone");
+}
+
+#[test]
+fn group_as_without_expanded_groups_is_refused() {
+    let text = GOOD.replace(
+        "  path: $.displayConcealedNames\n  equals: true\n",
+        "  path: $.value[*]\n  group_as: group\n  all:\n    path: $.x\n    exists: true\n",
+    );
+    let stderr = error_for(&text);
+    expect_at(&stderr, "8:13", "nothing is expanded");
+}
+
+#[test]
+fn only_notes_in_all_of_are_refused() {
+    let text = GOOD.replace(
+        "  resource: report_settings\n  path: $.displayConcealedNames\n  equals: true\n",
+        "  resource: report_settings\n  all_of:\n    - path: $.displayConcealedNames\n      note: true\n      equals: true\n",
+    );
+    let stderr = error_for(&text);
+    expect_at(&stderr, "6:3", "only notes");
 }
 
 #[test]
@@ -198,4 +243,28 @@ fn empty_policy_directory_exits_2() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no policy files"));
+}
+
+#[test]
+fn an_unknown_absent_choice_is_refused() {
+    let text = GOOD.replace("  equals: true\n", "  absent: maybe\n  equals: true\n");
+    let stderr = error_for(&text);
+    expect_at(&stderr, "8:11", "`absent: maybe` is not a choice");
+}
+
+#[test]
+fn absent_on_a_combinator_is_refused() {
+    let text = GOOD.replace(
+        "  resource: report_settings\n  path: $.displayConcealedNames\n  equals: true\n",
+        "  resource: report_settings\n  absent: ok\n  all_of:\n    - path: $.displayConcealedNames\n      equals: true\n",
+    );
+    let stderr = error_for(&text);
+    expect_at(&stderr, "7:11", "`absent` on a combinator");
+}
+
+#[test]
+fn a_matches_pattern_that_is_not_a_regular_expression_is_refused() {
+    let text = GOOD.replace("  equals: true\n", "  matches: \"(unclosed\"\n");
+    let stderr = error_for(&text);
+    expect_at(&stderr, "8:12", "is not a regular expression");
 }

@@ -118,10 +118,14 @@ fn policy_texts() -> &'static Vec<String> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
-    /// Any JSON as every resource: one finding per policy, and no pass from a body that is not
-    /// of its resource's shape.
+    /// Any JSON as every resource: one finding per policy; no pass that rests on nothing read;
+    /// and knowing less never makes a new pass: the same snapshot with one resource made
+    /// unreadable passes no policy that did not pass before. (Every resource readable alone
+    /// could not fail the first check; the second is what can.)
     #[test]
-    fn any_json_resource_body_evaluates_without_panic(body in json_value()) {
+    fn any_json_resource_body_evaluates_without_panic(body in json_value(), lost in any::<prop::sample::Index>()) {
+        let names: Vec<&String> = pack().registry.iter().map(|(name, _)| name).collect();
+        let lost = lost.get(&names);
         for body in [body.clone(), json!({"value": body.clone()}), json!({"value": [body]})] {
             let mut snapshot = Snapshot::new(meta());
             for (name, spec) in pack().registry.iter() {
@@ -131,13 +135,41 @@ proptest! {
             prop_assert_eq!(findings.len(), pack().policies.len());
             // A pass must rest on data that was read. `any_of` may pass on one alternative that
             // was read while another could not be (MFA by security defaults while the CA policies
-            // are unreadable), so the invariant is: no pass without a readable resource.
+            // are unreadable), so the invariant is: no pass without a readable resource. With
+            // items that are not objects every collection is unreadable, so this bites.
             for finding in &findings {
                 let read_something = finding.resources.iter().any(|r| {
                     matches!(snapshot.resource(r), Some(cloudkeur::snapshot::ResourceData::Read(_)))
                 });
                 prop_assert!(read_something || finding.verdict != Verdict::Pass, "{} passed on unreadable data", finding.policy);
             }
+            let mut less = snapshot.clone();
+            less.insert_unreadable((*lost).clone(), "HTTP 403: made unreadable by the test");
+            for (before, after) in findings.iter().zip(evaluate_all(&less)) {
+                prop_assert!(
+                    after.verdict != Verdict::Pass || before.verdict == Verdict::Pass,
+                    "{}: {} unreadable turned {:?} into a pass", after.policy, lost, before.verdict
+                );
+            }
+        }
+    }
+
+    /// Knowing less never makes a new pass, on the two example tenants as collected: each
+    /// resource made unreadable in turn.
+    #[test]
+    fn an_unreadable_resource_never_makes_a_new_pass_on_the_fixtures(which in any::<prop::sample::Index>(), tenant in prop::sample::select(vec!["zonnedorp", "kleinwaarde"])) {
+        let wanted = pack().projections();
+        let snapshot = read_dir(&repo_path(&format!("fixtures/tenants/{tenant}")), &pack().registry, &wanted).expect("fixture");
+        let names: Vec<&str> = snapshot.resource_names().collect();
+        let lost = which.get(&names).to_string();
+        let before = evaluate_all(&snapshot);
+        let mut less = snapshot.clone();
+        less.insert_unreadable(lost.clone(), "HTTP 403: made unreadable by the test");
+        for (before, after) in before.iter().zip(evaluate_all(&less)) {
+            prop_assert!(
+                after.verdict != Verdict::Pass || before.verdict == Verdict::Pass,
+                "{} {}: {} unreadable turned {:?} into a pass", tenant, after.policy, lost, before.verdict
+            );
         }
     }
 

@@ -3,26 +3,54 @@
 //! Everything that can be known before a scan is checked here: the control exists, every
 //! resource is in the registry, every JSONPath parses, every rule node has exactly one meaning.
 
-use super::rule::{AgeUnit, Assertion, Check, Operand, Rule, Selector, Source, Values};
-use super::source::{PolicyFile, RawExample, RawRule};
-use super::{EVIDENCE_RESOURCE, EvidenceNeed, Example, Policy};
+use super::rule::{AgeUnit, Assertion, Check, Operand, Rule, Selector, Source, Values, Where};
+use super::source::{PolicyFile, RawExample, RawRule, RawWhere};
+use super::{EVIDENCE_RESOURCE, EvidenceNeed, Example, Policy, SETTINGS_RESOURCE};
 use crate::catalog::Catalog;
 use crate::diag::{Diagnostic, Position};
 use crate::registry::Registry;
 use crate::settings::Settings;
+use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
-use std::path::Path;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
-const ASSERTIONS: &str =
-    "exists, equals, in, not_in, only, contains, count, not_older_than, all, any, none";
+const ASSERTIONS: &str = "exists, empty, equals, in, not_in, only, only_members, contains, \
+     matches, count, not_older_than, all, any, none";
 
+/// The pack's named rule fragments (`fragments.yaml`), used by `use: NAME`.
+#[derive(Debug, Default)]
+pub(super) struct Fragments {
+    pub file: PathBuf,
+    pub rules: BTreeMap<String, Spanned<RawRule>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FragmentsFile {
+    #[serde(default)]
+    pub fragments: BTreeMap<String, Spanned<RawRule>>,
+}
+
+/// What compiling one policy has in scope: the names bound by enclosing quantifiers, and the
+/// fragments being expanded (to refuse a fragment that uses itself).
+#[derive(Default)]
+pub(super) struct CompileState {
+    bound: RefCell<Vec<String>>,
+    using: RefCell<Vec<String>>,
+}
+
+#[derive(Clone, Copy)]
 pub(super) struct Compiler<'a> {
     pub file: &'a Path,
     /// True when the policy has an `evidence:` block, so rules may read `resource: evidence`.
     pub evidence_allowed: bool,
     pub registry: &'a Registry,
     pub catalog: &'a Catalog,
+    pub fragments: &'a Fragments,
+    pub state: &'a CompileState,
 }
 
 fn position(location: &Location) -> Position {
@@ -110,7 +138,8 @@ impl Compiler<'_> {
     }
 
     /// `inherited` is the resource named by an enclosing combinator; `in_item` is true inside
-    /// `all`/`any`/`none`, where the selected item is the root and no resource may be named.
+    /// `all`/`any`/`none`, where the selected item is the root unless a check names a resource
+    /// of its own (a join: it then reads that resource, e.g. to look an item's partner up).
     fn rule(
         &self,
         node: &Spanned<RawRule>,
@@ -119,12 +148,8 @@ impl Compiler<'_> {
     ) -> Result<Rule, Diagnostic> {
         let raw = &node.value;
         let at = &node.referenced;
-        if in_item && let Some(resource) = &raw.resource {
-            return Err(self.error(
-                &resource.referenced,
-                "`resource` inside all/any/none: there the selected item is the root",
-                "remove `resource` and write the path relative to the item, e.g. $.state",
-            ));
+        if let Some(name) = &raw.use_fragment {
+            return self.fragment(raw, name, inherited, in_item);
         }
         let resource = match &raw.resource {
             Some(name) => Some(self.resource(name)?),
@@ -146,6 +171,20 @@ impl Compiler<'_> {
             ));
         }
         if combinators == 1 {
+            if let Some(absent) = &raw.absent {
+                return Err(self.error(
+                    &absent.referenced,
+                    "`absent` on a combinator: it applies to the path of one check",
+                    "put `absent: ok` on each check whose path may meet an absent member",
+                ));
+            }
+            if raw.note.is_some() || raw.bind.is_some() || raw.group_as.is_some() {
+                return Err(self.error(
+                    at,
+                    "`note`, `as` and `group_as` belong on a check, not on a combinator",
+                    "put them on the check they are about",
+                ));
+            }
             if raw.path.is_some() || raw.select.is_some() || count_assertions(raw) > 0 {
                 return Err(self.error(
                     at,
@@ -163,9 +202,18 @@ impl Compiler<'_> {
                             "give it at least one rule, or remove it",
                         ));
                     }
-                    list.iter()
+                    let rules = list
+                        .iter()
                         .map(|r| self.rule(r, resource.as_deref(), in_item))
-                        .collect()
+                        .collect::<Result<Vec<Rule>, Diagnostic>>()?;
+                    if rules.iter().all(Rule::is_note) {
+                        return Err(self.error(
+                            at,
+                            format!("`{key}` has only notes, which decide nothing"),
+                            "add the rule the notes are about",
+                        ));
+                    }
+                    Ok(rules)
                 };
             return Ok(if let Some(list) = &raw.all_of {
                 Rule::AllOf {
@@ -200,7 +248,45 @@ impl Compiler<'_> {
                 format!("keep exactly one of {ASSERTIONS}; combine several with all_of"),
             ));
         }
-        let assertion = self.assertion(raw, at)?;
+        let quantified = raw.all.is_some() || raw.any.is_some() || raw.none.is_some();
+        let binds: Vec<&Spanned<String>> = raw.bind.iter().chain(raw.group_as.iter()).collect();
+        for name in &binds {
+            if !quantified {
+                return Err(self.error(
+                    &name.referenced,
+                    "`as`/`group_as` name the item a quantifier judges, but this check has no all/any/none",
+                    "put it on a check with all, any or none",
+                ));
+            }
+            if !is_policy_id(&name.value.replace('_', "-")) {
+                return Err(self.error(
+                    &name.referenced,
+                    format!("'{}' is not a plain name", name.value),
+                    "use lowercase letters, digits and '_', e.g. `as: account`",
+                ));
+            }
+        }
+        if let Some(group) = &raw.group_as
+            && !sources.iter().any(|s| s.expand_groups.is_some())
+        {
+            return Err(self.error(
+                &group.referenced,
+                "`group_as` names the group an expanded member came from, but nothing is expanded",
+                "add `expand_groups:` to the selection, or remove group_as",
+            ));
+        }
+        let pushed = binds.len();
+        self.state
+            .bound
+            .borrow_mut()
+            .extend(binds.iter().map(|b| b.value.clone()));
+        let assertion = self.assertion(raw, at);
+        {
+            let mut bound = self.state.bound.borrow_mut();
+            let keep = bound.len().saturating_sub(pushed);
+            bound.truncate(keep);
+        }
+        let assertion = assertion?;
         if raw.allow_empty.is_some() && !matches!(assertion, Assertion::All(_)) {
             return Err(self.error(
                 at,
@@ -208,6 +294,18 @@ impl Compiler<'_> {
                 "remove allow_empty",
             ));
         }
+        let absent_ok = match &raw.absent {
+            None => false,
+            Some(word) if word.value == "ok" => true,
+            Some(word) if word.value == "error" => false,
+            Some(word) => {
+                return Err(self.error(
+                    &word.referenced,
+                    format!("`absent: {}` is not a choice", word.value),
+                    "write `absent: ok` (an absent member reads as not there) or leave it out (absent = unknown, an error)",
+                ));
+            }
+        };
         if raw.identity.is_some() && raw.label.is_none() {
             return Err(self.error(
                 at,
@@ -227,8 +325,84 @@ impl Compiler<'_> {
             label: raw.label.as_ref().map(|l| self.selector(l)).transpose()?,
             identity: raw.identity.unwrap_or(false),
             allow_empty: raw.allow_empty.unwrap_or(false),
+            // `empty: true` is the assertion that absence is acceptable.
+            absent_ok: absent_ok || matches!(assertion, Assertion::Empty(true)),
+            note: raw.note.unwrap_or(false),
+            bind: raw.bind.as_ref().map(|b| b.value.clone()),
+            bind_group: raw.group_as.as_ref().map(|b| b.value.clone()),
             assertion,
         })))
+    }
+
+    /// `use: NAME`: the fragment compiled where it is used, as if written there; its mistakes
+    /// are reported at their place in `fragments.yaml`.
+    fn fragment(
+        &self,
+        raw: &RawRule,
+        name: &Spanned<String>,
+        inherited: Option<&str>,
+        in_item: bool,
+    ) -> Result<Rule, Diagnostic> {
+        let others = [
+            raw.all_of.is_some(),
+            raw.any_of.is_some(),
+            raw.not.is_some(),
+            raw.resource.is_some(),
+            raw.path.is_some(),
+            raw.select.is_some(),
+            raw.expand_groups.is_some(),
+            raw.distinct.is_some(),
+            raw.label.is_some(),
+            raw.identity.is_some(),
+            raw.allow_empty.is_some(),
+            raw.absent.is_some(),
+            raw.bind.is_some(),
+            raw.group_as.is_some(),
+            raw.note.is_some(),
+            raw.lookup.is_some(),
+            count_assertions(raw) > 0,
+        ];
+        if others.into_iter().any(|b| b) {
+            return Err(self.error(
+                &name.referenced,
+                "`use` stands alone: a rule node with `use` has no other keys but `description`",
+                "wrap it: `all_of: [{use: NAME}, {...your check...}]`",
+            ));
+        }
+        let Some(fragment) = self.fragments.rules.get(&name.value) else {
+            let known: Vec<&str> = self.fragments.rules.keys().map(String::as_str).collect();
+            return Err(self.error(
+                &name.referenced,
+                format!("unknown fragment '{}'", name.value),
+                suggest(
+                    &name.value,
+                    &known,
+                    "name a fragment from policies/fragments.yaml",
+                ),
+            ));
+        };
+        if self.state.using.borrow().contains(&name.value) {
+            return Err(self.error(
+                &name.referenced,
+                format!("fragment '{}' uses itself", name.value),
+                "break the cycle in fragments.yaml",
+            ));
+        }
+        self.state.using.borrow_mut().push(name.value.clone());
+        let inner = Compiler {
+            file: &self.fragments.file,
+            ..*self
+        };
+        let compiled = inner.rule(fragment, inherited, in_item);
+        self.state.using.borrow_mut().pop();
+        let compiled = compiled?;
+        Ok(match &raw.description {
+            None => compiled,
+            Some(description) => Rule::AllOf {
+                description: Some(description.clone()),
+                rules: vec![compiled],
+            },
+        })
     }
 
     /// `path` (+ `expand_groups`) with the node's resource, or a `select:` list of sources.
@@ -243,10 +417,10 @@ impl Compiler<'_> {
             (Some(_), Some(_)) => Err(self.error(at, "a check has both `path` and `select`", "use `path` for one selection, `select` for several")),
             (None, None) => Err(self.error(at, "a rule node needs `path` with one assertion, or a combinator (all_of, any_of, not)",
                 "add e.g. `path: $.displayConcealedNames` and `equals: true`")),
-            (Some(path), None) => Ok(vec![self.source(resource, path, raw.expand_groups.as_ref(), in_item, at)?]),
+            (Some(path), None) => Ok(vec![self.source(resource, path, raw.expand_groups.as_ref(), raw.lookup.as_deref(), in_item, at)?]),
             (None, Some(list)) => {
-                if raw.expand_groups.is_some() {
-                    return Err(self.error(at, "`expand_groups` beside `select`", "put expand_groups inside each select entry that needs it"));
+                if raw.expand_groups.is_some() || raw.lookup.is_some() {
+                    return Err(self.error(at, "`expand_groups` or `where` beside `select`", "put them inside each select entry that needs them"));
                 }
                 if list.is_empty() {
                     return Err(self.error(at, "`select` has an empty list", "give at least one {resource, path}"));
@@ -254,11 +428,8 @@ impl Compiler<'_> {
                 list.iter()
                     .map(|entry| {
                         let own = entry.value.resource.as_ref().map(|r| self.resource(r)).transpose()?;
-                        if in_item && own.is_some() {
-                            return Err(self.error(&entry.referenced, "`resource` inside all/any/none: there the selected item is the root", "remove `resource`"));
-                        }
                         let resource = own.as_deref().or(resource);
-                        self.source(resource, &entry.value.path, entry.value.expand_groups.as_ref(), in_item, &entry.referenced)
+                        self.source(resource, &entry.value.path, entry.value.expand_groups.as_ref(), entry.value.lookup.as_deref(), in_item, &entry.referenced)
                     })
                     .collect()
             }
@@ -270,6 +441,7 @@ impl Compiler<'_> {
         resource: Option<&str>,
         path: &Spanned<String>,
         expand: Option<&Spanned<String>>,
+        lookup: Option<&[Spanned<RawWhere>]>,
         in_item: bool,
         at: &Location,
     ) -> Result<Source, Diagnostic> {
@@ -292,14 +464,28 @@ impl Compiler<'_> {
                 Some(checked)
             }
         };
+        let lookup = lookup
+            .unwrap_or_default()
+            .iter()
+            .map(|condition| {
+                let equals = condition.value.equals.as_ref().ok_or_else(|| {
+                    self.error(
+                        &condition.referenced,
+                        "a `where` condition has no `equals`",
+                        "write `where: [{key: $.id, equals: {var: account, path: $.id}}]`",
+                    )
+                })?;
+                Ok(Where {
+                    key: self.selector(&condition.value.key)?,
+                    equals: self.operand(equals, &condition.referenced)?,
+                })
+            })
+            .collect::<Result<Vec<Where>, Diagnostic>>()?;
         Ok(Source {
-            resource: if in_item {
-                None
-            } else {
-                resource.map(str::to_owned)
-            },
+            resource: resource.map(str::to_owned),
             path: self.selector(path)?,
             expand_groups,
+            lookup,
         })
     }
 
@@ -307,6 +493,8 @@ impl Compiler<'_> {
         let nested = |inner: &Spanned<RawRule>| self.rule(inner, None, true).map(Box::new);
         Ok(if let Some(value) = raw.exists {
             Assertion::Exists(value)
+        } else if let Some(value) = raw.empty {
+            Assertion::Empty(value)
         } else if let Some(value) = &raw.equals {
             Assertion::Equals(self.operand(value, at)?)
         } else if let Some(list) = &raw.one_of {
@@ -316,7 +504,21 @@ impl Compiler<'_> {
         } else if let Some(list) = &raw.only {
             Assertion::Only(self.values(list, "only")?)
         } else if let Some(value) = &raw.contains {
-            Assertion::Contains(value.clone())
+            Assertion::Contains(self.operand(value, at)?)
+        } else if let Some(pattern) = &raw.matches {
+            Assertion::Matches(regex::Regex::new(&pattern.value).map_err(|err| {
+                self.error(
+                    &pattern.referenced,
+                    format!(
+                        "`matches` pattern '{}' is not a regular expression: {}",
+                        pattern.value,
+                        crate::diag::one_line(&err.to_string())
+                    ),
+                    "write a regular expression, e.g. '#EXT#' or '^[a-z]+$'",
+                )
+            })?)
+        } else if let Some(list) = &raw.only_members {
+            Assertion::OnlyMembers(self.values(list, "only_members")?)
         } else if let Some(count) = &raw.count {
             let at = &count.referenced;
             let bound = |value: &Option<Value>| -> Result<Option<Operand>, Diagnostic> {
@@ -382,8 +584,23 @@ impl Compiler<'_> {
         })
     }
 
-    /// A literal value, or `{setting: JSONPath}` into the tenant settings.
+    /// A literal value, `{setting: JSONPath}` into the tenant settings, `{evidence: JSONPath}`
+    /// into the declaration, or `{var: NAME}` / `{var: NAME, path: JSONPath}` for a value an
+    /// enclosing quantifier bound with `as:`.
     fn operand(&self, value: &Value, at: &Location) -> Result<Operand, Diagnostic> {
+        if let Some((name, path)) = var_reference(value) {
+            if !self.state.bound.borrow().iter().any(|b| b == name) {
+                return Err(self.error(
+                    at,
+                    format!("`{{var: {name}}}` is not bound here"),
+                    "bind it with `as: NAME` on an enclosing check with all/any/none",
+                ));
+            }
+            return Ok(Operand::Var {
+                name: name.to_owned(),
+                path: path.map(|p| self.parse_selector(p, at)).transpose()?,
+            });
+        }
         if let Some(path) = reference(value, "evidence") {
             if !self.evidence_allowed {
                 return Err(self.error(
@@ -437,6 +654,9 @@ impl Compiler<'_> {
     }
 
     fn resource(&self, name: &Spanned<String>) -> Result<String, Diagnostic> {
+        if name.value == SETTINGS_RESOURCE {
+            return Ok(name.value.clone());
+        }
         if name.value == EVIDENCE_RESOURCE {
             return if self.evidence_allowed {
                 Ok(name.value.clone())
@@ -529,11 +749,14 @@ pub(super) const EXAMPLE_TODAY: time::Date = time::macros::date!(2026 - 06 - 01)
 fn count_assertions(raw: &RawRule) -> usize {
     [
         raw.exists.is_some(),
+        raw.empty.is_some(),
         raw.equals.is_some(),
         raw.one_of.is_some(),
         raw.not_in.is_some(),
         raw.only.is_some(),
         raw.contains.is_some(),
+        raw.only_members.is_some(),
+        raw.matches.is_some(),
         raw.count.is_some(),
         raw.not_older_than.is_some(),
         raw.all.is_some(),
@@ -567,6 +790,17 @@ fn suggest(given: &str, known: &[&str], otherwise: &str) -> String {
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| format!("did you mean '{k}'?"))
         .unwrap_or_else(|| otherwise.to_owned())
+}
+
+/// `{var: NAME}` or `{var: NAME, path: PATH}`: a value bound by an enclosing quantifier.
+fn var_reference(value: &Value) -> Option<(&str, Option<&str>)> {
+    let map = value.as_object()?;
+    let name = map.get("var")?.as_str()?;
+    match (map.len(), map.get("path")) {
+        (1, None) => Some((name, None)),
+        (2, Some(path)) => Some((name, Some(path.as_str()?))),
+        _ => None,
+    }
 }
 
 /// `{setting: PATH}` (an object with that one key) refers to the tenant settings.

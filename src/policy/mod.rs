@@ -10,6 +10,7 @@ mod examples;
 mod pack;
 mod projection;
 mod rule;
+mod selector;
 mod source;
 
 pub use eval::{Inputs, evaluate, evaluate_policy};
@@ -60,6 +61,10 @@ pub struct EvidenceNeed {
 
 /// The name under which a rule reads its control's evidence declaration.
 pub const EVIDENCE_RESOURCE: &str = "evidence";
+
+/// The name under which a rule reads the tenant settings as a resource (e.g. to quantify over
+/// `$.privileged_roles[*]`).
+pub const SETTINGS_RESOURCE: &str = "settings";
 
 /// An input the policy carries with the verdict it must give.
 #[derive(Debug, Clone)]

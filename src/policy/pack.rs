@@ -2,7 +2,7 @@
 //! from the built-in copy of `policies/` or from a directory the user names.
 
 use super::Policy;
-use super::compile::Compiler;
+use super::compile::{CompileState, Compiler, Fragments, FragmentsFile};
 use super::source::PolicyFile;
 use crate::catalog::Catalog;
 use crate::diag::{Diagnostic, Position, parse_yaml};
@@ -15,6 +15,8 @@ static BUILT_IN: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/policies");
 
 pub const REGISTRY_FILE: &str = "resources.yaml";
 pub const CATALOG_FILE: &str = "controls.yaml";
+/// Named rule fragments that policies include with `use: NAME`.
+pub const FRAGMENTS_FILE: &str = "fragments.yaml";
 
 /// Where policies come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,28 +48,39 @@ impl PolicyPack {
             PackSource::Dir(dir) => dir_files(dir)?,
         };
         let (mut registry_file, mut catalog_file, mut policy_files) = (None, None, Vec::new());
+        let mut fragments_file = None;
         for file in files {
             match file.name.file_name().and_then(|n| n.to_str()) {
                 Some(REGISTRY_FILE) if registry_file.is_none() => registry_file = Some(file),
                 Some(CATALOG_FILE) if catalog_file.is_none() => catalog_file = Some(file),
+                Some(FRAGMENTS_FILE) if fragments_file.is_none() => fragments_file = Some(file),
                 Some(n) if n.ends_with(".yaml") || n.ends_with(".yml") => policy_files.push(file),
                 _ => {}
             }
         }
         let registry_file = registry_file.map_or_else(|| built_in_file(REGISTRY_FILE), Ok)?;
         let catalog_file = catalog_file.map_or_else(|| built_in_file(CATALOG_FILE), Ok)?;
+        let fragments_file = fragments_file.map_or_else(|| built_in_file(FRAGMENTS_FILE), Ok)?;
         let registry = Registry::parse(&registry_file.name, &registry_file.text)?;
         let catalog = Catalog::parse(&catalog_file.name, &catalog_file.text)?;
+        let parsed: FragmentsFile = parse_yaml(&fragments_file.name, &fragments_file.text)?;
+        let fragments = Fragments {
+            file: fragments_file.name.clone(),
+            rules: parsed.fragments,
+        };
 
         let mut policies: Vec<Policy> = Vec::new();
         let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
         for file in &policy_files {
             let raw: PolicyFile = parse_yaml(&file.name, &file.text)?;
+            let state = CompileState::default();
             let compiler = Compiler {
                 evidence_allowed: raw.evidence.is_some(),
                 file: &file.name,
                 registry: &registry,
                 catalog: &catalog,
+                fragments: &fragments,
+                state: &state,
             };
             let policy = compiler.policy(raw)?;
             if let Some(first) = seen.insert(policy.id.clone(), file.name.clone()) {

@@ -8,8 +8,8 @@
 //! that compares or shows whole items. Keeping too much costs memory; dropping a member a rule
 //! reads would let `exists: false` pass on data nobody looked at.
 
-use super::rule::{Assertion, Check, Rule, Selector, Source};
-use super::{EVIDENCE_RESOURCE, Policy};
+use super::rule::{Assertion, Check, Operand, Rule, Selector, Source};
+use super::{EVIDENCE_RESOURCE, Policy, SETTINGS_RESOURCE};
 use crate::registry::Registry;
 use crate::snapshot::{Layout, Projection, Wanted};
 use jsonpath_rust::parser::model::{
@@ -26,6 +26,7 @@ pub fn projections<'a>(
     let mut analysis = Analysis {
         registry,
         wanted: Wanted::new(),
+        bound: Vec::new(),
     };
     for policy in policies {
         for name in &policy.resources {
@@ -41,6 +42,8 @@ pub fn projections<'a>(
 struct Analysis<'a> {
     registry: &'a Registry,
     wanted: Wanted,
+    /// Names bound by enclosing quantifiers (`as:`, `group_as:`), with where their values sit.
+    bound: Vec<(String, Landing)>,
 }
 
 /// What the root of a check's selection is.
@@ -110,17 +113,24 @@ impl Analysis<'_> {
 
     fn check(&mut self, check: &Check, scope: &Scope) {
         let mut landing = Landing::default();
+        let mut groups = Landing::default();
         for source in &check.sources {
-            let found = match scope {
-                Scope::Top => self.top_source(source),
-                Scope::Within(root) => self.relative(&source.path.query.segments, root),
+            // A source naming a resource reads it from its top, inside a quantifier too.
+            let found = match (scope, &source.resource) {
+                (_, Some(_)) | (Scope::Top, None) => self.top_source(source),
+                (Scope::Within(root), None) => self.relative(&source.path.query.segments, root),
             };
+            for condition in &source.lookup {
+                self.shown(&condition.key, &found);
+                self.operand(&condition.equals);
+            }
             if let Some(members) = &source.expand_groups {
                 // A selected group is recognised by its type and looked up by its id; the
                 // members that replace it are items of the fan-out, filtered by type too.
                 self.keep_in_all(&found, "@odata.type");
                 self.keep_in_all(&found, "id");
                 self.keep(members, "@odata.type");
+                groups.items_of.extend(found.items_of.iter().cloned());
                 landing.items_of.insert(members.clone());
             }
             landing.items_of.extend(found.items_of);
@@ -129,16 +139,60 @@ impl Analysis<'_> {
             self.shown(key, &landing);
         }
         match &check.assertion {
+            Assertion::Equals(operand)
+            | Assertion::Contains(operand)
+            | Assertion::NotOlderThan {
+                amount: operand, ..
+            } => self.operand(operand),
+            Assertion::Count { min, max } => {
+                min.iter().chain(max.iter()).for_each(|o| self.operand(o));
+            }
+            _ => {}
+        }
+        match &check.assertion {
             Assertion::Exists(_) | Assertion::Count { .. } => {}
             Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
+                let before = self.bound.len();
+                if let Some(name) = &check.bind_group {
+                    self.bound.push((name.clone(), groups));
+                }
+                if let Some(name) = &check.bind {
+                    self.bound.push((name.clone(), landing.clone()));
+                }
                 self.rule(rule, &Scope::Within(landing));
+                self.bound.truncate(before);
             }
             Assertion::Equals(_)
+            | Assertion::Empty(_)
+            | Assertion::OnlyMembers(_)
+            | Assertion::Matches(_)
             | Assertion::In(_)
             | Assertion::NotIn(_)
             | Assertion::Only(_)
             | Assertion::Contains(_)
             | Assertion::NotOlderThan { .. } => self.whole_in_all(&landing),
+        }
+    }
+
+    /// `{var: NAME, path: …}` reads members of the bound value; `{var: NAME}` compares all of it.
+    fn operand(&mut self, operand: &Operand) {
+        let Operand::Var { name, path } = operand else {
+            return;
+        };
+        let Some(landing) = self
+            .bound
+            .iter()
+            .rev()
+            .find(|(bound, _)| bound == name)
+            .map(|(_, landing)| landing.clone())
+        else {
+            return;
+        };
+        match path {
+            Some(path) => {
+                self.relative(&path.query.segments, &landing);
+            }
+            None => self.whole_in_all(&landing),
         }
     }
 
@@ -153,7 +207,7 @@ impl Analysis<'_> {
         let Some(resource) = source.resource.as_deref() else {
             return Landing::default();
         };
-        if resource == EVIDENCE_RESOURCE {
+        if resource == EVIDENCE_RESOURCE || resource == SETTINGS_RESOURCE {
             return Landing::default();
         }
         self.start(resource);
@@ -455,19 +509,42 @@ mod tests {
         assert_eq!(projection_of(rule, "report_settings"), Projection::Whole);
     }
 
-    /// The shipped pack reads three members of an account's registration details, so the
-    /// others (display name, methods, admin flags) never reach memory.
+    /// The shipped pack reads two members of an account's registration details (the id it is
+    /// joined by, and isMfaCapable), so the others (names, methods, admin flags) never reach
+    /// memory.
     #[test]
     fn the_shipped_pack_reads_few_members_of_the_largest_resources() {
         let pack = PolicyPack::load(&PackSource::BuiltIn).expect("pack");
         let wanted = pack.projections();
         assert_eq!(
             wanted.get("user_registration_details"),
-            Some(&members(&["isMfaCapable", "userPrincipalName", "userType"]))
+            Some(&members(&["id", "isMfaCapable"]))
         );
         assert_eq!(
             wanted.get("users"),
-            Some(&members(&["preferredDataLocation", "userPrincipalName"]))
+            Some(&members(&[
+                "accountEnabled",
+                "creationType",
+                "externalUserState",
+                "id",
+                "identities",
+                "preferredDataLocation",
+                "userPrincipalName",
+                "userType"
+            ]))
         );
+    }
+
+    #[test]
+    fn a_join_keeps_the_key_and_what_the_bound_item_is_read_for() {
+        let rule = "  resource: users\n  path: $.value[*]\n  as: account\n  all:\n    \
+                    resource: user_registration_details\n    path: $.value[*]\n    \
+                    where: [{key: $.id, equals: {var: account, path: $.id}}]\n    any:\n      \
+                    path: $.isMfaCapable\n      equals: true";
+        assert_eq!(
+            projection_of(rule, "user_registration_details"),
+            members(&["id", "isMfaCapable"])
+        );
+        assert_eq!(projection_of(rule, "users"), members(&["id"]));
     }
 }

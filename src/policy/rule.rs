@@ -5,84 +5,17 @@
 //! one part provably passes. This is how "never fail open" holds for composite rules.
 //! Pure: no I/O, no clock, no environment.
 
-use super::EVIDENCE_RESOURCE;
+pub use super::selector::Selector;
+
+mod check;
+mod operands;
+
+use super::{EVIDENCE_RESOURCE, SETTINGS_RESOURCE};
 use crate::findings::FindingItem;
-use crate::snapshot::{ResourceData, Snapshot};
-use jsonpath_rust::parser::model::JpQuery;
-use jsonpath_rust::query::js_path_process;
+use crate::snapshot::Snapshot;
+pub(super) use check::subject_of;
+use operands::Operands;
 use serde_json::Value;
-use std::borrow::Cow;
-use std::collections::HashMap;
-
-/// A JSONPath parsed once at load time, kept with its text for messages.
-#[derive(Debug, Clone)]
-pub struct Selector {
-    pub text: String,
-    pub(super) query: JpQuery,
-    /// `$.a.b`: member names only, looked up directly. Quantifiers run such paths once per
-    /// item (100k accounts); the general engine allocates a result list and a path per call.
-    members: Option<MemberChain>,
-}
-
-/// A path of member names, with the normalized path of what it selects.
-#[derive(Debug, Clone)]
-struct MemberChain {
-    names: Vec<String>,
-    normalized: String,
-}
-
-impl Selector {
-    pub(super) fn new(text: String, query: JpQuery) -> Selector {
-        let members = member_chain(&query);
-        Selector {
-            text,
-            query,
-            members,
-        }
-    }
-
-    /// Every value the path selects in `root`, with its normalized path.
-    fn find<'a>(&self, root: &'a Value) -> Result<Vec<(&'a Value, String)>, String> {
-        if let Some(chain) = &self.members {
-            let mut value = root;
-            for name in &chain.names {
-                match value.get(name.as_str()) {
-                    Some(inner) if value.is_object() => value = inner,
-                    _ => return Ok(Vec::new()),
-                }
-            }
-            return Ok(vec![(value, chain.normalized.clone())]);
-        }
-        js_path_process(&self.query, root)
-            .map(|found| found.into_iter().map(|r| (r.val, r.path)).collect())
-            .map_err(|err| err.to_string())
-    }
-}
-
-/// The member names of a path made of nothing else, with the normalized path the general
-/// engine gives it (asked of the engine itself, so the two cannot differ).
-fn member_chain(query: &JpQuery) -> Option<MemberChain> {
-    use jsonpath_rust::parser::model::{Segment, Selector as Step};
-    let names = query
-        .segments
-        .iter()
-        .map(|segment| match segment {
-            Segment::Selector(Step::Name(name)) => Some(name.clone()),
-            _ => None,
-        })
-        .collect::<Option<Vec<String>>>()?;
-    let probe = names.iter().rev().fold(Value::Null, |inner, name| {
-        Value::Object(std::iter::once((name.clone(), inner)).collect())
-    });
-    let found = js_path_process(query, &probe).ok()?;
-    match found.as_slice() {
-        [hit] => Some(MemberChain {
-            normalized: hit.path.clone(),
-            names,
-        }),
-        _ => None,
-    }
-}
 
 #[derive(Debug, Clone)]
 pub enum Rule {
@@ -114,6 +47,17 @@ pub struct Check {
     /// The label names a person: it is pseudonymised in reports unless identities are revealed.
     pub identity: bool,
     pub allow_empty: bool,
+    /// `absent: ok`: a member the path reads may be absent, and then reads as "not there"
+    /// (plain JSONPath). Without it an absent member makes the check an error (unknown).
+    pub absent_ok: bool,
+    /// `note: true`: the enclosing all_of/any_of shows this check's reason but is not decided
+    /// by it (e.g. how many disabled accounts were left out).
+    pub note: bool,
+    /// `as: NAME`: inside the quantifier, `{var: NAME}` is the item being judged.
+    pub bind: Option<String>,
+    /// `group_as: NAME`: inside the quantifier, `{var: NAME}` is the group an expanded member
+    /// came from (null for a value that was not expanded from a group).
+    pub bind_group: Option<String>,
     pub assertion: Assertion,
     /// What the check looks at, for reasons: built once, not per item.
     pub subject: String,
@@ -123,12 +67,24 @@ pub struct Check {
 /// replaced by their members.
 #[derive(Debug, Clone)]
 pub struct Source {
-    /// `None` inside `all`/`any`/`none`, where the selected item is the root.
+    /// The resource the path reads (also `settings` or `evidence`); `None` inside
+    /// `all`/`any`/`none` without a resource of its own, where the selected item is the root.
     pub resource: Option<String>,
     pub path: Selector,
     /// A fan-out resource of group members keyed by group id: each selected group object
-    /// (`@odata.type` `#microsoft.graph.group`) is replaced by the users in it.
+    /// (`@odata.type` `#microsoft.graph.group`), or group id (a string), is replaced by the
+    /// members in it.
     pub expand_groups: Option<String>,
+    /// `where:`: only the values whose every key equals its operand (a lookup, e.g. the row of
+    /// the account being judged). A source that reads a resource is indexed once per evaluation.
+    pub lookup: Vec<Where>,
+}
+
+/// One `where:` condition: the value at `key`, relative to a selected value, equals `equals`.
+#[derive(Debug, Clone)]
+pub struct Where {
+    pub key: Selector,
+    pub equals: Operand,
 }
 
 /// A single value: written in the policy, or taken from the tenant settings.
@@ -138,6 +94,11 @@ pub enum Operand {
     Setting(Selector),
     /// A value from the policy's evidence declaration, e.g. the declared backup app id.
     Evidence(Selector),
+    /// A value bound by an enclosing quantifier's `as:`/`group_as:`, or something in it.
+    Var {
+        name: String,
+        path: Option<Selector>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -156,12 +117,21 @@ pub enum Values {
 #[derive(Debug, Clone)]
 pub enum Assertion {
     Exists(bool),
+    /// `empty: true`: every selected value is empty (null, "", [], {}, or an object whose
+    /// members are all empty), and nothing selected (absent) passes. `empty: false`: something
+    /// is selected and every value is non-empty.
+    Empty(bool),
     Equals(Operand),
     In(Values),
     NotIn(Values),
     /// Every selected value is in the list; nothing selected passes (e.g. exclusions).
     Only(Values),
-    Contains(Value),
+    Contains(Operand),
+    /// Every selected value is a string in which the pattern is found (regex search).
+    Matches(regex::Regex),
+    /// Deny by default: every selected value is an object (or null) whose members outside the
+    /// list are empty; a present, non-empty member that is not listed fails, named.
+    OnlyMembers(Values),
     Count {
         min: Option<Operand>,
         max: Option<Operand>,
@@ -225,7 +195,16 @@ pub struct Context<'a> {
     /// left empty, and the items it lists are evaluated again in full.
     detail: bool,
     /// The rule's settings and evidence operands, resolved once (see [`Operands`]).
-    operands: Option<&'a Operands>,
+    operands: Option<&'a Operands<'a>>,
+    /// The values bound by enclosing quantifiers (`as:`), innermost first.
+    bindings: Option<&'a Binding<'a>>,
+}
+
+/// One name bound by a quantifier, and the bindings around it.
+pub(super) struct Binding<'a> {
+    name: &'a str,
+    value: &'a Value,
+    outer: Option<&'a Binding<'a>>,
 }
 
 impl<'a> Context<'a> {
@@ -242,76 +221,36 @@ impl<'a> Context<'a> {
             today,
             detail: true,
             operands: None,
+            bindings: None,
         }
     }
 }
 
-/// The values of a rule's `{setting: …}` and `{evidence: …}` operands, resolved once per
-/// evaluation: a quantifier would otherwise query the settings document again for each of
-/// 100k items. Keyed by the operand's address in the rule, which outlives the evaluation.
-#[derive(Default)]
-struct Operands {
-    values: HashMap<usize, Result<Value, Outcome>>,
-    lists: HashMap<usize, Result<Vec<Value>, Outcome>>,
-}
-
-impl Operands {
-    fn resolve(rule: &Rule, ctx: Context<'_>) -> Operands {
-        let mut operands = Operands::default();
-        operands.collect(rule, ctx);
-        operands
-    }
-
-    fn collect(&mut self, rule: &Rule, ctx: Context<'_>) {
-        match rule {
-            Rule::AllOf { rules, .. } | Rule::AnyOf { rules, .. } => {
-                rules.iter().for_each(|r| self.collect(r, ctx));
-            }
-            Rule::Not { rule, .. } => self.collect(rule, ctx),
-            Rule::Check(check) => match &check.assertion {
-                Assertion::Equals(operand)
-                | Assertion::NotOlderThan {
-                    amount: operand, ..
-                } => {
-                    self.value(operand, ctx);
-                }
-                Assertion::Count { min, max } => {
-                    min.iter()
-                        .chain(max.iter())
-                        .for_each(|o| self.value(o, ctx));
-                }
-                Assertion::In(values) | Assertion::NotIn(values) | Assertion::Only(values) => {
-                    if let Values::Setting(_) = values {
-                        self.lists
-                            .insert(address(values), resolve_list_now(ctx, values));
-                    }
-                }
-                Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
-                    self.collect(rule, ctx);
-                }
-                Assertion::Exists(_) | Assertion::Contains(_) => {}
-            },
-        }
-    }
-
-    fn value(&mut self, operand: &Operand, ctx: Context<'_>) {
-        if !matches!(operand, Operand::Literal(_)) {
-            self.values
-                .insert(address(operand), resolve_now(ctx, operand));
-        }
-    }
-}
-
-fn address<T>(node: &T) -> usize {
-    std::ptr::from_ref(node) as usize
-}
-
-impl Context<'_> {
+impl<'a> Context<'a> {
     fn truth_only(self) -> Self {
         Context {
             detail: false,
             ..self
         }
+    }
+
+    /// The same context with `name` bound to `value` for the rules inside a quantifier.
+    fn bind(self, binding: &'a Binding<'a>) -> Self {
+        Context {
+            bindings: Some(binding),
+            ..self
+        }
+    }
+
+    fn var(self, name: &str) -> Option<&'a Value> {
+        let mut binding = self.bindings;
+        while let Some(bound) = binding {
+            if bound.name == name {
+                return Some(bound.value);
+            }
+            binding = bound.outer;
+        }
+        None
     }
 
     /// The reason text, when reasons are wanted.
@@ -358,7 +297,10 @@ impl Rule {
                     .iter()
                     .flat_map(|s| s.resource.iter().chain(s.expand_groups.iter()));
                 for name in used {
-                    if name != EVIDENCE_RESOURCE && !names.contains(name) {
+                    if name != EVIDENCE_RESOURCE
+                        && name != SETTINGS_RESOURCE
+                        && !names.contains(name)
+                    {
                         names.push(name.clone());
                     }
                 }
@@ -373,14 +315,16 @@ impl Rule {
 
     fn eval<'a>(&self, ctx: Context<'a>, scope: Scope<'a>) -> Outcome {
         match self {
-            Rule::AllOf { description, rules } => {
-                let outcomes: Vec<Outcome> = rules.iter().map(|r| r.eval(ctx, scope)).collect();
-                with_description(ctx, description, all_of(outcomes))
-            }
-            Rule::AnyOf { description, rules } => {
-                let outcomes: Vec<Outcome> = rules.iter().map(|r| r.eval(ctx, scope)).collect();
-                with_description(ctx, description, any_of(outcomes))
-            }
+            Rule::AllOf { description, rules } => with_description(
+                ctx,
+                description,
+                with_notes(ctx, scope, rules, all_of, Truth::Fail),
+            ),
+            Rule::AnyOf { description, rules } => with_description(
+                ctx,
+                description,
+                with_notes(ctx, scope, rules, any_of, Truth::Pass),
+            ),
             Rule::Not { description, rule } => {
                 let inner = rule.eval(ctx, scope);
                 let outcome = match inner.truth {
@@ -399,6 +343,46 @@ impl Rule {
             Rule::Check(check) => with_description(ctx, &check.description, check.eval(ctx, scope)),
         }
     }
+}
+
+impl Rule {
+    /// A check marked `note: true`: reported, never deciding.
+    pub(super) fn is_note(&self) -> bool {
+        matches!(self, Rule::Check(check) if check.note)
+    }
+}
+
+/// Combines the parts that decide, then appends what the notes among them say. When only the
+/// truth is wanted (a quantifier's items), the parts stop at the first that settles it (`all_of`
+/// at a fail, `any_of` at a pass): Kleene's logic gives that result whatever the rest are.
+fn with_notes<'a>(
+    ctx: Context<'a>,
+    scope: Scope<'a>,
+    rules: &[Rule],
+    combine: fn(Vec<Outcome>) -> Outcome,
+    settles: Truth,
+) -> Outcome {
+    let mut deciding = Vec::with_capacity(rules.len());
+    let mut notes = Vec::new();
+    for rule in rules {
+        if rule.is_note() {
+            if ctx.detail {
+                notes.push(rule.eval(ctx, scope).reason);
+            }
+        } else {
+            let outcome = rule.eval(ctx, scope);
+            let settled = !ctx.detail && outcome.truth == settles;
+            deciding.push(outcome);
+            if settled {
+                break;
+            }
+        }
+    }
+    let mut outcome = combine(deciding);
+    if !notes.is_empty() {
+        outcome.reason = format!("{} (note: {})", outcome.reason, notes.join("; "));
+    }
+    outcome
 }
 
 fn with_description(
@@ -495,619 +479,9 @@ fn merge_items(items: impl Iterator<Item = FindingItem>) -> Vec<FindingItem> {
     merged
 }
 
-/// One selected value with its normalized path inside the scope root.
-struct Selected<'a> {
-    value: &'a Value,
-    path: String,
-}
-
-impl Source {
-    fn select<'a>(
-        &self,
-        ctx: Context<'a>,
-        scope: Scope<'a>,
-        name_paths: bool,
-    ) -> Result<Vec<Selected<'a>>, Outcome> {
-        let root = match (scope, &self.resource) {
-            (Scope::Item(item), _) => item,
-            (Scope::Resource, Some(name)) if name == EVIDENCE_RESOURCE => {
-                ctx.evidence.ok_or_else(Outcome::no_declaration)?
-            }
-            (Scope::Resource, Some(name)) => read(ctx, name)?,
-            (Scope::Resource, None) => {
-                return Err(Outcome::new(
-                    Truth::Error,
-                    "rule has no resource (loader should have refused it)",
-                ));
-            }
-        };
-        let found = self.path.find(root).map_err(|err| {
-            Outcome::new(
-                Truth::Error,
-                format!("JSONPath {} could not be evaluated: {err}", self.path.text),
-            )
-        })?;
-        let mut selected = Vec::with_capacity(found.len());
-        for (value, path) in found {
-            let path = match (&self.resource, name_paths) {
-                (Some(name), true) => format!("{name}{}", &path[1..]),
-                _ => path,
-            };
-            match &self.expand_groups {
-                Some(members) if is_group(value) => {
-                    for (index, member) in
-                        group_members(ctx, members, value)?.into_iter().enumerate()
-                    {
-                        selected.push(Selected {
-                            value: member,
-                            path: format!("{path} member {index}"),
-                        });
-                    }
-                }
-                _ => selected.push(Selected { value, path }),
-            }
-        }
-        Ok(selected)
-    }
-}
-
-fn read<'a>(ctx: Context<'a>, name: &str) -> Result<&'a Value, Outcome> {
-    match ctx.snapshot.resource(name) {
-        Some(ResourceData::Read(value)) => Ok(value),
-        Some(ResourceData::Unreadable(reason)) => Err(Outcome::new(Truth::Error, reason.clone())),
-        None => Err(Outcome::new(
-            Truth::Error,
-            format!("{name} was not collected in this snapshot"),
-        )),
-    }
-}
-
-fn is_group(value: &Value) -> bool {
-    value.get("@odata.type").and_then(Value::as_str) == Some("#microsoft.graph.group")
-}
-
-/// The non-group members of a group, from a fan-out resource `{"<group id>": {"value": [...]}}`.
-/// A group whose members were not read makes the check an error: its members are unknown.
-fn group_members<'a>(
-    ctx: Context<'a>,
-    resource: &str,
-    group: &Value,
-) -> Result<Vec<&'a Value>, Outcome> {
-    let id = group.get("id").and_then(Value::as_str).unwrap_or_default();
-    let members = read(ctx, resource)?
-        .get(id)
-        .and_then(|entry| entry.get("value"))
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            Outcome::new(
-                Truth::Error,
-                format!("the members of group {id} were not read ({resource})"),
-            )
-        })?;
-    Ok(members.iter().filter(|m| !is_group(m)).collect())
-}
-
-/// What a check over `sources` looks at, as reasons name it.
-pub(super) fn subject_of(sources: &[Source]) -> String {
-    let parts: Vec<String> = sources
-        .iter()
-        .map(|s| match &s.resource {
-            Some(resource) => format!("{resource} {}", s.path.text),
-            None => s.path.text.clone(),
-        })
-        .collect();
-    parts.join(" + ")
-}
-
-impl Check {
-    fn eval<'a>(&self, ctx: Context<'a>, scope: Scope<'a>) -> Outcome {
-        let name_paths = self.sources.len() > 1;
-        let mut selected: Vec<Selected<'a>> = Vec::new();
-        for source in &self.sources {
-            match source.select(ctx, scope, name_paths) {
-                Ok(mut found) => selected.append(&mut found),
-                Err(outcome) => return outcome,
-            }
-        }
-        if let Some(key) = &self.distinct {
-            let mut seen = std::collections::HashSet::new();
-            selected.retain(|s| {
-                let id = key
-                    .find(s.value)
-                    .ok()
-                    .and_then(|found| found.first().map(|(value, _)| value.to_string()));
-                // A value without the key cannot be matched to another: keep it.
-                id.is_none_or(|id| seen.insert(id))
-            });
-        }
-        match self.judge(ctx, &selected) {
-            Ok(outcome) | Err(outcome) => outcome,
-        }
-    }
-
-    /// `Err` carries an error outcome from resolving a settings operand.
-    fn judge<'a>(&self, ctx: Context<'a>, selected: &[Selected<'a>]) -> Result<Outcome, Outcome> {
-        let at = self.subject();
-        Ok(match &self.assertion {
-            Assertion::Exists(true) if selected.is_empty() => {
-                Outcome::new(Truth::Fail, ctx.say(|| format!("nothing found at {at}")))
-            }
-            Assertion::Exists(true) => Outcome::new(
-                Truth::Pass,
-                ctx.say(|| format!("{} found at {at}", selected.len())),
-            ),
-            Assertion::Exists(false) if selected.is_empty() => Outcome::new(
-                Truth::Pass,
-                ctx.say(|| format!("nothing at {at}, as required")),
-            ),
-            Assertion::Exists(false) => {
-                let items = selected
-                    .iter()
-                    .map(|s| self.item(s, "present, but must not be".into()))
-                    .collect();
-                Outcome {
-                    truth: Truth::Fail,
-                    reason: format!("{} found at {at}, expected none", selected.len()),
-                    items,
-                    missing_evidence: false,
-                }
-            }
-            Assertion::Equals(expected) => {
-                let expected = resolve(ctx, expected)?;
-                self.each_value(ctx, selected, |v| {
-                    (v == &expected)
-                        .then_some(())
-                        .ok_or_else(|| format!("is {}, expected {}", show(v), show(&expected)))
-                })
-            }
-            Assertion::In(allowed) => {
-                let allowed = resolve_list(ctx, allowed)?;
-                self.each_value(ctx, selected, |v| {
-                    allowed.contains(v).then_some(()).ok_or_else(|| {
-                        format!("is {}, expected one of {}", show(v), show_list(&allowed))
-                    })
-                })
-            }
-            Assertion::NotIn(forbidden) => {
-                let forbidden = resolve_list(ctx, forbidden)?;
-                self.each_value(ctx, selected, |v| {
-                    (!forbidden.contains(v))
-                        .then_some(())
-                        .ok_or_else(|| format!("is {}, which is not allowed", show(v)))
-                })
-            }
-            Assertion::Only(_) if selected.is_empty() => {
-                Outcome::new(Truth::Pass, format!("nothing at {at}"))
-            }
-            Assertion::Only(allowed) => {
-                let allowed = resolve_list(ctx, allowed)?;
-                self.each_value(ctx, selected, |v| {
-                    allowed
-                        .contains(v)
-                        .then_some(())
-                        .ok_or_else(|| format!("is {}, which is not in the allowed list", show(v)))
-                })
-            }
-            Assertion::Contains(wanted) => self.each_value(ctx, selected, |v| match v {
-                Value::Array(list) if list.contains(wanted) => Ok(()),
-                Value::Array(list) => Err(format!(
-                    "{} does not contain {}",
-                    show_list(list),
-                    show(wanted)
-                )),
-                other => Err(format!("is {}, not a list", show(other))),
-            }),
-            Assertion::Count { min, max } => {
-                let min = min.as_ref().map(|b| resolve_count(ctx, b)).transpose()?;
-                let max = max.as_ref().map(|b| resolve_count(ctx, b)).transpose()?;
-                self.count(selected, min, max)
-            }
-            Assertion::NotOlderThan { amount, unit } => {
-                let amount = resolve_count(ctx, amount)?;
-                let Some(oldest) = go_back(ctx.today, amount, *unit) else {
-                    return Err(Outcome::new(
-                        Truth::Error,
-                        format!("cannot go back {amount} {unit:?} from {}", ctx.today),
-                    ));
-                };
-                self.each_value(ctx, selected, |v| {
-                    match v.as_str().and_then(crate::evidence::parse_date) {
-                        None => Err(format!("is {}, not a date (YYYY-MM-DD)", show(v))),
-                        Some(date) if date > ctx.today => {
-                            Err(format!("is {date}, after the scan date {}", ctx.today))
-                        }
-                        Some(date) if date < oldest => Err(format!(
-                            "is {date}, older than {amount} {} (before {oldest})",
-                            unit_name(*unit)
-                        )),
-                        Some(_) => Ok(()),
-                    }
-                })
-            }
-            Assertion::All(rule) => self.quantify(ctx, selected, rule, Quantifier::All),
-            Assertion::Any(rule) => self.quantify(ctx, selected, rule, Quantifier::Any),
-            Assertion::None(rule) => self.quantify(ctx, selected, rule, Quantifier::None),
-        })
-    }
-
-    fn subject(&self) -> &str {
-        &self.subject
-    }
-
-    fn item(&self, selected: &Selected<'_>, detail: String) -> FindingItem {
-        let label = self.label.as_ref().and_then(|label| {
-            label
-                .find(selected.value)
-                .ok()?
-                .first()
-                .map(|(value, _)| match value {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-        });
-        FindingItem {
-            path: selected.path.clone(),
-            label,
-            detail,
-            identity: self.identity,
-        }
-    }
-
-    /// Applies a value test to every selected value; nothing selected is a fail.
-    fn each_value(
-        &self,
-        ctx: Context<'_>,
-        selected: &[Selected<'_>],
-        test: impl Fn(&Value) -> Result<(), String>,
-    ) -> Outcome {
-        let at = self.subject();
-        if selected.is_empty() {
-            return Outcome::new(Truth::Fail, ctx.say(|| format!("no value at {at}")));
-        }
-        let failures: Vec<(&Selected<'_>, String)> = selected
-            .iter()
-            .filter_map(|s| test(s.value).err().map(|why| (s, why)))
-            .collect();
-        if !ctx.detail {
-            let truth = if failures.is_empty() {
-                Truth::Pass
-            } else {
-                Truth::Fail
-            };
-            return Outcome::new(truth, String::new());
-        }
-        match failures.as_slice() {
-            [] if selected.len() == 1 => {
-                Outcome::new(Truth::Pass, format!("{at} is {}", show(selected[0].value)))
-            }
-            [] => Outcome::new(
-                Truth::Pass,
-                format!("all {} values at {at} as required", selected.len()),
-            ),
-            [(_, why)] if selected.len() == 1 && self.label.is_none() => {
-                Outcome::new(Truth::Fail, format!("{at} {why}"))
-            }
-            _ => Outcome {
-                truth: Truth::Fail,
-                reason: format!(
-                    "{} of {} values at {at} are not as required",
-                    failures.len(),
-                    selected.len()
-                ),
-                items: failures
-                    .into_iter()
-                    .map(|(s, why)| self.item(s, why))
-                    .collect(),
-                missing_evidence: false,
-            },
-        }
-    }
-
-    fn count(&self, selected: &[Selected<'_>], min: Option<u64>, max: Option<u64>) -> Outcome {
-        let n = selected.len() as u64;
-        let at = self.subject();
-        let range = match (min, max) {
-            (Some(lo), Some(hi)) => format!("between {lo} and {hi}"),
-            (Some(lo), None) => format!("at least {lo}"),
-            (None, Some(hi)) => format!("at most {hi}"),
-            (None, None) => "any number".to_owned(),
-        };
-        if min.is_some_and(|lo| n < lo) || max.is_some_and(|hi| n > hi) {
-            let items = if max.is_some_and(|hi| n > hi) {
-                selected
-                    .iter()
-                    .map(|s| self.item(s, "counted".into()))
-                    .collect()
-            } else {
-                Vec::new()
-            };
-            Outcome {
-                truth: Truth::Fail,
-                reason: format!("{n} found at {at}, expected {range}"),
-                items,
-                missing_evidence: false,
-            }
-        } else {
-            Outcome::new(Truth::Pass, format!("{n} found at {at}, within {range}"))
-        }
-    }
-
-    fn quantify<'a>(
-        &self,
-        ctx: Context<'a>,
-        selected: &[Selected<'a>],
-        rule: &Rule,
-        quantifier: Quantifier,
-    ) -> Outcome {
-        let at = self.subject();
-        if selected.is_empty() {
-            return match quantifier {
-                Quantifier::None => {
-                    Outcome::new(Truth::Pass, ctx.say(|| format!("nothing at {at}")))
-                }
-                Quantifier::All if self.allow_empty => Outcome::new(
-                    Truth::Pass,
-                    ctx.say(|| format!("nothing at {at} (allowed)")),
-                ),
-                _ => Outcome::new(Truth::Fail, ctx.say(|| format!("nothing found at {at}"))),
-            };
-        }
-        // Each item's truth first; the few items the outcome lists or quotes are evaluated
-        // again with their reasons.
-        let truths: Vec<Truth> = selected
-            .iter()
-            .map(|s| rule.eval(ctx.truth_only(), Scope::Item(s.value)).truth)
-            .collect();
-        let count = |t: Truth| truths.iter().filter(|&&truth| truth == t).count();
-        let (passed, failed, errors) =
-            (count(Truth::Pass), count(Truth::Fail), count(Truth::Error));
-        let total = selected.len();
-        let with_truth = |truth: Truth| {
-            selected
-                .iter()
-                .zip(&truths)
-                .filter(move |(_, t)| **t == truth)
-                .map(|(s, _)| s)
-        };
-        let listed = |truth: Truth| -> Vec<FindingItem> {
-            if !ctx.detail {
-                return Vec::new();
-            }
-            with_truth(truth)
-                .map(|s| self.item(s, detail_with_nested(&rule.eval(ctx, Scope::Item(s.value)))))
-                .collect()
-        };
-        let first_error = || {
-            with_truth(Truth::Error)
-                .next()
-                .map(|s| rule.eval(ctx, Scope::Item(s.value)).reason)
-                .unwrap_or_default()
-        };
-        match quantifier {
-            Quantifier::All if failed > 0 => Outcome {
-                truth: Truth::Fail,
-                reason: ctx
-                    .say(|| format!("{failed} of {total} items at {at} do not satisfy the rule")),
-                items: listed(Truth::Fail),
-                missing_evidence: false,
-            },
-            Quantifier::Any if passed > 0 => Outcome::new(
-                Truth::Pass,
-                ctx.say(|| format!("{passed} of {total} items at {at} satisfy the rule")),
-            ),
-            Quantifier::None if passed > 0 => Outcome {
-                truth: Truth::Fail,
-                reason: ctx
-                    .say(|| format!("{passed} of {total} items at {at} match, expected none")),
-                items: listed(Truth::Pass),
-                missing_evidence: false,
-            },
-            _ if errors > 0 => Outcome::new(
-                Truth::Error,
-                ctx.say(|| {
-                    format!(
-                        "{errors} of {total} items at {at} could not be evaluated: {}",
-                        first_error()
-                    )
-                }),
-            ),
-            Quantifier::All => Outcome::new(
-                Truth::Pass,
-                ctx.say(|| format!("all {total} items at {at} satisfy the rule")),
-            ),
-            Quantifier::Any => Outcome {
-                truth: Truth::Fail,
-                reason: ctx.say(|| format!("none of the {total} items at {at} satisfies the rule")),
-                items: listed(Truth::Fail),
-                missing_evidence: false,
-            },
-            Quantifier::None => Outcome::new(
-                Truth::Pass,
-                ctx.say(|| format!("none of the {total} items at {at} match")),
-            ),
-        }
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Quantifier {
-    All,
-    Any,
-    None,
-}
-
-/// What `selector` selects in a settings document or evidence declaration (`what` names it in
-/// the error).
-fn lookup<'a>(
-    document: &'a Value,
-    selector: &Selector,
-    what: &str,
-) -> Result<Vec<&'a Value>, Outcome> {
-    selector
-        .find(document)
-        .map(|found| found.into_iter().map(|(value, _)| value).collect())
-        .map_err(|err| {
-            Outcome::new(
-                Truth::Error,
-                format!("{what} {} could not be read: {err}", selector.text),
-            )
-        })
-}
-
-/// Values a settings path selects, arrays flattened: `$.break_glass_accounts[*].id` and
-/// `$.accepted_geos` both give a plain list.
-fn setting_values<'a>(ctx: Context<'a>, selector: &Selector) -> Result<Vec<&'a Value>, Outcome> {
-    Ok(lookup(ctx.settings, selector, "setting")?
-        .into_iter()
-        .flat_map(|value| match value {
-            Value::Array(list) => list.iter().collect::<Vec<_>>(),
-            other => vec![other],
-        })
-        .collect())
-}
-
-fn resolve(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outcome> {
-    if let Operand::Literal(value) = operand {
-        return Ok(value.clone());
-    }
-    match ctx.operands.and_then(|o| o.values.get(&address(operand))) {
-        Some(resolved) => resolved.clone(),
-        None => resolve_now(ctx, operand),
-    }
-}
-
-fn resolve_now(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outcome> {
-    let (found, missing) = match operand {
-        Operand::Literal(value) => return Ok(value.clone()),
-        Operand::Evidence(selector) => {
-            let declaration = ctx.evidence.ok_or_else(Outcome::no_declaration)?;
-            (
-                lookup(declaration, selector, "evidence")?,
-                format!("the evidence declaration has no {}", selector.text),
-            )
-        }
-        Operand::Setting(selector) => (
-            lookup(ctx.settings, selector, "setting")?,
-            format!("setting {} is not set", selector.text),
-        ),
-    };
-    found
-        .first()
-        .map(|value| (*value).clone())
-        .ok_or_else(|| Outcome::new(Truth::Error, missing))
-}
-
-fn resolve_list<'r>(ctx: Context<'r>, values: &'r Values) -> Result<Cow<'r, [Value]>, Outcome> {
-    if let Values::Literal(list) = values {
-        return Ok(Cow::Borrowed(list));
-    }
-    match ctx.operands.and_then(|o| o.lists.get(&address(values))) {
-        Some(Ok(list)) => Ok(Cow::Borrowed(list)),
-        Some(Err(outcome)) => Err(outcome.clone()),
-        None => resolve_list_now(ctx, values).map(Cow::Owned),
-    }
-}
-
-fn resolve_list_now(ctx: Context<'_>, values: &Values) -> Result<Vec<Value>, Outcome> {
-    match values {
-        Values::Literal(list) => Ok(list.clone()),
-        Values::Setting(selector) => Ok(setting_values(ctx, selector)?
-            .into_iter()
-            .cloned()
-            .collect()),
-    }
-}
-
-fn resolve_count(ctx: Context<'_>, bound: &Operand) -> Result<u64, Outcome> {
-    let value = resolve(ctx, bound)?;
-    value.as_u64().ok_or_else(|| {
-        Outcome::new(
-            Truth::Error,
-            format!("count bound {} is not a whole number", show(&value)),
-        )
-    })
-}
-
-/// An item's detail: why it failed, plus what inside it failed (e.g. which excluded account),
-/// since the nested items themselves are not listed at the top level.
-fn detail_with_nested(outcome: &Outcome) -> String {
-    const SHOWN: usize = 5;
-    if outcome.items.is_empty() {
-        return outcome.reason.clone();
-    }
-    let inner: Vec<String> = outcome
-        .items
-        .iter()
-        .take(SHOWN)
-        .map(|i| match &i.label {
-            Some(label) => format!("{label}: {}", i.detail),
-            None => format!("{} {}", i.path, i.detail),
-        })
-        .collect();
-    let more = outcome.items.len().saturating_sub(SHOWN);
-    let more = if more > 0 {
-        format!("; +{more} more")
-    } else {
-        String::new()
-    };
-    format!("{} ({}{more})", outcome.reason, inner.join("; "))
-}
-
-/// The date `amount` months or years before `today`, clamped to the month's last day.
-fn go_back(today: time::Date, amount: u64, unit: AgeUnit) -> Option<time::Date> {
-    let months = match unit {
-        AgeUnit::Months => i64::try_from(amount).ok()?,
-        AgeUnit::Years => i64::try_from(amount).ok()?.checked_mul(12)?,
-    };
-    let total = i64::from(today.year()) * 12 + i64::from(u8::from(today.month())) - 1 - months;
-    let year = i32::try_from(total.div_euclid(12)).ok()?;
-    let month = time::Month::try_from(u8::try_from(total.rem_euclid(12) + 1).ok()?).ok()?;
-    let day = today.day().min(time::util::days_in_month(month, year));
-    time::Date::from_calendar_date(year, month, day).ok()
-}
-
-fn unit_name(unit: AgeUnit) -> &'static str {
-    match unit {
-        AgeUnit::Months => "months",
-        AgeUnit::Years => "years",
-    }
-}
-
-/// Short JSON rendering of a value for a reason text.
-fn show(value: &Value) -> String {
-    let text = value.to_string();
-    if text.chars().count() > 80 {
-        let cut: String = text.chars().take(77).collect();
-        format!("{cut}...")
-    } else {
-        text
-    }
-}
-
-fn show_list(values: &[Value]) -> String {
-    show(&Value::Array(values.to_vec()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use time::macros::date;
-
-    #[test]
-    fn going_back_months_clamps_to_the_last_day() {
-        assert_eq!(
-            go_back(date!(2026 - 03 - 31), 1, AgeUnit::Months),
-            Some(date!(2026 - 02 - 28))
-        );
-        assert_eq!(
-            go_back(date!(2026 - 01 - 15), 12, AgeUnit::Months),
-            Some(date!(2025 - 01 - 15))
-        );
-        assert_eq!(
-            go_back(date!(2026 - 06 - 01), 3, AgeUnit::Years),
-            Some(date!(2023 - 06 - 01))
-        );
-    }
 
     fn outcome(truth: Truth) -> Outcome {
         Outcome::new(truth, format!("{truth:?}"))

@@ -40,6 +40,21 @@ pub(super) struct PolicyFile {
 pub(super) struct RawRule {
     #[serde(default)]
     pub description: Option<String>,
+    /// A named rule from the pack's `fragments.yaml`, compiled in place.
+    #[serde(default, rename = "use")]
+    pub use_fragment: Option<Spanned<String>>,
+    /// Binds each item a quantifier (`all`/`any`/`none`) selects, for `{var: NAME}` inside it.
+    #[serde(default, rename = "as")]
+    pub bind: Option<Spanned<String>>,
+    /// Binds the group an expanded member came from (with `expand_groups`).
+    #[serde(default)]
+    pub group_as: Option<Spanned<String>>,
+    /// Shown in the reason of the enclosing all_of/any_of; never decides it.
+    #[serde(default)]
+    pub note: Option<bool>,
+    /// Keeps only the selected values whose key equals a value (a lookup, e.g. by id).
+    #[serde(default, rename = "where")]
+    pub lookup: Option<Vec<Spanned<RawWhere>>>,
     #[serde(default)]
     pub all_of: Option<Vec<Spanned<RawRule>>>,
     #[serde(default)]
@@ -62,8 +77,13 @@ pub(super) struct RawRule {
     pub identity: Option<bool>,
     #[serde(default)]
     pub allow_empty: Option<bool>,
+    /// `ok`: a member the path reads may be absent (it then reads as "not there").
+    #[serde(default)]
+    pub absent: Option<Spanned<String>>,
     #[serde(default)]
     pub exists: Option<bool>,
+    #[serde(default)]
+    pub empty: Option<bool>,
     #[serde(default, deserialize_with = "present")]
     pub equals: Option<Value>,
     #[serde(default, rename = "in")]
@@ -74,6 +94,10 @@ pub(super) struct RawRule {
     pub only: Option<Spanned<Value>>,
     #[serde(default, deserialize_with = "present")]
     pub contains: Option<Value>,
+    #[serde(default)]
+    pub matches: Option<Spanned<String>>,
+    #[serde(default)]
+    pub only_members: Option<Spanned<Value>>,
     #[serde(default)]
     pub count: Option<Spanned<RawCount>>,
     #[serde(default)]
@@ -95,6 +119,17 @@ pub(super) struct RawSource {
     pub path: Spanned<String>,
     #[serde(default)]
     pub expand_groups: Option<Spanned<String>>,
+    #[serde(default, rename = "where")]
+    pub lookup: Option<Vec<Spanned<RawWhere>>>,
+}
+
+/// One condition of `where:`: the value at `key` (relative to a selected value) equals `equals`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWhere {
+    pub key: Spanned<String>,
+    #[serde(deserialize_with = "present")]
+    pub equals: Option<Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -67,9 +67,10 @@ impl Snapshot {
     }
 
     /// Adds a resource body as received, reading a wrapped single object like a plain one.
+    /// A collection whose items are not all objects is unreadable: see [`check_items`].
     pub fn insert_read(&mut self, name: impl Into<String>, kind: ResourceKind, body: Value) {
         let name = name.into();
-        let data = match normalize_body(kind, body) {
+        let data = match normalize_body(kind, body).and_then(|body| check_items(&name, body)) {
             Ok(body) => ResourceData::Read(body),
             Err(reason) => ResourceData::Unreadable(reason),
         };
@@ -125,14 +126,51 @@ fn is_collection(value: &Value) -> bool {
     value.get("value").is_some_and(Value::is_array)
 }
 
+/// Every item of a collection (of every parent's collection, for a fan-out) must be a JSON
+/// object: the registry's collections are lists of Graph entities. An item that is `null`, a
+/// string, a number or a list is data the rules do not understand; judged as it is, it would
+/// satisfy a `none` check (nothing in it matches) and turn a `fail` into a `pass`. So the whole
+/// resource is unreadable, with the first such item named, and every check on it is an error.
+fn check_items(name: &str, body: Value) -> Result<Value, String> {
+    let lists: Vec<(Option<&String>, &Vec<Value>)> = match &body {
+        Value::Object(map) => match map.get("value") {
+            Some(Value::Array(items)) => vec![(None, items)],
+            _ => map
+                .iter()
+                .filter_map(|(id, entry)| Some((Some(id), entry.get("value")?.as_array()?)))
+                .collect(),
+        },
+        _ => Vec::new(),
+    };
+    for (parent, items) in lists {
+        if let Some((index, item)) = items.iter().enumerate().find(|(_, i)| !i.is_object()) {
+            let parent = parent.map(|id| format!(" for {id}")).unwrap_or_default();
+            return Err(format!(
+                "{name}: item {index} of `value`{parent} is {}, not an object; a collection \
+                 holds objects, so its items cannot be judged",
+                kind_of(item)
+            ));
+        }
+    }
+    Ok(body)
+}
+
 pub(crate) fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Object(_) => "an object without a `value` array",
+        other => kind_of(other),
+    }
+}
+
+/// The kind of a JSON value, as reasons name it ("null", "a string", ...).
+pub(crate) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
         Value::Number(_) => "a number",
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
-        Value::Object(_) => "an object without a `value` array",
+        Value::Object(_) => "an object",
     }
 }
 
@@ -159,6 +197,48 @@ mod tests {
     fn collection_without_value_array_is_unreadable() {
         let reason = normalize_body(ResourceKind::Collection, json!({"error": {"code": "x"}}));
         assert!(reason.is_err_and(|r| r.contains("`value` array")));
+    }
+
+    /// Issue 15.1: `{"value":[null,null]}` satisfied a `none` check and passed.
+    #[test]
+    fn a_collection_item_that_is_not_an_object_makes_the_resource_unreadable() {
+        for item in [json!(null), json!("x"), json!(3), json!([1]), json!(true)] {
+            let mut snapshot = Snapshot::new(meta());
+            let body = json!({"value": [{"id": "a"}, item]});
+            snapshot.insert_read("users", ResourceKind::Collection, body);
+            let Some(ResourceData::Unreadable(reason)) = snapshot.resource("users") else {
+                panic!("read as readable: {item}");
+            };
+            assert!(reason.contains("item 1 of `value`"), "{reason}");
+            assert!(reason.contains(kind_of(&item)), "{reason}");
+        }
+        let mut snapshot = Snapshot::new(meta());
+        let fan_out = json!({"g1": {"value": [{"id": "u"}]}, "g2": {"value": [null]}});
+        snapshot.insert_read("members", ResourceKind::Collection, fan_out);
+        let Some(ResourceData::Unreadable(reason)) = snapshot.resource("members") else {
+            panic!("fan-out with a null item read as readable");
+        };
+        assert!(reason.contains("for g2"), "{reason}");
+        let mut snapshot = Snapshot::new(meta());
+        snapshot.insert_read(
+            "users",
+            ResourceKind::Collection,
+            json!({"value": [{"id": "a"}]}),
+        );
+        assert!(matches!(
+            snapshot.resource("users"),
+            Some(ResourceData::Read(_))
+        ));
+    }
+
+    fn meta() -> SnapshotMeta {
+        SnapshotMeta {
+            tenant_id: "t".into(),
+            tenant_name: None,
+            source: "test".into(),
+            collected_at: String::new(),
+            manifest_sha256: String::new(),
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ use cloudkeur::connector::transport::{
 use cloudkeur::policy::{PackSource, PolicyPack};
 use cloudkeur::registry::{ResourceKind, ResourceSpec};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -259,6 +259,41 @@ pub struct SimGraph {
     sim: Arc<Sim>,
 }
 
+/// Fan-outs that read the same Graph path (e.g. `/v1.0/groups/{id}/transitiveMembers` for
+/// several kinds of group) must agree on who is in a group: Graph has one answer per group, and
+/// a fixture that gives two lets the simulator serve whichever resource it finds first.
+fn assert_one_world(resources: &BTreeMap<String, Resource>) {
+    let member_ids = |resource: &Resource, id: &str| -> Option<BTreeSet<String>> {
+        let items = resource.body.get(id)?.get("value")?.as_array()?;
+        Some(
+            items
+                .iter()
+                .filter_map(|item| item.get("id").and_then(Value::as_str).map(str::to_owned))
+                .collect(),
+        )
+    };
+    let fan_outs: Vec<(&String, &Resource)> = resources
+        .iter()
+        .filter(|(_, r)| r.spec.for_each.is_some() && r.spec.path.contains("{id}"))
+        .collect();
+    for (i, (a_name, a)) in fan_outs.iter().enumerate() {
+        for (b_name, b) in &fan_outs[i + 1..] {
+            if a.spec.path != b.spec.path {
+                continue;
+            }
+            for id in a.body.as_object().into_iter().flatten().map(|(id, _)| id) {
+                if let (Some(left), Some(right)) = (member_ids(a, id), member_ids(b, id)) {
+                    assert_eq!(
+                        left, right,
+                        "fixture inconsistency: {a_name} and {b_name} disagree on the members of {id} at {}",
+                        a.spec.path
+                    );
+                }
+            }
+        }
+    }
+}
+
 pub fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenants/zonnedorp")
 }
@@ -281,6 +316,7 @@ impl SimGraph {
             let body: Value = serde_json::from_slice(&bytes).expect("fixture is JSON");
             resources.insert(name.clone(), Resource::new(spec.clone(), body));
         }
+        assert_one_world(&resources);
         let sim = Arc::new(Sim {
             base: url.clone(),
             options,
@@ -602,16 +638,16 @@ async fn answer(
         )
             .into_response();
     }
-    let Some((resource, id)) = find(sim, &path) else {
+    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
+        .into_owned()
+        .collect();
+    let Some((resource, id)) = find(sim, &path, &params) else {
         return graph_error(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
             "No such resource in the simulator.",
         );
     };
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes())
-        .into_owned()
-        .collect();
     if let Some(Fault::RefuseQueryKey(refused)) = &fault
         && params.iter().any(|(k, _)| k == refused)
     {
@@ -764,12 +800,30 @@ fn encode_page(next: Option<&str>, rows: &[String]) -> Vec<u8> {
     out
 }
 
-/// The resource served at `path`, and the id when it is a fan-out path.
-fn find<'a>(sim: &'a Sim, path: &str) -> Option<(&'a Resource, Option<String>)> {
+/// The resource served at `path`, and the id when it is a fan-out path (the id in the path, or
+/// in a query value such as `$filter=groupId eq '{id}'`).
+fn find<'a>(
+    sim: &'a Sim,
+    path: &str,
+    params: &[(String, String)],
+) -> Option<(&'a Resource, Option<String>)> {
     // The path arrives percent-encoded where the client encoded it.
     let decoded = percent_decode(path);
     for resource in sim.resources.values() {
         match resource.spec.path.split_once("{id}") {
+            None if resource.spec.path == decoded && resource.spec.for_each.is_some() => {
+                let id = resource.spec.query.iter().find_map(|(key, template)| {
+                    let (prefix, suffix) = template.split_once("{id}")?;
+                    let (_, value) = params.iter().find(|(k, _)| k == key)?;
+                    value
+                        .strip_prefix(prefix)?
+                        .strip_suffix(suffix)
+                        .map(str::to_owned)
+                });
+                if let Some(id) = id.filter(|id| resource.body.get(id).is_some()) {
+                    return Some((resource, Some(id)));
+                }
+            }
             None if resource.spec.path == decoded => return Some((resource, None)),
             Some((prefix, suffix)) => {
                 if let Some(id) = decoded

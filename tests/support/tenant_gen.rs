@@ -179,12 +179,20 @@ pub fn bodies(spec: &TenantSpec) -> BTreeMap<String, Value> {
                 "userPrincipalName": a.upn,
                 "userType": if a.guest { "Guest" } else { "Member" },
                 "preferredDataLocation": if a.guest { Value::Null } else { json!("EUR") },
+                "accountEnabled": true,
+                "creationType": if a.guest { json!("Invitation") } else { Value::Null },
+                "externalUserState": if a.guest { json!("Accepted") } else { Value::Null },
+                "identities": if a.guest {
+                    json!([{"signInType": "federated", "issuer": "ExternalAzureAD", "issuerAssignedId": null}])
+                } else {
+                    json!([{"signInType": "userPrincipalName", "issuer": domain, "issuerAssignedId": a.upn}])
+                },
             })
         })
         .collect();
     out.insert(
         "users".into(),
-        json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users(id,userPrincipalName,userType,preferredDataLocation)", "value": users}),
+        json!({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users(id,userPrincipalName,userType,preferredDataLocation,accountEnabled,creationType,externalUserState,identities)", "value": users}),
     );
 
     let registrations: Vec<Value> = accounts

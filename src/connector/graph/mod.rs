@@ -387,8 +387,15 @@ async fn read_one_id(
         http_status: None,
         error: "the scan was stopped".into(),
     })?;
+    // The id goes into the path or a query value (`$filter=groupId eq '{id}'`); `parent_ids`
+    // admits only plain identifiers, so it cannot change the request's shape.
     let path = spec.path.replace("{id}", id);
-    let url = resource_url(session.reader.origin(), &path, &spec.query)?;
+    let query: BTreeMap<String, String> = spec
+        .query
+        .iter()
+        .map(|(key, value)| (key.clone(), value.replace("{id}", id)))
+        .collect();
+    let url = resource_url(session.reader.origin(), &path, &query)?;
     read_collection(&fetcher(session, spec, started), url, spec.first_page_only)
         .await
         .map_err(|failure| ReadFailure {

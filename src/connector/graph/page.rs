@@ -27,6 +27,13 @@ pub enum PageError {
     NoValueArray(u32),
     #[error("page {0}: @odata.nextLink is not a string")]
     NextLinkNotAString(u32),
+    /// A collection holds objects; anything else is data the rules cannot judge (issue 15.1).
+    #[error("page {page}: item {index} of `value` is {found}, not an object")]
+    ItemNotAnObject {
+        page: u32,
+        index: usize,
+        found: &'static str,
+    },
 }
 
 impl PageError {
@@ -75,10 +82,18 @@ impl Envelope {
     }
 }
 
-/// The items of page `page`: its `value` array (the last one, as a `serde_json::Map` would keep).
+/// The items of page `page`: its `value` array (the last one, as a `serde_json::Map` would keep),
+/// every one of them an object.
 pub fn items(body: &[u8], page: u32) -> Result<Vec<Value>, PageError> {
     match member(body, "value", page)? {
-        Some(Value::Array(items)) => Ok(items),
+        Some(Value::Array(items)) => match items.iter().position(|item| !item.is_object()) {
+            Some(index) => Err(PageError::ItemNotAnObject {
+                page,
+                index,
+                found: crate::snapshot::kind_of(&items[index]),
+            }),
+            None => Ok(items),
+        },
         _ => Err(PageError::NoValueArray(page)),
     }
 }
@@ -174,6 +189,18 @@ mod tests {
         ] {
             assert!(Envelope::scan(body, 5).is_ok());
             assert!(matches!(items(body, 5), Err(PageError::NotJson { .. })));
+        }
+        // Issue 15.1: an item that is not an object is not a page we understand.
+        for (body, found) in [
+            (&br#"{"value":[{"id":"a"},null]}"#[..], "null"),
+            (&br#"{"value":["x"]}"#[..], "a string"),
+            (&br#"{"value":[{"id":"a"},[1]]}"#[..], "an array"),
+        ] {
+            let err = items(body, 2).expect_err("refused");
+            assert!(
+                matches!(err, PageError::ItemNotAnObject { page: 2, found: f, .. } if f == found),
+                "{err}"
+            );
         }
         assert_eq!(
             PageError::NotAnObject(3).to_string(),

@@ -1,0 +1,803 @@
+//! One check: what its sources select (joins, lookups, expanded groups), whether absent members
+//! or unreadable sources leave it unknown, and its assertion over the selection.
+
+use super::operands::{address, key_of, resolve, resolve_count, resolve_list};
+use super::{AgeUnit, Assertion, Binding, Check, Context, Outcome, Rule, Scope, Source, Truth};
+use crate::findings::FindingItem;
+use crate::policy::selector::{Absences, Selection};
+use crate::policy::{EVIDENCE_RESOURCE, SETTINGS_RESOURCE};
+use crate::snapshot::ResourceData;
+use serde_json::Value;
+
+/// One selected value with its normalized path inside the scope root.
+pub(super) struct Selected<'a> {
+    value: &'a Value,
+    path: String,
+    /// The group an expanded member came from.
+    via: Option<&'a Value>,
+}
+
+impl Source {
+    fn select<'a>(
+        &self,
+        ctx: Context<'a>,
+        scope: Scope<'a>,
+        name_paths: bool,
+        absent_ok: bool,
+    ) -> Result<(Vec<Selected<'a>>, Absences), Outcome> {
+        let root = match (scope, &self.resource) {
+            (_, Some(name)) => resource_root(ctx, name)?,
+            (Scope::Item(item), None) => item,
+            (Scope::Resource, None) => {
+                return Err(Outcome::new(
+                    Truth::Error,
+                    "rule has no resource (loader should have refused it)",
+                ));
+            }
+        };
+        let Selection { found, mut absent } = self.found(ctx, root)?;
+        if absent_ok {
+            absent = Absences::default();
+        }
+        let mut selected = Vec::with_capacity(found.len());
+        for (value, path) in found {
+            let path = match (&self.resource, name_paths) {
+                (Some(name), true) => format!("{name}{}", &path[1..]),
+                _ => path,
+            };
+            match &self.expand_groups {
+                Some(members) if is_group(value) || value.is_string() => {
+                    for (index, member) in
+                        group_members(ctx, members, value)?.into_iter().enumerate()
+                    {
+                        selected.push(Selected {
+                            value: member,
+                            path: format!("{path} member {index}"),
+                            via: Some(value),
+                        });
+                    }
+                }
+                _ => selected.push(Selected {
+                    value,
+                    path,
+                    via: None,
+                }),
+            }
+        }
+        Ok((selected, absent))
+    }
+
+    /// What the path selects in `root` and kept by `where:`, with the absences met.
+    fn found<'a>(&self, ctx: Context<'a>, root: &'a Value) -> Result<Selection<'a>, Outcome> {
+        let cannot = |err: String| {
+            Outcome::new(
+                Truth::Error,
+                format!("JSONPath {} could not be evaluated: {err}", self.path.text),
+            )
+        };
+        let Some((first, rest)) = self.lookup.split_first() else {
+            return self.path.select(root).map_err(cannot);
+        };
+        let wanted = resolve(ctx, &first.equals)?.to_string();
+        let indexed = ctx
+            .operands
+            .and_then(|operands| operands.lookups.get(&address(self)));
+        let (mut found, mut absent) = match indexed {
+            Some(Err(outcome)) => return Err(outcome.clone()),
+            Some(Ok(lookup)) => (
+                lookup
+                    .index
+                    .get(&wanted)
+                    .map(|hits| hits.iter().map(|&i| lookup.found[i].clone()).collect())
+                    .unwrap_or_default(),
+                lookup.absent.clone(),
+            ),
+            None => {
+                let selection = self.path.select(root).map_err(cannot)?;
+                let mut absent = selection.absent;
+                let found: Vec<(&'a Value, String)> = selection
+                    .found
+                    .into_iter()
+                    .filter(|(value, path)| {
+                        key_of(&first.key, value, path, &mut absent).as_deref() == Some(&wanted)
+                    })
+                    .collect();
+                (found, absent)
+            }
+        };
+        for condition in rest {
+            let wanted = resolve(ctx, &condition.equals)?.to_string();
+            found.retain(|(value, path)| {
+                key_of(&condition.key, value, path, &mut absent).as_deref() == Some(&wanted)
+            });
+        }
+        Ok(Selection { found, absent })
+    }
+}
+
+/// The body a source names: a resource, the settings document or the evidence declaration.
+pub(super) fn resource_root<'a>(ctx: Context<'a>, name: &str) -> Result<&'a Value, Outcome> {
+    match name {
+        EVIDENCE_RESOURCE => ctx.evidence.ok_or_else(Outcome::no_declaration),
+        SETTINGS_RESOURCE => Ok(ctx.settings),
+        _ => read(ctx, name),
+    }
+}
+
+pub(super) fn read<'a>(ctx: Context<'a>, name: &str) -> Result<&'a Value, Outcome> {
+    match ctx.snapshot.resource(name) {
+        Some(ResourceData::Read(value)) => Ok(value),
+        Some(ResourceData::Unreadable(reason)) => Err(Outcome::new(Truth::Error, reason.clone())),
+        None => Err(Outcome::new(
+            Truth::Error,
+            format!("{name} was not collected in this snapshot"),
+        )),
+    }
+}
+
+pub(super) fn is_group(value: &Value) -> bool {
+    value.get("@odata.type").and_then(Value::as_str) == Some("#microsoft.graph.group")
+}
+
+/// The non-group members of a group, from a fan-out resource `{"<group id>": {"value": [...]}}`.
+/// The group is a directory object or its id. A group whose members were not read makes the
+/// check an error: its members are unknown.
+pub(super) fn group_members<'a>(
+    ctx: Context<'a>,
+    resource: &str,
+    group: &Value,
+) -> Result<Vec<&'a Value>, Outcome> {
+    let id = group
+        .as_str()
+        .or_else(|| group.get("id").and_then(Value::as_str))
+        .unwrap_or_default();
+    let members = read(ctx, resource)?
+        .get(id)
+        .and_then(|entry| entry.get("value"))
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            Outcome::new(
+                Truth::Error,
+                format!("the members of group {id} were not read ({resource})"),
+            )
+        })?;
+    Ok(members.iter().filter(|m| !is_group(m)).collect())
+}
+
+/// What a check over `sources` looks at, as reasons name it.
+pub(in crate::policy) fn subject_of(sources: &[Source]) -> String {
+    let parts: Vec<String> = sources
+        .iter()
+        .map(|s| match &s.resource {
+            Some(resource) => format!("{resource} {}", s.path.text),
+            None => s.path.text.clone(),
+        })
+        .collect();
+    parts.join(" + ")
+}
+
+impl Check {
+    pub(super) fn eval<'a>(&self, ctx: Context<'a>, scope: Scope<'a>) -> Outcome {
+        let name_paths = self.sources.len() > 1;
+        let mut selected: Vec<Selected<'a>> = Vec::new();
+        let mut absent: Option<(Absences, String)> = None;
+        // A source that cannot be read adds values nobody saw: like absent members, they leave
+        // the outcome unknown unless the values that were read decide it (a guest among the
+        // active Global Administrators fails whether or not the eligible ones could be read).
+        let mut unreadable: Option<Outcome> = None;
+        for source in &self.sources {
+            match source.select(ctx, scope, name_paths, self.absent_ok) {
+                Ok((mut found, missing)) => {
+                    selected.append(&mut found);
+                    if !missing.is_empty() && absent.is_none() {
+                        let at = match &source.resource {
+                            Some(name) => format!("{name} {}", source.path.text),
+                            None => source.path.text.clone(),
+                        };
+                        absent = Some((missing, at));
+                    }
+                }
+                Err(outcome) if self.sources.len() > 1 && outcome.truth == Truth::Error => {
+                    unreadable.get_or_insert(outcome);
+                }
+                Err(outcome) => return outcome,
+            }
+        }
+        if let Some(key) = &self.distinct {
+            let mut seen = std::collections::HashSet::new();
+            selected.retain(|s| {
+                let id = key
+                    .find(s.value)
+                    .ok()
+                    .and_then(|found| found.first().map(|(value, _)| value.to_string()));
+                // A value without the key cannot be matched to another: keep it.
+                id.is_none_or(|id| seen.insert(id))
+            });
+        }
+        let outcome = match self.judge(ctx, &selected) {
+            Ok(outcome) | Err(outcome) => outcome,
+        };
+        if let Some(error) = unreadable
+            && !self.decided_despite_absence(ctx, &outcome, &selected)
+        {
+            return error;
+        }
+        match absent {
+            Some((missing, at)) if !self.decided_despite_absence(ctx, &outcome, &selected) => {
+                Outcome::new(
+                    Truth::Error,
+                    ctx.say(|| {
+                        format!(
+                            "cannot be judged: {} (absent, not null), which {at} reads; \
+                             the rule does not say that absence is acceptable",
+                            missing.summary()
+                        )
+                    }),
+                )
+            }
+            _ => outcome,
+        }
+    }
+
+    /// Whether an outcome on the values that were there stands whatever the absent members
+    /// would have held (Kleene: the unknown items could be selected or not, pass or fail).
+    /// `exists: true`, `any` and `count` without a maximum only gain from more values, so a
+    /// pass stands; every other assertion fails on one bad value, so a fail caused by a value
+    /// that *is* there stands. Anything else is unknown.
+    fn decided_despite_absence(
+        &self,
+        ctx: Context<'_>,
+        outcome: &Outcome,
+        selected: &[Selected<'_>],
+    ) -> bool {
+        match (&self.assertion, outcome.truth) {
+            (_, Truth::Error) => true,
+            (Assertion::Exists(true) | Assertion::Any(_), truth) => truth == Truth::Pass,
+            (Assertion::Count { max: None, .. }, truth) => truth == Truth::Pass,
+            (Assertion::Count { max: Some(max), .. }, Truth::Fail) => {
+                resolve_count(ctx, max).is_ok_and(|hi| selected.len() as u64 > hi)
+            }
+            (Assertion::Count { .. }, Truth::Pass) => false,
+            (_, Truth::Fail) => !selected.is_empty(),
+            (_, Truth::Pass) => false,
+        }
+    }
+
+    /// `Err` carries an error outcome from resolving a settings operand.
+    fn judge<'a>(&self, ctx: Context<'a>, selected: &[Selected<'a>]) -> Result<Outcome, Outcome> {
+        let at = self.subject();
+        Ok(match &self.assertion {
+            Assertion::Exists(true) if selected.is_empty() => {
+                Outcome::new(Truth::Fail, ctx.say(|| format!("nothing found at {at}")))
+            }
+            Assertion::Exists(true) => Outcome::new(
+                Truth::Pass,
+                ctx.say(|| format!("{} found at {at}", selected.len())),
+            ),
+            Assertion::Exists(false) if selected.is_empty() => Outcome::new(
+                Truth::Pass,
+                ctx.say(|| format!("nothing at {at}, as required")),
+            ),
+            Assertion::Exists(false) => {
+                let items = selected
+                    .iter()
+                    .map(|s| self.item(s, "present, but must not be".into()))
+                    .collect();
+                Outcome {
+                    truth: Truth::Fail,
+                    reason: format!("{} found at {at}, expected none", selected.len()),
+                    items,
+                    missing_evidence: false,
+                }
+            }
+            Assertion::Empty(true) if selected.is_empty() => Outcome::new(
+                Truth::Pass,
+                ctx.say(|| format!("nothing at {at} (empty, null or absent)")),
+            ),
+            Assertion::Empty(true) => self.each_value(ctx, selected, |v| {
+                is_empty(v)
+                    .then_some(())
+                    .ok_or_else(|| format!("is {}, expected empty, null or absent", show(v)))
+            }),
+            Assertion::Empty(false) => self.each_value(ctx, selected, |v| {
+                (!is_empty(v))
+                    .then_some(())
+                    .ok_or_else(|| format!("is {}, expected a non-empty value", show(v)))
+            }),
+            Assertion::Equals(expected) => {
+                let expected = resolve(ctx, expected)?;
+                self.each_value(ctx, selected, |v| {
+                    (v == &expected)
+                        .then_some(())
+                        .ok_or_else(|| format!("is {}, expected {}", show(v), show(&expected)))
+                })
+            }
+            Assertion::In(allowed) => {
+                let allowed = resolve_list(ctx, allowed)?;
+                self.each_value(ctx, selected, |v| {
+                    allowed.contains(v).then_some(()).ok_or_else(|| {
+                        format!("is {}, expected one of {}", show(v), show_list(&allowed))
+                    })
+                })
+            }
+            Assertion::NotIn(forbidden) => {
+                let forbidden = resolve_list(ctx, forbidden)?;
+                self.each_value(ctx, selected, |v| {
+                    (!forbidden.contains(v))
+                        .then_some(())
+                        .ok_or_else(|| format!("is {}, which is not allowed", show(v)))
+                })
+            }
+            Assertion::Only(_) if selected.is_empty() => {
+                Outcome::new(Truth::Pass, format!("nothing at {at}"))
+            }
+            Assertion::Only(allowed) => {
+                let allowed = resolve_list(ctx, allowed)?;
+                self.each_value(ctx, selected, |v| {
+                    allowed
+                        .contains(v)
+                        .then_some(())
+                        .ok_or_else(|| format!("is {}, which is not in the allowed list", show(v)))
+                })
+            }
+            Assertion::Contains(wanted) => {
+                let wanted = resolve(ctx, wanted)?;
+                self.each_value(ctx, selected, |v| match v {
+                    Value::Array(list) if list.contains(&wanted) => Ok(()),
+                    Value::Array(list) => Err(format!(
+                        "{} does not contain {}",
+                        show_list(list),
+                        show(&wanted)
+                    )),
+                    other => Err(format!("is {}, not a list", show(other))),
+                })
+            }
+            Assertion::Matches(pattern) => self.each_value(ctx, selected, |v| match v {
+                Value::String(text) if pattern.is_match(text) => Ok(()),
+                Value::String(_) => Err(format!("is {}, which does not match {pattern}", show(v))),
+                other => Err(format!("is {}, not a string", show(other))),
+            }),
+            Assertion::OnlyMembers(known) => {
+                let known = resolve_list(ctx, known)?;
+                self.each_value_or_nothing(ctx, selected, |v| unknown_members(v, &known))
+            }
+            Assertion::Count { min, max } => {
+                let min = min.as_ref().map(|b| resolve_count(ctx, b)).transpose()?;
+                let max = max.as_ref().map(|b| resolve_count(ctx, b)).transpose()?;
+                self.count(selected, min, max)
+            }
+            Assertion::NotOlderThan { amount, unit } => {
+                let amount = resolve_count(ctx, amount)?;
+                let Some(oldest) = go_back(ctx.today, amount, *unit) else {
+                    return Err(Outcome::new(
+                        Truth::Error,
+                        format!("cannot go back {amount} {unit:?} from {}", ctx.today),
+                    ));
+                };
+                self.each_value(ctx, selected, |v| {
+                    match v.as_str().and_then(crate::evidence::parse_date) {
+                        None => Err(format!("is {}, not a date (YYYY-MM-DD)", show(v))),
+                        Some(date) if date > ctx.today => {
+                            Err(format!("is {date}, after the scan date {}", ctx.today))
+                        }
+                        Some(date) if date < oldest => Err(format!(
+                            "is {date}, older than {amount} {} (before {oldest})",
+                            unit_name(*unit)
+                        )),
+                        Some(_) => Ok(()),
+                    }
+                })
+            }
+            Assertion::All(rule) => self.quantify(ctx, selected, rule, Quantifier::All),
+            Assertion::Any(rule) => self.quantify(ctx, selected, rule, Quantifier::Any),
+            Assertion::None(rule) => self.quantify(ctx, selected, rule, Quantifier::None),
+        })
+    }
+
+    fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    fn item(&self, selected: &Selected<'_>, detail: String) -> FindingItem {
+        let label = self.label.as_ref().and_then(|label| {
+            label
+                .find(selected.value)
+                .ok()?
+                .first()
+                .map(|(value, _)| match value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+        });
+        FindingItem {
+            path: selected.path.clone(),
+            label,
+            detail,
+            identity: self.identity,
+        }
+    }
+
+    /// Like `each_value`, but nothing selected passes (`only_members`: nothing there to judge).
+    fn each_value_or_nothing(
+        &self,
+        ctx: Context<'_>,
+        selected: &[Selected<'_>],
+        test: impl Fn(&Value) -> Result<(), String>,
+    ) -> Outcome {
+        if selected.is_empty() {
+            let at = self.subject();
+            return Outcome::new(Truth::Pass, ctx.say(|| format!("nothing at {at}")));
+        }
+        self.each_value(ctx, selected, test)
+    }
+
+    /// Applies a value test to every selected value; nothing selected is a fail.
+    fn each_value(
+        &self,
+        ctx: Context<'_>,
+        selected: &[Selected<'_>],
+        test: impl Fn(&Value) -> Result<(), String>,
+    ) -> Outcome {
+        let at = self.subject();
+        if selected.is_empty() {
+            return Outcome::new(Truth::Fail, ctx.say(|| format!("no value at {at}")));
+        }
+        let failures: Vec<(&Selected<'_>, String)> = selected
+            .iter()
+            .filter_map(|s| test(s.value).err().map(|why| (s, why)))
+            .collect();
+        if !ctx.detail {
+            let truth = if failures.is_empty() {
+                Truth::Pass
+            } else {
+                Truth::Fail
+            };
+            return Outcome::new(truth, String::new());
+        }
+        match failures.as_slice() {
+            [] if selected.len() == 1 => {
+                Outcome::new(Truth::Pass, format!("{at} is {}", show(selected[0].value)))
+            }
+            [] => Outcome::new(
+                Truth::Pass,
+                format!("all {} values at {at} as required", selected.len()),
+            ),
+            [(_, why)] if selected.len() == 1 && self.label.is_none() => {
+                Outcome::new(Truth::Fail, format!("{at} {why}"))
+            }
+            _ => Outcome {
+                truth: Truth::Fail,
+                reason: format!(
+                    "{} of {} values at {at} are not as required",
+                    failures.len(),
+                    selected.len()
+                ),
+                items: failures
+                    .into_iter()
+                    .map(|(s, why)| self.item(s, why))
+                    .collect(),
+                missing_evidence: false,
+            },
+        }
+    }
+
+    fn count(&self, selected: &[Selected<'_>], min: Option<u64>, max: Option<u64>) -> Outcome {
+        let n = selected.len() as u64;
+        let at = self.subject();
+        let range = match (min, max) {
+            // `count: {min: 0}` counts without judging (a note such as accounts left out); a few
+            // plain values (policy ids) are named, never objects (they may describe people).
+            (Some(0), None) => {
+                const NAMED: usize = 5;
+                let named: Vec<String> = selected
+                    .iter()
+                    .take(NAMED)
+                    .filter(|s| s.value.is_string() || s.value.is_number())
+                    .map(|s| show(s.value))
+                    .collect();
+                let named = if named.is_empty() || n > NAMED as u64 {
+                    String::new()
+                } else {
+                    format!(": {}", named.join(", "))
+                };
+                return Outcome::new(Truth::Pass, format!("{n} at {at}{named}"));
+            }
+            (Some(lo), Some(hi)) => format!("between {lo} and {hi}"),
+            (Some(lo), None) => format!("at least {lo}"),
+            (None, Some(hi)) => format!("at most {hi}"),
+            (None, None) => "any number".to_owned(),
+        };
+        if min.is_some_and(|lo| n < lo) || max.is_some_and(|hi| n > hi) {
+            let items = if max.is_some_and(|hi| n > hi) {
+                selected
+                    .iter()
+                    .map(|s| self.item(s, "counted".into()))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Outcome {
+                truth: Truth::Fail,
+                reason: format!("{n} found at {at}, expected {range}"),
+                items,
+                missing_evidence: false,
+            }
+        } else {
+            Outcome::new(Truth::Pass, format!("{n} found at {at}, within {range}"))
+        }
+    }
+
+    /// A quantifier's rule on one item, with the item (and its group) bound as the check says.
+    fn on_item<'a>(&self, ctx: Context<'a>, rule: &Rule, item: &Selected<'a>) -> Outcome {
+        static NULL: Value = Value::Null;
+        let group = self.bind_group.as_deref().map(|name| Binding {
+            name,
+            value: item.via.unwrap_or(&NULL),
+            outer: ctx.bindings,
+        });
+        let ctx = match &group {
+            Some(binding) => ctx.bind(binding),
+            None => ctx,
+        };
+        let own = self.bind.as_deref().map(|name| Binding {
+            name,
+            value: item.value,
+            outer: ctx.bindings,
+        });
+        let ctx = match &own {
+            Some(binding) => ctx.bind(binding),
+            None => ctx,
+        };
+        rule.eval(ctx, Scope::Item(item.value))
+    }
+
+    fn quantify<'a>(
+        &self,
+        ctx: Context<'a>,
+        selected: &[Selected<'a>],
+        rule: &Rule,
+        quantifier: Quantifier,
+    ) -> Outcome {
+        let at = self.subject();
+        if selected.is_empty() {
+            return match quantifier {
+                Quantifier::None => {
+                    Outcome::new(Truth::Pass, ctx.say(|| format!("nothing at {at}")))
+                }
+                Quantifier::All if self.allow_empty => Outcome::new(
+                    Truth::Pass,
+                    ctx.say(|| format!("nothing at {at} (allowed)")),
+                ),
+                _ => Outcome::new(Truth::Fail, ctx.say(|| format!("nothing found at {at}"))),
+            };
+        }
+        // Each item's truth first; the few items the outcome lists or quotes are evaluated
+        // again with their reasons.
+        let truths: Vec<Truth> = selected
+            .iter()
+            .map(|s| self.on_item(ctx.truth_only(), rule, s).truth)
+            .collect();
+        let count = |t: Truth| truths.iter().filter(|&&truth| truth == t).count();
+        let (passed, failed, errors) =
+            (count(Truth::Pass), count(Truth::Fail), count(Truth::Error));
+        let total = selected.len();
+        let with_truth = |truth: Truth| {
+            selected
+                .iter()
+                .zip(&truths)
+                .filter(move |(_, t)| **t == truth)
+                .map(|(s, _)| s)
+        };
+        let listed = |truth: Truth| -> Vec<FindingItem> {
+            if !ctx.detail {
+                return Vec::new();
+            }
+            with_truth(truth)
+                .map(|s| self.item(s, detail_with_nested(&self.on_item(ctx, rule, s))))
+                .collect()
+        };
+        let first_error = || {
+            with_truth(Truth::Error)
+                .next()
+                .map(|s| self.on_item(ctx, rule, s).reason)
+                .unwrap_or_default()
+        };
+        match quantifier {
+            Quantifier::All if failed > 0 => Outcome {
+                truth: Truth::Fail,
+                reason: ctx.say(|| {
+                    format!(
+                        "{failed} of {total} items at {at} do not satisfy the rule{}",
+                        also_unknown(errors, first_error)
+                    )
+                }),
+                items: listed(Truth::Fail),
+                missing_evidence: false,
+            },
+            Quantifier::Any if passed > 0 => Outcome::new(
+                Truth::Pass,
+                ctx.say(|| format!("{passed} of {total} items at {at} satisfy the rule")),
+            ),
+            Quantifier::None if passed > 0 => Outcome {
+                truth: Truth::Fail,
+                reason: ctx.say(|| {
+                    format!(
+                        "{passed} of {total} items at {at} match, expected none{}",
+                        also_unknown(errors, first_error)
+                    )
+                }),
+                items: listed(Truth::Pass),
+                missing_evidence: false,
+            },
+            _ if errors > 0 => Outcome::new(
+                Truth::Error,
+                ctx.say(|| {
+                    format!(
+                        "{errors} of {total} items at {at} could not be evaluated: {}",
+                        first_error()
+                    )
+                }),
+            ),
+            Quantifier::All => Outcome::new(
+                Truth::Pass,
+                ctx.say(|| format!("all {total} items at {at} satisfy the rule")),
+            ),
+            Quantifier::Any => Outcome {
+                truth: Truth::Fail,
+                reason: ctx.say(|| format!("none of the {total} items at {at} satisfies the rule")),
+                items: listed(Truth::Fail),
+                missing_evidence: false,
+            },
+            Quantifier::None => Outcome::new(
+                Truth::Pass,
+                ctx.say(|| format!("none of the {total} items at {at} match")),
+            ),
+        }
+    }
+}
+
+/// A failing quantifier still says how many items it could not judge, and why the first not.
+pub(super) fn also_unknown(errors: usize, first_error: impl FnOnce() -> String) -> String {
+    if errors == 0 {
+        String::new()
+    } else {
+        format!("; {errors} more could not be evaluated: {}", first_error())
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(super) enum Quantifier {
+    All,
+    Any,
+    None,
+}
+
+/// An item's detail: why it failed, plus what inside it failed (e.g. which excluded account),
+/// since the nested items themselves are not listed at the top level.
+pub(super) fn detail_with_nested(outcome: &Outcome) -> String {
+    const SHOWN: usize = 5;
+    if outcome.items.is_empty() {
+        return outcome.reason.clone();
+    }
+    let inner: Vec<String> = outcome
+        .items
+        .iter()
+        .take(SHOWN)
+        .map(|i| match &i.label {
+            Some(label) => format!("{label}: {}", i.detail),
+            None => format!("{} {}", i.path, i.detail),
+        })
+        .collect();
+    let more = outcome.items.len().saturating_sub(SHOWN);
+    let more = if more > 0 {
+        format!("; +{more} more")
+    } else {
+        String::new()
+    };
+    format!("{} ({}{more})", outcome.reason, inner.join("; "))
+}
+
+/// The date `amount` months or years before `today`, clamped to the month's last day.
+pub(super) fn go_back(today: time::Date, amount: u64, unit: AgeUnit) -> Option<time::Date> {
+    let months = match unit {
+        AgeUnit::Months => i64::try_from(amount).ok()?,
+        AgeUnit::Years => i64::try_from(amount).ok()?.checked_mul(12)?,
+    };
+    let total = i64::from(today.year()) * 12 + i64::from(u8::from(today.month())) - 1 - months;
+    let year = i32::try_from(total.div_euclid(12)).ok()?;
+    let month = time::Month::try_from(u8::try_from(total.rem_euclid(12) + 1).ok()?).ok()?;
+    let day = today.day().min(time::util::days_in_month(month, year));
+    time::Date::from_calendar_date(year, month, day).ok()
+}
+
+pub(super) fn unit_name(unit: AgeUnit) -> &'static str {
+    match unit {
+        AgeUnit::Months => "months",
+        AgeUnit::Years => "years",
+    }
+}
+
+/// Deny by default: the members of `value` that are present, not empty, and not in `known`.
+/// `null` has none; anything but an object or null is not understood.
+pub(super) fn unknown_members(value: &Value, known: &[Value]) -> Result<(), String> {
+    match value {
+        Value::Null => Ok(()),
+        Value::Object(map) => {
+            let unknown: Vec<String> = map
+                .iter()
+                .filter(|(key, member)| {
+                    !is_annotation(key)
+                        && !is_empty(member)
+                        && !known.iter().any(|k| k.as_str() == Some(key.as_str()))
+                })
+                .map(|(key, member)| format!("{key} = {}", show(member)))
+                .collect();
+            if unknown.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "sets {}, which the pack neither knows as neutral nor judges",
+                    unknown.join(", ")
+                ))
+            }
+        }
+        other => Err(format!("is {}, not an object", show(other))),
+    }
+}
+
+/// Empty means nothing configured: `null`, `""`, `[]`, `{}`, or an object whose members are all
+/// empty. OData annotations (`@odata.type`, `x@odata.context`) describe a value and are not part
+/// of it.
+pub(in crate::policy) fn is_empty(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(s) => s.is_empty(),
+        Value::Array(list) => list.is_empty(),
+        Value::Object(map) => map
+            .iter()
+            .all(|(key, member)| is_annotation(key) || is_empty(member)),
+        Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+/// `@odata.type`, `authenticationStrength@odata.context`: metadata about a value.
+pub(in crate::policy) fn is_annotation(member: &str) -> bool {
+    member.contains('@')
+}
+
+/// Short JSON rendering of a value for a reason text.
+pub(super) fn show(value: &Value) -> String {
+    let text = value.to_string();
+    if text.chars().count() > 80 {
+        let cut: String = text.chars().take(77).collect();
+        format!("{cut}...")
+    } else {
+        text
+    }
+}
+
+pub(super) fn show_list(values: &[Value]) -> String {
+    show(&Value::Array(values.to_vec()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::date;
+
+    #[test]
+    fn going_back_months_clamps_to_the_last_day() {
+        assert_eq!(
+            go_back(date!(2026 - 03 - 31), 1, AgeUnit::Months),
+            Some(date!(2026 - 02 - 28))
+        );
+        assert_eq!(
+            go_back(date!(2026 - 01 - 15), 12, AgeUnit::Months),
+            Some(date!(2025 - 01 - 15))
+        );
+        assert_eq!(
+            go_back(date!(2026 - 06 - 01), 3, AgeUnit::Years),
+            Some(date!(2023 - 06 - 01))
+        );
+    }
+}

@@ -1,0 +1,271 @@
+//! The values a rule compares against, resolved: settings and evidence operands once per
+//! evaluation, `{var: …}` per item, and the selection and index of every `where:` lookup that
+//! reads a resource (built once, so 100k lookups cost a hash each).
+
+use super::check::{resource_root, show};
+use super::{Assertion, Context, Operand, Outcome, Rule, Source, Truth, Values, Where};
+use crate::policy::selector::{Absences, Selector};
+use serde_json::Value;
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// The values of a rule's `{setting: …}` and `{evidence: …}` operands, resolved once per
+/// evaluation: a quantifier would otherwise query the settings document again for each of
+/// 100k items. Keyed by the operand's address in the rule, which outlives the evaluation.
+/// Likewise the selection and index of every `where:` source that reads a resource, so that
+/// looking up 100k accounts' rows costs one selection and a hash lookup each.
+#[derive(Default)]
+pub(super) struct Operands<'a> {
+    pub(super) values: HashMap<usize, Result<Value, Outcome>>,
+    pub(super) lists: HashMap<usize, Result<Vec<Value>, Outcome>>,
+    pub(super) lookups: HashMap<usize, Result<Lookup<'a>, Outcome>>,
+}
+
+/// A `where:` source's selection, indexed by its first key.
+pub(super) struct Lookup<'a> {
+    pub(super) found: Vec<(&'a Value, String)>,
+    /// Members absent on the way, including values without the first key.
+    pub(super) absent: Absences,
+    pub(super) index: HashMap<String, Vec<usize>>,
+}
+
+impl<'a> Operands<'a> {
+    pub(super) fn resolve(rule: &Rule, ctx: Context<'a>) -> Operands<'a> {
+        let mut operands = Operands::default();
+        operands.collect(rule, ctx);
+        operands
+    }
+
+    fn collect(&mut self, rule: &Rule, ctx: Context<'a>) {
+        match rule {
+            Rule::AllOf { rules, .. } | Rule::AnyOf { rules, .. } => {
+                rules.iter().for_each(|r| self.collect(r, ctx));
+            }
+            Rule::Not { rule, .. } => self.collect(rule, ctx),
+            Rule::Check(check) => {
+                for source in &check.sources {
+                    for condition in &source.lookup {
+                        self.value(&condition.equals, ctx);
+                    }
+                    if let (Some(resource), Some(first)) = (&source.resource, source.lookup.first())
+                    {
+                        self.lookups
+                            .insert(address(source), Lookup::build(ctx, resource, source, first));
+                    }
+                }
+                match &check.assertion {
+                    Assertion::Equals(operand)
+                    | Assertion::Contains(operand)
+                    | Assertion::NotOlderThan {
+                        amount: operand, ..
+                    } => {
+                        self.value(operand, ctx);
+                    }
+                    Assertion::Count { min, max } => {
+                        min.iter()
+                            .chain(max.iter())
+                            .for_each(|o| self.value(o, ctx));
+                    }
+                    Assertion::In(values)
+                    | Assertion::NotIn(values)
+                    | Assertion::Only(values)
+                    | Assertion::OnlyMembers(values) => {
+                        if let Values::Setting(_) = values {
+                            self.lists
+                                .insert(address(values), resolve_list_now(ctx, values));
+                        }
+                    }
+                    Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
+                        self.collect(rule, ctx);
+                    }
+                    Assertion::Exists(_) | Assertion::Empty(_) | Assertion::Matches(_) => {}
+                }
+            }
+        }
+    }
+
+    /// Settings and evidence operands; literals need nothing and `{var: …}` differs per item.
+    fn value(&mut self, operand: &Operand, ctx: Context<'_>) {
+        if matches!(operand, Operand::Setting(_) | Operand::Evidence(_)) {
+            self.values
+                .insert(address(operand), resolve_now(ctx, operand));
+        }
+    }
+}
+
+impl<'a> Lookup<'a> {
+    fn build(
+        ctx: Context<'a>,
+        resource: &str,
+        source: &Source,
+        first: &Where,
+    ) -> Result<Lookup<'a>, Outcome> {
+        let root = resource_root(ctx, resource)?;
+        let selection = source.path.select(root).map_err(|err| {
+            Outcome::new(
+                Truth::Error,
+                format!(
+                    "JSONPath {} could not be evaluated: {err}",
+                    source.path.text
+                ),
+            )
+        })?;
+        let mut absent = selection.absent;
+        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
+        for (position, (value, path)) in selection.found.iter().enumerate() {
+            if let Some(key) = key_of(&first.key, value, path, &mut absent) {
+                index.entry(key).or_default().push(position);
+            }
+        }
+        Ok(Lookup {
+            found: selection.found,
+            absent,
+            index,
+        })
+    }
+}
+
+/// The value at `key` in `value`, as the text an index is keyed by; an absent key is noted.
+pub(super) fn key_of(
+    key: &Selector,
+    value: &Value,
+    path: &str,
+    absent: &mut Absences,
+) -> Option<String> {
+    let selection = key.select(value).ok()?;
+    for described in selection.absent.described.iter().take(1) {
+        let at = described.strip_prefix('$').unwrap_or(described);
+        absent.add(format!("{path}{at}"));
+    }
+    selection.found.first().map(|(found, _)| found.to_string())
+}
+
+pub(super) fn address<T>(node: &T) -> usize {
+    std::ptr::from_ref(node) as usize
+}
+
+/// What `selector` selects in a settings document or evidence declaration (`what` names it in
+/// the error).
+pub(super) fn lookup<'a>(
+    document: &'a Value,
+    selector: &Selector,
+    what: &str,
+) -> Result<Vec<&'a Value>, Outcome> {
+    selector
+        .find(document)
+        .map(|found| found.into_iter().map(|(value, _)| value).collect())
+        .map_err(|err| {
+            Outcome::new(
+                Truth::Error,
+                format!("{what} {} could not be read: {err}", selector.text),
+            )
+        })
+}
+
+/// Values a settings path selects, arrays flattened: `$.break_glass_accounts[*].id` and
+/// `$.accepted_geos` both give a plain list.
+pub(super) fn setting_values<'a>(
+    ctx: Context<'a>,
+    selector: &Selector,
+) -> Result<Vec<&'a Value>, Outcome> {
+    Ok(lookup(ctx.settings, selector, "setting")?
+        .into_iter()
+        .flat_map(|value| match value {
+            Value::Array(list) => list.iter().collect::<Vec<_>>(),
+            other => vec![other],
+        })
+        .collect())
+}
+
+pub(super) fn resolve(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outcome> {
+    if let Operand::Literal(value) = operand {
+        return Ok(value.clone());
+    }
+    match ctx.operands.and_then(|o| o.values.get(&address(operand))) {
+        Some(resolved) => resolved.clone(),
+        None => resolve_now(ctx, operand),
+    }
+}
+
+pub(super) fn resolve_now(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outcome> {
+    let (found, missing) = match operand {
+        Operand::Literal(value) => return Ok(value.clone()),
+        Operand::Var { name, path } => {
+            let bound = ctx.var(name).ok_or_else(|| {
+                Outcome::new(Truth::Error, format!("{{var: {name}}} is not bound here"))
+            })?;
+            let Some(path) = path else {
+                return Ok(bound.clone());
+            };
+            // An absent member of the bound value is unknown; null is a value.
+            let selection = path.select(bound).map_err(|err| {
+                Outcome::new(
+                    Truth::Error,
+                    format!("{{var: {name}}} {}: {err}", path.text),
+                )
+            })?;
+            if !selection.absent.is_empty() {
+                return Err(Outcome::new(
+                    Truth::Error,
+                    format!(
+                        "cannot be judged: {name} {} (absent, not null)",
+                        selection.absent.summary()
+                    ),
+                ));
+            }
+            return Ok(selection
+                .found
+                .first()
+                .map_or(Value::Null, |(value, _)| (*value).clone()));
+        }
+        Operand::Evidence(selector) => {
+            let declaration = ctx.evidence.ok_or_else(Outcome::no_declaration)?;
+            (
+                lookup(declaration, selector, "evidence")?,
+                format!("the evidence declaration has no {}", selector.text),
+            )
+        }
+        Operand::Setting(selector) => (
+            lookup(ctx.settings, selector, "setting")?,
+            format!("setting {} is not set", selector.text),
+        ),
+    };
+    found
+        .first()
+        .map(|value| (*value).clone())
+        .ok_or_else(|| Outcome::new(Truth::Error, missing))
+}
+
+pub(super) fn resolve_list<'r>(
+    ctx: Context<'r>,
+    values: &'r Values,
+) -> Result<Cow<'r, [Value]>, Outcome> {
+    if let Values::Literal(list) = values {
+        return Ok(Cow::Borrowed(list));
+    }
+    match ctx.operands.and_then(|o| o.lists.get(&address(values))) {
+        Some(Ok(list)) => Ok(Cow::Borrowed(list)),
+        Some(Err(outcome)) => Err(outcome.clone()),
+        None => resolve_list_now(ctx, values).map(Cow::Owned),
+    }
+}
+
+pub(super) fn resolve_list_now(ctx: Context<'_>, values: &Values) -> Result<Vec<Value>, Outcome> {
+    match values {
+        Values::Literal(list) => Ok(list.clone()),
+        Values::Setting(selector) => Ok(setting_values(ctx, selector)?
+            .into_iter()
+            .cloned()
+            .collect()),
+    }
+}
+
+pub(super) fn resolve_count(ctx: Context<'_>, bound: &Operand) -> Result<u64, Outcome> {
+    let value = resolve(ctx, bound)?;
+    value.as_u64().ok_or_else(|| {
+        Outcome::new(
+            Truth::Error,
+            format!("count bound {} is not a whole number", show(&value)),
+        )
+    })
+}
