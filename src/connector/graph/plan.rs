@@ -42,6 +42,13 @@ pub(super) enum Needed {
 /// When that cannot be told (the deciding resource unreadable, the path failing), it is read
 /// anyway: reading too much costs a permission, reading too little could hide a finding.
 pub(super) fn needed(results: &BTreeMap<String, Collected>, spec: &ResourceSpec) -> Needed {
+    if spec.service != crate::registry::Service::Graph {
+        // Never send another service's request to the Graph origin.
+        return Needed::No(format!(
+            "not read: this connector reads Microsoft Graph only, not {}",
+            spec.service
+        ));
+    }
     if let Some(fan_out) = &spec.for_each
         && let Some(Collected::NotNeeded { .. }) = results.get(&fan_out.resource)
     {

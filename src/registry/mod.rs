@@ -1,11 +1,17 @@
-//! The resource registry: every Graph read cloudkeur may make, loaded from `policies/resources.yaml`.
+//! The resource registry: every read cloudkeur may make (Microsoft Graph, and the Exchange Online,
+//! Security & Compliance and Teams admin APIs), loaded from `policies/resources.yaml`.
 //!
 //! Connectors read it to know what to request, snapshots to know how a body is shaped, policies
 //! to check that a resource exists, and `cloudkeur permissions` to list what the app needs.
 //! One file, so the four can never disagree.
 
+mod service;
+
+pub use service::{Cmdlet, Service};
+
 use crate::diag::{Diagnostic, locate_key, parse_yaml};
 use serde::Deserialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -59,8 +65,19 @@ impl ReadIf {
 #[serde(deny_unknown_fields)]
 pub struct ResourceSpec {
     pub title: String,
-    /// Path relative to the Graph base URL, starting with the API version (`/v1.0/...`).
+    /// The service that answers (default: Microsoft Graph).
+    #[serde(default)]
+    pub service: Service,
+    /// Path relative to the service's base URL: for Graph starting with the API version
+    /// (`/v1.0/...`), for Teams `/Skype.Policy/...`. Empty for a cmdlet.
+    #[serde(default)]
     pub path: String,
+    /// For Exchange and Security & Compliance: the read-only cmdlet to invoke.
+    #[serde(default)]
+    pub cmdlet: Option<Cmdlet>,
+    /// The cmdlet's parameters (names without `-`; scalar values only).
+    #[serde(default)]
+    pub parameters: BTreeMap<String, Value>,
     #[serde(default)]
     pub query: BTreeMap<String, String>,
     /// Query keys (e.g. `$top`) dropped when the service answers 400 to the request: the read
@@ -84,9 +101,13 @@ pub struct ResourceSpec {
 }
 
 impl ResourceSpec {
-    /// The request as a person reads it: `GET /v1.0/...?$select=...`.
+    /// The request as a person reads it: `GET /v1.0/...?$select=...`, or for a cmdlet
+    /// `InvokeCommand Get-Label -IncludeDetailedLabelActions true`.
     pub fn request_line(&self) -> String {
-        request_line(&self.path, &self.query)
+        match self.cmdlet {
+            Some(cmdlet) => cmdlet_line(cmdlet, &self.parameters),
+            None => request_line(&self.path, &self.query),
+        }
     }
 
     /// The resources that must be read before this one: a fan-out's parent, a `read_if`'s
@@ -96,6 +117,89 @@ impl ResourceSpec {
         let read_if = self.read_if.as_ref().map(|r| r.resource.as_str());
         fan_out.into_iter().chain(read_if)
     }
+
+    /// The request form fits the service: a path for Graph and Teams, a cmdlet of that very
+    /// service (and scalar parameters) for Exchange and Security & Compliance.
+    fn validate_request(&self, name: &str) -> Result<(), (String, &'static str)> {
+        let service = self.service;
+        if service.invokes_cmdlets() {
+            let Some(cmdlet) = self.cmdlet else {
+                return Err((
+                    format!(
+                        "resource '{name}': service {service} is read by a cmdlet, and none is named"
+                    ),
+                    "add `cmdlet: Get-...` (one of the read-only cmdlets cloudkeur knows)",
+                ));
+            };
+            if cmdlet.service() != service {
+                return Err((
+                    format!(
+                        "resource '{name}': {cmdlet} runs on service {}, not {service}",
+                        cmdlet.service()
+                    ),
+                    "set `service:` to the service the cmdlet belongs to",
+                ));
+            }
+            if !self.path.is_empty() || !self.query.is_empty() || self.for_each.is_some() {
+                return Err((
+                    format!("resource '{name}': a cmdlet read takes no path, query or for_each"),
+                    "leave path, query and for_each out; give cmdlet parameters under `parameters:`",
+                ));
+            }
+            if let Some((parameter, _)) = self
+                .parameters
+                .iter()
+                .find(|(_, value)| value.is_array() || value.is_object() || value.is_null())
+            {
+                return Err((
+                    format!(
+                        "resource '{name}': parameter '{parameter}' is not a string, number or boolean"
+                    ),
+                    "give each cmdlet parameter a scalar value, e.g. IncludeDetailedLabelActions: true",
+                ));
+            }
+            return Ok(());
+        }
+        if let Some(cmdlet) = self.cmdlet {
+            return Err((
+                format!("resource '{name}': service {service} does not take a cmdlet ({cmdlet})"),
+                "set `service: exchange` or `service: compliance`, or give a path instead",
+            ));
+        }
+        if !self.parameters.is_empty() {
+            return Err((
+                format!(
+                    "resource '{name}': parameters are for cmdlets; service {service} takes a query"
+                ),
+                "put query options under `query:`",
+            ));
+        }
+        if !self.path.starts_with('/') {
+            return Err((
+                format!(
+                    "resource '{name}': path '{}' does not start with '/'",
+                    self.path
+                ),
+                "write the path relative to the service's base URL, e.g. /v1.0/admin/reportSettings",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `InvokeCommand Get-X -Name value …` as a person reads it.
+pub fn cmdlet_line(cmdlet: Cmdlet, parameters: &BTreeMap<String, Value>) -> String {
+    let mut line = format!("InvokeCommand {cmdlet}");
+    for (name, value) in parameters {
+        line.push_str(" -");
+        line.push_str(name);
+        line.push(' ');
+        match value {
+            Value::String(text) => line.push_str(text),
+            other => line.push_str(&other.to_string()),
+        }
+    }
+    line
 }
 
 /// `GET path?key=value&…` as a person reads it (the query not encoded).
@@ -143,10 +247,8 @@ impl Registry {
                 )
                 .with_fix("use lowercase letters, digits and underscores, e.g. report_settings"));
             }
-            if !spec.path.starts_with('/') {
-                return Err(Diagnostic::new(file, at(), format!("resource '{name}': path '{}' does not start with '/'", spec.path))
-                    .with_fix("write the path relative to the Graph base URL, e.g. /v1.0/admin/reportSettings"));
-            }
+            spec.validate_request(name)
+                .map_err(|(message, fix)| Diagnostic::new(file, at(), message).with_fix(fix))?;
             if let Some(fan_out) = &spec.for_each {
                 if !self.resources.contains_key(&fan_out.resource) {
                     return Err(Diagnostic::new(
@@ -402,6 +504,57 @@ resources:
             .unwrap_err()
             .to_string();
         assert!(err.contains("waits for itself"), "{err}");
+    }
+
+    #[test]
+    fn a_cmdlet_read_names_a_known_cmdlet_of_its_own_service() {
+        let entry = |body: &str| {
+            format!(
+                "  audit:\n    title: t\n{body}    kind: collection\n    permission: Exchange.ManageAsApp\n"
+            )
+        };
+        let ok = parse(&entry(
+            "    service: compliance\n    cmdlet: Get-Label\n    parameters: {IncludeDetailedLabelActions: true}\n",
+        ))
+        .unwrap();
+        assert_eq!(
+            ok.get("audit").unwrap().request_line(),
+            "InvokeCommand Get-Label -IncludeDetailedLabelActions true"
+        );
+        for (body, problem) in [
+            (
+                "    service: exchange\n    cmdlet: Set-AdminAuditLogConfig\n",
+                "unknown variant",
+            ),
+            (
+                "    service: exchange\n    cmdlet: get-adminauditlogconfig\n",
+                "unknown variant",
+            ),
+            ("    service: exchange\n", "none is named"),
+            (
+                "    service: compliance\n    cmdlet: Get-AdminAuditLogConfig\n",
+                "runs on service exchange, not compliance",
+            ),
+            (
+                "    service: exchange\n    cmdlet: Get-AdminAuditLogConfig\n    path: /x\n",
+                "takes no path",
+            ),
+            (
+                "    service: exchange\n    cmdlet: Get-AdminAuditLogConfig\n    parameters: {Identity: [a]}\n",
+                "not a string, number or boolean",
+            ),
+            (
+                "    path: /v1.0/x\n    cmdlet: Get-Label\n",
+                "does not take a cmdlet",
+            ),
+            (
+                "    service: teams\n    path: Skype.Policy/x\n",
+                "does not start with '/'",
+            ),
+        ] {
+            let err = parse(&entry(body)).unwrap_err();
+            assert!(err.contains(problem), "{body}: {err}");
+        }
     }
 
     #[test]
