@@ -6,7 +6,8 @@
 //! points to (e.g. a Teams meeting policy exported with PowerShell) are read here, once.
 
 use crate::catalog::Catalog;
-use crate::diag::{Diagnostic, Position, locate_text, parse_yaml};
+use crate::diag::{Diagnostic, locate_text, parse_yaml};
+use crate::input_file::{Limit, read_text, read_text_inside};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -49,13 +50,12 @@ pub const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] 
 
 impl Evidence {
     pub fn load(file: &Path, catalog: &Catalog) -> Result<Self, Diagnostic> {
-        let text = std::fs::read_to_string(file).map_err(|err| {
-            Diagnostic::new(
+        let text = read_text(file, Limit::DOCUMENT).map_err(|err| {
+            err.diagnostic(
                 file,
-                Position::default(),
-                format!("cannot read evidence file: {err}"),
+                "evidence file",
+                "pass an existing YAML file to --evidence (README: evidence file)",
             )
-            .with_fix("pass an existing YAML file to --evidence (README: evidence file)")
         })?;
         let parsed: EvidenceFile = parse_yaml(file, &text)?;
         let base = file.parent().unwrap_or(Path::new("."));
@@ -109,14 +109,14 @@ impl Evidence {
             let mut files = Map::new();
             for (name, relative) in &declaration.files {
                 let path = base.join(relative);
-                let body = std::fs::read_to_string(&path).map_err(|err| {
+                // An export is named by the file, so it is read like a snapshot's files: a
+                // regular file inside the evidence file's directory, within the limit.
+                let body = read_text_inside(base, relative, Limit::DOCUMENT).map_err(|err| {
                     error(
-                        format!(
-                            "{}: file '{}' cannot be read: {err}",
-                            declaration.control,
-                            path.display()
+                        format!("{}: file '{}' {err}", declaration.control, path.display()),
+                        err.fix().unwrap_or(
+                            "give a path relative to the evidence file, inside its directory",
                         ),
-                        "give a path relative to the evidence file",
                     )
                 })?;
                 let json: Value = serde_json::from_str(body.trim_start_matches('\u{feff}'))

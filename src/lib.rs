@@ -17,6 +17,7 @@ pub mod diag;
 pub mod digest;
 pub mod evidence;
 pub mod findings;
+pub mod input_file;
 pub mod logging;
 pub mod policy;
 pub mod pseudonym;

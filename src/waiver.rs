@@ -187,14 +187,15 @@ impl Waivers {
         catalog: &Catalog,
         policies: &BTreeSet<String>,
     ) -> Result<Self, Diagnostic> {
-        let text = std::fs::read_to_string(file).map_err(|err| {
-            Diagnostic::new(
-                file,
-                Position::default(),
-                format!("cannot read waiver file: {err}"),
-            )
-            .with_fix("pass an existing YAML file to --waivers (README: waivers)")
-        })?;
+        let text = crate::input_file::read_text(file, crate::input_file::Limit::DOCUMENT).map_err(
+            |err| {
+                err.diagnostic(
+                    file,
+                    "waiver file",
+                    "pass an existing YAML file to --waivers (README: waivers)",
+                )
+            },
+        )?;
         let parsed: WaiverFile = parse_yaml(file, &text)?;
         let mut seen = BTreeSet::new();
         let mut waivers = Vec::new();

@@ -270,7 +270,8 @@ pub(super) fn store_scan(
 /// that `--evidence <bundle>/inputs/evidence.yaml` finds them again. Exports outside the evidence
 /// file's directory (absolute, or through `..`) are not copied.
 fn evidence_exports(evidence: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(text) = std::fs::read_to_string(evidence) else {
+    let Ok(text) = crate::input_file::read_text(evidence, crate::input_file::Limit::DOCUMENT)
+    else {
         return Vec::new();
     };
     let Ok(parsed) = serde_saphyr::from_str::<serde_json::Value>(&text) else {
@@ -283,18 +284,19 @@ fn evidence_exports(evidence: &Path) -> Vec<(String, PathBuf)> {
             let Some(relative) = file.1.as_str() else {
                 continue;
             };
-            let path = Path::new(relative);
-            let inside = path.is_relative()
-                && path
-                    .components()
-                    .all(|c| matches!(c, std::path::Component::Normal(_)));
-            if inside {
-                exports.insert(relative.replace('\\', "/"));
+            let relative = relative.replace('\\', "/");
+            // Only what Evidence::load reads: regular files inside the evidence file's directory.
+            if let Ok(file) = crate::input_file::check_inside(
+                base,
+                Path::new(&relative),
+                crate::input_file::Limit::DOCUMENT,
+            ) {
+                exports.insert((relative, file));
             }
         }
     }
     exports
         .into_iter()
-        .map(|relative| (format!("inputs/{relative}"), base.join(&relative)))
+        .map(|(relative, file)| (format!("inputs/{relative}"), file))
         .collect()
 }

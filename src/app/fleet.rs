@@ -89,14 +89,14 @@ pub struct FleetSummary {
 }
 
 fn load(file: &Path) -> Result<Vec<(TenantEntry, Position)>, Diagnostic> {
-    let text = std::fs::read_to_string(file).map_err(|err| {
-        Diagnostic::new(
-            file,
-            Position::default(),
-            format!("cannot read tenants file: {err}"),
-        )
-        .with_fix("pass an existing YAML file to --tenants (README: several tenants)")
-    })?;
+    let text =
+        crate::input_file::read_text(file, crate::input_file::Limit::DOCUMENT).map_err(|err| {
+            err.diagnostic(
+                file,
+                "tenants file",
+                "pass an existing YAML file to --tenants (README: several tenants)",
+            )
+        })?;
     let parsed: TenantsFile = parse_yaml(file, &text)?;
     let base = file.parent().unwrap_or(Path::new("."));
     let mut names = BTreeSet::new();
@@ -320,9 +320,10 @@ fn scan_one(shared: &ScanArgs, entry: &TenantEntry, reports: &Path) -> TenantRes
                 Outcome::NotCompliant => "not-compliant",
             }
             .into();
-            let report: Option<serde_json::Value> = std::fs::read(&report_path)
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok());
+            let report: Option<serde_json::Value> =
+                crate::input_file::read(&report_path, crate::input_file::Limit::data())
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok());
             if let Some(report) = report {
                 result.tenant = report["scan"]["tenant"].as_str().map(str::to_owned);
                 result.tenant_name = report["scan"]["tenant_name"].as_str().map(str::to_owned);

@@ -6,7 +6,8 @@
 //! so the reader sees which setting flipped. Reads files only; decides no verdict.
 
 use super::{REPORT_FILE, SNAPSHOT_DIR};
-use crate::diag::{Diagnostic, Position, parse_json};
+use crate::diag::{Diagnostic, parse_json};
+use crate::input_file::{Limit, read_inside, read_text, read_text_inside};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,33 +30,44 @@ impl Side {
     pub fn load(path: &Path) -> Result<Side, Diagnostic> {
         if path.is_dir() {
             let manifest = super::read_manifest(path)?;
-            let report = read_report(&path.join(REPORT_FILE))?;
+            let report_path = path.join(REPORT_FILE);
+            let text =
+                read_text_inside(path, Path::new(REPORT_FILE), Limit::data()).map_err(|err| {
+                    err.diagnostic(
+                        &report_path,
+                        "report",
+                        "run `cloudkeur archive verify` on the archive",
+                    )
+                })?;
+            let report = parse_report(&report_path, &text)?;
             return Ok(Side {
                 label: manifest.bundle,
                 report,
                 snapshot: Some(path.join(SNAPSHOT_DIR)),
             });
         }
+        let text = read_text(path, Limit::data()).map_err(|err| {
+            err.diagnostic(
+                path,
+                "report",
+                "give a JSON report (`scan --format json`) or a bundle directory of an archive",
+            )
+        })?;
         Ok(Side {
             label: path.display().to_string(),
-            report: read_report(path)?,
+            report: parse_report(path, &text)?,
             snapshot: None,
         })
     }
 }
 
-fn read_report(path: &Path) -> Result<Value, Diagnostic> {
-    let text = std::fs::read_to_string(path).map_err(|err| {
-        Diagnostic::new(path, Position::default(), format!("cannot read: {err}")).with_fix(
-            "give a JSON report (`scan --format json`) or a bundle directory of an archive",
-        )
-    })?;
-    let report: Value = parse_json(path, &text)?;
+fn parse_report(path: &Path, text: &str) -> Result<Value, Diagnostic> {
+    let report: Value = parse_json(path, text)?;
     let schema = report["schema"].as_str().unwrap_or_default();
     if !schema.starts_with("cloudkeur.report/") || !report["findings"].is_array() {
         return Err(Diagnostic::new(
             path,
-            crate::diag::locate_text(&text, "\"schema\""),
+            crate::diag::locate_text(text, "\"schema\""),
             format!("not a cloudkeur JSON report (schema '{schema}')"),
         )
         .with_fix("write one with `cloudkeur scan --format json --output FILE`"));
@@ -264,14 +276,18 @@ pub fn compare(old: &Side, new: &Side) -> Drift {
 
 /// A resource's body from a snapshot directory, or `None` when it was not read.
 pub fn read_resource(dir: &Path, resource: &str) -> Option<Value> {
-    let manifest: Value =
-        serde_json::from_slice(&std::fs::read(dir.join(crate::snapshot::MANIFEST_FILE)).ok()?)
-            .ok()?;
+    let manifest = read_inside(
+        dir,
+        Path::new(crate::snapshot::MANIFEST_FILE),
+        Limit::DOCUMENT,
+    )
+    .ok()?;
+    let manifest: Value = serde_json::from_slice(&manifest).ok()?;
     let file = manifest["resources"][resource]["file"].as_str()?;
     if file.contains(['/', '\\']) || file.starts_with('.') {
         return None;
     }
-    serde_json::from_slice(&std::fs::read(dir.join(file)).ok()?).ok()
+    serde_json::from_slice(&read_inside(dir, Path::new(file), Limit::data()).ok()?).ok()
 }
 
 /// The `id` of every element when all elements are objects with a distinct string id.

@@ -17,7 +17,9 @@ pub use overlay::{apply_overlay, overlay_files};
 pub use projection::{Layout, Projection, project};
 pub use read::{SnapshotError, read_dir};
 pub use seal::seal_dir;
-pub use write::{Collected, Collection, EncodedSnapshot, WriteError, encode};
+pub use write::{
+    Collected, Collection, EncodedSnapshot, WriteError, encode, remove_written_snapshot,
+};
 
 use crate::registry::ResourceKind;
 use serde_json::Value;
