@@ -577,3 +577,105 @@ fn a_fifo_in_an_archive_bundle_is_reported_not_a_hang() {
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("FIFO"), "{stdout}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// 6. Policy paths and rules are bounded when the policy loads (no stack overflow), and a
+//    match()/search() pattern that does not compile is refused then, not silently false later.
+
+/// A policy with `rule` (YAML, indented two spaces) and two examples, alone in a pack.
+fn policy_with_rule(rule: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(
+        dir.path().join("p.yaml"),
+        format!(
+            "policy: tel-01-test\ncontrol: VTC-TEL-01\ntitle: {{nl: N, en: N}}\nseverity: medium\nrule:\n{rule}\nremediation: {{nl: Z, en: Z}}\nexamples:\n  - {{name: on, expect: pass, resources: {{report_settings: {{displayConcealedNames: true, a: {{b: [1]}}}}}}}}\n  - {{name: off, expect: fail, resources: {{report_settings: {{displayConcealedNames: false}}}}}}\n"
+        ),
+    )
+    .expect("write");
+    dir
+}
+
+fn policy_test(dir: &Path) -> (i32, String, String) {
+    run([os("policy"), os("test"), dir.as_os_str()])
+}
+
+#[test]
+fn a_path_of_150_000_segments_is_refused_at_load_not_a_stack_overflow() {
+    let path = format!("${}", ".a".repeat(150_000));
+    let pack = policy_with_rule(&format!(
+        "  resource: report_settings\n  path: \"{path}\"\n  equals: true"
+    ));
+    let outcome = policy_test(pack.path());
+    assert!(outcome.2.len() < 600, "the whole path was echoed");
+    assert_one_line_input_error(outcome, "p.yaml:7:9: JSONPath '$.a.a");
+    let outcome = policy_test(pack.path());
+    assert!(
+        outcome.2.contains("above the limit of 1000"),
+        "{}",
+        outcome.2
+    );
+}
+
+#[test]
+fn deep_filters_and_deep_rules_are_refused_naming_the_limit() {
+    let filters = format!("${}.x{}", "[?@".repeat(40), "]".repeat(40));
+    let pack = policy_with_rule(&format!(
+        "  resource: report_settings\n  path: \"{filters}\"\n  exists: true"
+    ));
+    assert_one_line_input_error(
+        policy_test(pack.path()),
+        "nested 9 deep, above the limit of 8",
+    );
+    let mut rule =
+        "{resource: report_settings, path: $.displayConcealedNames, equals: true}".to_owned();
+    for _ in 0..30 {
+        rule = format!("{{not: {rule}}}");
+    }
+    let pack = policy_with_rule(&format!("  {rule}"));
+    assert_one_line_input_error(policy_test(pack.path()), "above the limit of 16");
+}
+
+#[test]
+fn the_deepest_policy_the_limits_allow_still_evaluates() {
+    // Filters nested 8 deep and rule nodes nested 16 deep (an even number of `not`s).
+    let filters = format!("$.a.b[?@{}]", "[?@".repeat(7) + &"]".repeat(7));
+    let mut rule = format!(
+        "{{all_of: [{{resource: report_settings, path: $.displayConcealedNames, equals: true}}, {{resource: report_settings, path: \"{filters}\", count: {{min: 0}}}}]}}"
+    );
+    // 14 `not`s, the all_of, and its checks: 16 levels.
+    for _ in 0..14 {
+        rule = format!("{{not: {rule}}}");
+    }
+    let pack = policy_with_rule(&format!("  {rule}"));
+    let (code, stdout, stderr) = policy_test(pack.path());
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    // A scan evaluates on rayon's worker threads, whose stacks are smaller than main's.
+    let snapshot = SnapshotDir::new()
+        .ok(
+            "report_settings",
+            json!({"displayConcealedNames": true, "a": {"b": [1]}}),
+        )
+        .write();
+    let (code, _, stderr) = run([
+        os("scan"),
+        os("--policies"),
+        pack.path().as_os_str(),
+        os("--offline"),
+        snapshot.path().as_os_str(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn an_invalid_regex_in_a_filter_is_refused_at_load() {
+    for (pattern, expect) in [
+        ("'[unclosed'", "is not a valid regular expression"),
+        ("'a{2,1}'", "is not a valid regular expression"),
+        ("@.other", "must be a string literal"),
+    ] {
+        let pack = policy_with_rule(&format!(
+            "  resource: report_settings\n  path: \"$[?search(@.displayConcealedNames, {pattern})]\"\n  exists: false"
+        ));
+        assert_one_line_input_error(policy_test(pack.path()), expect);
+    }
+}
