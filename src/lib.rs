@@ -26,4 +26,5 @@ pub mod report;
 pub mod settings;
 pub mod snapshot;
 pub mod syslog;
+pub mod terminal;
 pub mod waiver;

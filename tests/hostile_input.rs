@@ -679,3 +679,145 @@ fn an_invalid_regex_in_a_filter_is_refused_at_load() {
         assert_one_line_input_error(policy_test(pack.path()), expect);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// 7. Terminal escape injection: nothing from tenant data, files or names drives the terminal.
+
+/// Clear screen, an OSC 8 hyperlink, a one-byte CSI (C1) and a right-to-left override.
+const HOSTILE: &str = "Stad \u{1b}[2J\u{1b}]8;;https://evil.example\u{7}klik\u{1b}]8;;\u{7} \u{9b}31m\u{202e}edrawnielK";
+
+/// No character a terminal acts on, except the line breaks of the output itself.
+fn assert_inert(text: &str) {
+    let active = text.chars().find(|&c| {
+        (c.is_control() && c != '\n')
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}')
+    });
+    assert_eq!(active, None, "terminal control character in: {text}");
+}
+
+fn hostile_snapshot() -> SnapshotDir {
+    let snapshot = SnapshotDir::new()
+        .entry(
+            "report_settings",
+            json!({"status": "error", "http_status": 403, "error": format!("Forbidden: {HOSTILE}")}),
+        )
+        .write();
+    let manifest = snapshot.path().join("manifest.json");
+    let mut value: Value =
+        serde_json::from_slice(&std::fs::read(&manifest).expect("manifest")).expect("json");
+    value["tenant_name"] = json!(HOSTILE);
+    std::fs::write(&manifest, serde_json::to_vec(&value).expect("json")).expect("write");
+    snapshot
+}
+
+#[test]
+fn the_table_and_stderr_carry_no_escape_sequence() {
+    let snapshot = hostile_snapshot();
+    let (code, stdout, stderr) = run([
+        os("scan"),
+        os("--color"),
+        os("always"),
+        os("--only"),
+        os(TEL_01),
+        os("--offline"),
+        snapshot.path().as_os_str(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    // Colour is ours (SGR only); strip it, then nothing may act on the terminal.
+    let uncoloured = stdout
+        .replace("\u{1b}[31m", "")
+        .replace("\u{1b}[33m", "")
+        .replace("\u{1b}[32m", "")
+        .replace("\u{1b}[36m", "")
+        .replace("\u{1b}[39m", "")
+        .replace("\u{1b}[0m", "");
+    assert_inert(&uncoloured);
+    assert!(
+        stdout.contains("\\u{1b}[2J"),
+        "shown, not acted on: {stdout}"
+    );
+    assert_inert(&stderr);
+    let missing = format!("no/such/{HOSTILE}");
+    let (code, _, stderr) = run([os("scan"), os("--offline"), os(&missing)]);
+    assert_eq!(code, 2);
+    assert_inert(&stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn the_scan_all_summary_carries_no_escape_sequence() {
+    let dir = tempfile::tempdir().expect("dir");
+    let tenants = dir.path().join("tenants.yaml");
+    std::fs::write(
+        &tenants,
+        // HOSTILE in YAML's double-quoted escapes (YAML refuses raw control characters).
+        "tenants:\n  - name: gone\n    offline: \"missing-Stad \\e[2J\\e]8;;https://evil.example\\aklik\\e]8;;\\a \\x9b31m\\u202eedrawnielK\"\n",
+    )
+    .expect("write");
+    let (code, stdout, stderr) = run([
+        os("scan"),
+        os("--all"),
+        os("--tenants"),
+        tenants.as_os_str(),
+        os("--reports-dir"),
+        dir.path().join("reports").as_os_str(),
+    ]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(stdout.contains("failed"), "{stdout}");
+    assert!(
+        stdout.contains("\\u{1b}[2J"),
+        "shown, not acted on: {stdout}"
+    );
+    assert_inert(&stdout);
+    assert_inert(&stderr);
+}
+
+#[test]
+fn archive_list_verify_and_diff_carry_no_escape_sequence() {
+    let snapshot = hostile_snapshot();
+    let archive = tempfile::tempdir().expect("dir");
+    for _ in 0..2 {
+        let (code, _, stderr) = run([
+            os("scan"),
+            os("--only"),
+            os(TEL_01),
+            os("--format"),
+            os("json"),
+            os("--offline"),
+            snapshot.path().as_os_str(),
+            os("--archive"),
+            archive.path().as_os_str(),
+        ]);
+        assert_eq!(code, 1, "{stderr}");
+        assert_inert(&stderr);
+    }
+    let (code, stdout, _) = run([os("archive"), os("list"), archive.path().as_os_str()]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("\\u{1b}"), "{stdout}");
+    assert_inert(&stdout);
+    std::fs::create_dir(
+        archive
+            .path()
+            .join(format!("zz-{}", HOSTILE.replace('/', "-"))),
+    )
+    .expect("dir");
+    let (code, stdout, _) = run([os("archive"), os("verify"), archive.path().as_os_str()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert_inert(&stdout);
+    let report = |verdict: &str| {
+        json!({"schema": "cloudkeur.report/v1", "findings": [
+            {"policy": format!("p-{HOSTILE}"), "control": HOSTILE, "verdict": verdict, "resources": []}
+        ]})
+    };
+    let old = dir_file(&archive, "old.json", &report("pass"));
+    let new = dir_file(&archive, "new.json", &report(&format!("fail{HOSTILE}")));
+    let (code, stdout, _) = run([os("diff"), old.as_os_str(), new.as_os_str()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert_inert(&stdout);
+}
+
+fn dir_file(dir: &tempfile::TempDir, name: &str, body: &Value) -> PathBuf {
+    let path = dir.path().join(format!(".{name}"));
+    std::fs::write(&path, serde_json::to_vec(body).expect("json")).expect("write");
+    path
+}

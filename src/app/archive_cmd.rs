@@ -4,6 +4,7 @@ use super::{Error, Outcome, emit};
 use crate::archive::diff::{Drift, Side, compare};
 use crate::archive::{BundleContents, DRIFT_FILE, REPORT_FILE, Written};
 use crate::cli::DataFormat;
+use crate::terminal::inert;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -19,9 +20,9 @@ pub(super) fn verify(dir: &Path, format: DataFormat) -> Result<Outcome, Error> {
                 } else {
                     "ALTERED"
                 };
-                let _ = writeln!(out, "{status:<8} {}", bundle.bundle);
+                let _ = writeln!(out, "{status:<8} {}", inert(&bundle.bundle));
                 for problem in &bundle.problems {
-                    let _ = writeln!(out, "         - {problem}");
+                    let _ = writeln!(out, "         - {}", inert(problem));
                 }
             }
             let _ = match (&result.head, result.intact) {
@@ -29,8 +30,8 @@ pub(super) fn verify(dir: &Path, format: DataFormat) -> Result<Outcome, Error> {
                     out,
                     "{} bundles intact; head {} manifest sha256 {} (record it elsewhere to pin the newest bundle)",
                     result.bundles.len(),
-                    head.bundle,
-                    head.manifest_sha256
+                    inert(&head.bundle),
+                    inert(&head.manifest_sha256)
                 ),
                 (None, _) => writeln!(out, "the archive holds no bundle"),
                 (_, false) => writeln!(
@@ -83,15 +84,12 @@ pub(super) fn list(dir: &Path, format: DataFormat) -> Result<Outcome, Error> {
                         .unwrap_or(0)
                 };
                 let other = count("evidence-missing") + count("evidence-expired");
-                let tenant = row
-                    .tenant_name
-                    .clone()
-                    .unwrap_or_else(|| row.tenant.clone());
+                let tenant = inert(row.tenant_name.as_deref().unwrap_or(&row.tenant)).into_owned();
                 let _ = writeln!(
                     out,
                     "{:>4}  {:<34} {:<30} {:<10} {:>4} {:>5} {:>5}  {}",
                     row.sequence,
-                    row.bundle,
+                    inert(&row.bundle),
                     tenant.chars().take(30).collect::<String>(),
                     match row.compliant {
                         Some(true) => "yes",
@@ -101,7 +99,11 @@ pub(super) fn list(dir: &Path, format: DataFormat) -> Result<Outcome, Error> {
                     count("fail"),
                     count("error"),
                     other,
-                    &row.manifest_sha256[..row.manifest_sha256.len().min(16)]
+                    inert(
+                        row.manifest_sha256
+                            .get(..16)
+                            .unwrap_or(&row.manifest_sha256)
+                    )
                 );
             }
             out

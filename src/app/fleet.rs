@@ -12,6 +12,7 @@ use super::{Error, Outcome, emit};
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::diag::{Diagnostic, Position, locate_text, parse_yaml};
 use crate::report::Format;
+use crate::terminal::inert;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -356,15 +357,17 @@ fn summary_table(summary: &FleetSummary) -> String {
         let _ = writeln!(
             out,
             "{:<20} {:<14} {:>4} {:>5} {:>8}  {}",
-            t.name,
-            t.status,
+            inert(&t.name),
+            inert(&t.status),
             count("fail"),
             count("error"),
             count("evidence-missing") + count("evidence-expired"),
-            t.error
-                .as_deref()
-                .or(t.report.as_deref())
-                .unwrap_or_default()
+            inert(
+                t.error
+                    .as_deref()
+                    .or(t.report.as_deref())
+                    .unwrap_or_default()
+            )
         );
     }
     let failed = summary

@@ -81,7 +81,10 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Diff(args) => archive_cmd::diff(&args.old, &args.new, args.format),
         Command::Snapshot(SnapshotCommand::Seal { dir }) => {
             let count = crate::snapshot::seal_dir(&dir)?;
-            eprintln!("sealed {}: {count} resource files hashed", dir.display());
+            eprintln!(
+                "sealed {}: {count} resource files hashed",
+                crate::terminal::inert(&dir.display().to_string())
+            );
             Ok(Outcome::Compliant)
         }
     }

@@ -8,6 +8,7 @@
 use super::{REPORT_FILE, SNAPSHOT_DIR};
 use crate::diag::{Diagnostic, parse_json};
 use crate::input_file::{Limit, read_inside, read_text, read_text_inside};
+use crate::terminal::inert;
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -130,7 +131,7 @@ impl Drift {
     pub fn summary_line(&self) -> String {
         format!(
             "drift since {}: {} newly failing, {} fixed, {} other verdict changes, {} resources changed",
-            self.old,
+            inert(&self.old),
             self.newly_failing.len(),
             self.fixed.len(),
             self.changed.len(),
@@ -139,7 +140,8 @@ impl Drift {
     }
 
     pub fn to_text(&self) -> String {
-        let mut out = format!("drift from {} to {}\n", self.old, self.new);
+        // Terminal text: every value from the two reports is made inert.
+        let mut out = format!("drift from {} to {}\n", inert(&self.old), inert(&self.new));
         for (heading, list) in [
             ("newly failing", &self.newly_failing),
             ("fixed", &self.fixed),
@@ -150,10 +152,10 @@ impl Drift {
                 let _ = writeln!(
                     out,
                     "  {:<44} {:<12} {} -> {}",
-                    change.policy,
-                    change.control,
-                    change.old.as_deref().unwrap_or("(absent)"),
-                    change.new.as_deref().unwrap_or("(absent)")
+                    inert(&change.policy),
+                    inert(&change.control),
+                    inert(change.old.as_deref().unwrap_or("(absent)")),
+                    inert(change.new.as_deref().unwrap_or("(absent)"))
                 );
             }
         }
@@ -163,19 +165,24 @@ impl Drift {
                 for change in &resource.changes {
                     let show = |v: &Option<Value>| {
                         v.as_ref()
-                            .map_or("(absent)".to_owned(), |v| truncate(&v.to_string()))
+                            .map_or("(absent)".to_owned(), |v| truncate(&inert(&v.to_string())))
                     };
                     let _ = writeln!(
                         out,
                         "  {} {}: {} -> {}",
-                        resource.resource,
-                        change.path,
+                        inert(&resource.resource),
+                        inert(&change.path),
                         show(&change.old),
                         show(&change.new)
                     );
                 }
                 if resource.more > 0 {
-                    let _ = writeln!(out, "  {} … and {} more", resource.resource, resource.more);
+                    let _ = writeln!(
+                        out,
+                        "  {} … and {} more",
+                        inert(&resource.resource),
+                        resource.more
+                    );
                 }
             }
         }
