@@ -164,8 +164,55 @@ impl Evidence {
     }
 }
 
-/// `YYYY-MM-DD`, or the date part of an RFC 3339 time.
+/// `YYYY-MM-DD`, or the date of an RFC 3339 time (`2026-10-14T08:00:00Z`, as Graph writes
+/// times) or of a time without offset (`2026-10-14T08:00:00`). The whole text must be one of
+/// these: `2027-12-31 but only if …` is not a date. Every date cloudkeur reads (evidence,
+/// waivers, `--date`, examples, dates in tenant data) is parsed here.
 pub fn parse_date(text: &str) -> Option<Date> {
-    let day = text.get(..10)?;
-    Date::parse(day, DATE_FORMAT).ok()
+    Date::parse(text, DATE_FORMAT)
+        .ok()
+        .or_else(|| {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .map(|moment| moment.date())
+        })
+        .or_else(|| {
+            time::PrimitiveDateTime::parse(text, LOCAL_TIME_FORMAT)
+                .ok()
+                .map(|moment| moment.date())
+        })
+}
+
+const LOCAL_TIME_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::parse_date;
+    use time::macros::date;
+
+    #[test]
+    fn dates_and_times_are_read_whole() {
+        for (text, day) in [
+            ("2027-12-31", date!(2027 - 12 - 31)),
+            ("2026-10-14T08:00:00Z", date!(2026 - 10 - 14)),
+            ("2026-10-14T08:00:00.1234567Z", date!(2026 - 10 - 14)),
+            ("2026-10-14T23:30:00-05:00", date!(2026 - 10 - 14)),
+            ("2026-10-14T08:00:00", date!(2026 - 10 - 14)),
+        ] {
+            assert_eq!(parse_date(text), Some(day), "{text}");
+        }
+        for text in [
+            "2027-12-31 but only if the contract is renewed",
+            "2027-12-31x",
+            "2027-12-31T",
+            " 2027-12-31",
+            "2027-02-30",
+            "31-12-2027",
+            "",
+        ] {
+            assert_eq!(parse_date(text), None, "{text}");
+        }
+    }
 }

@@ -821,3 +821,191 @@ fn dir_file(dir: &tempfile::TempDir, name: &str, body: &Value) -> PathBuf {
     std::fs::write(&path, serde_json::to_vec(body).expect("json")).expect("write");
     path
 }
+
+// ---------------------------------------------------------------------------------------------
+// 8. The smaller ones: dates read whole, a declaration from the future, a tenant called
+//    `summary`, a bundle replaced by a link, the DPO spelt otherwise.
+
+/// Zonnedorp's evidence file with `edit` applied to its text, in a directory with its exports.
+fn zonnedorp_evidence(edit: impl FnOnce(String) -> String) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("dir");
+    let source = repo_path("fixtures/evidence");
+    let text = std::fs::read_to_string(source.join("zonnedorp.yaml")).expect("fixture");
+    let exports = dir.path().join("zonnedorp");
+    std::fs::create_dir(&exports).expect("dir");
+    for entry in std::fs::read_dir(source.join("zonnedorp")).expect("exports") {
+        let entry = entry.expect("entry");
+        std::fs::copy(entry.path(), exports.join(entry.file_name())).expect("copy");
+    }
+    let file = dir.path().join("evidence.yaml");
+    std::fs::write(&file, edit(text)).expect("write");
+    (dir, file)
+}
+
+fn finding_of_control<'a>(report: &'a Value, control: &str) -> &'a Value {
+    report["findings"]
+        .as_array()
+        .and_then(|all| all.iter().find(|f| f["control"] == control))
+        .unwrap_or_else(|| panic!("no finding for {control}"))
+}
+
+#[test]
+fn a_declaration_dated_after_the_scan_date_does_not_count() {
+    let (_dir, evidence) = zonnedorp_evidence(|text| text);
+    let scan = |date: &str| {
+        let (_, stdout, stderr) = run([
+            os("scan"),
+            os("--format"),
+            os("json"),
+            os("--only"),
+            os("VTC-MTG-02"),
+            os("--date"),
+            os(date),
+            os("--offline"),
+            repo_path("fixtures/tenants/zonnedorp").as_os_str(),
+            os("--evidence"),
+            evidence.as_os_str(),
+        ]);
+        let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
+        finding_of_control(&report, "VTC-MTG-02").clone()
+    };
+    assert_eq!(scan("2026-11-23")["verdict"], "pass");
+    // Declared on 2026-03-16: on the 15th it did not exist yet.
+    let before = scan("2026-03-15");
+    assert_eq!(before["verdict"], "evidence-missing", "{before}");
+    assert!(
+        before["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("after the scan date")),
+        "{before}"
+    );
+}
+
+#[test]
+fn a_date_with_text_after_it_is_not_a_date() {
+    let (_dir, evidence) = zonnedorp_evidence(|text| {
+        text.replacen(
+            "valid_until: \"2027-12-31\"",
+            "valid_until: \"2027-12-31 but only if the contract is renewed\"",
+            1,
+        )
+    });
+    assert_one_line_input_error(
+        run(zonnedorp_scan_args(&[
+            os("--evidence"),
+            evidence.as_os_str(),
+        ])),
+        "is not a date",
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let waivers = dir.path().join("waivers.yaml");
+    let text = std::fs::read_to_string(repo_path("fixtures/waivers/kleinwaarde.yaml"))
+        .expect("fixture")
+        .replacen(
+            "valid_until: 2027-05-31",
+            "valid_until: 2027-05-31 tenzij herzien",
+            1,
+        );
+    std::fs::write(&waivers, text).expect("write");
+    assert_one_line_input_error(
+        run([
+            os("scan"),
+            os("--offline"),
+            repo_path("fixtures/tenants/kleinwaarde").as_os_str(),
+            os("--waivers"),
+            waivers.as_os_str(),
+        ]),
+        "is not a date",
+    );
+}
+
+#[test]
+fn a_tenant_called_summary_is_refused() {
+    let dir = tempfile::tempdir().expect("dir");
+    for name in ["summary", "Summary"] {
+        let tenants = dir.path().join("tenants.yaml");
+        std::fs::write(
+            &tenants,
+            format!(
+                "tenants:\n  - name: {name}\n    offline: {}\n",
+                repo_path("fixtures/tenants/zonnedorp").display()
+            ),
+        )
+        .expect("write");
+        assert_one_line_input_error(
+            run([
+                os("scan"),
+                os("--all"),
+                os("--tenants"),
+                tenants.as_os_str(),
+                os("--reports-dir"),
+                dir.path().join("reports").as_os_str(),
+            ]),
+            "is reserved",
+        );
+    }
+    assert!(!dir.path().join("reports/summary.json").exists());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_bundle_replaced_by_a_link_fails_verification() {
+    let archive = tempfile::tempdir().expect("dir");
+    let (code, _, stderr) = run([
+        os("scan"),
+        os("--only"),
+        os(TEL_01),
+        os("--format"),
+        os("json"),
+        os("--offline"),
+        repo_path("fixtures/tenants/kleinwaarde").as_os_str(),
+        os("--archive"),
+        archive.path().as_os_str(),
+    ]);
+    assert_eq!(code, 1, "{stderr}");
+    let bundle = std::fs::read_dir(archive.path())
+        .expect("archive")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.is_dir())
+        .expect("a bundle");
+    // The bundle moved elsewhere (and possibly edited there), a link left in its place.
+    let elsewhere = tempfile::tempdir().expect("dir");
+    let moved = elsewhere.path().join("bundle");
+    std::fs::rename(&bundle, &moved).expect("move");
+    symlink(&moved, &bundle);
+    let (code, stdout, _) = run([os("archive"), os("verify"), archive.path().as_os_str()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("not a bundle directory"), "{stdout}");
+}
+
+#[test]
+fn the_dpo_cannot_decide_under_another_spelling() {
+    let dir = tempfile::tempdir().expect("dir");
+    for role in [
+        "de D.P.O.",
+        "Functionaris Gegevensbescherming",
+        "ＤＰＯ",
+        "D P O",
+        "Data-Protection Officer",
+    ] {
+        let waivers = dir.path().join("waivers.yaml");
+        let text = std::fs::read_to_string(repo_path("fixtures/waivers/kleinwaarde.yaml"))
+            .expect("fixture")
+            .replacen(
+                "decided_by: college van burgemeester en schepenen",
+                &format!("decided_by: \"{role}\""),
+                1,
+            );
+        std::fs::write(&waivers, text).expect("write");
+        assert_one_line_input_error(
+            run([
+                os("scan"),
+                os("--offline"),
+                repo_path("fixtures/tenants/kleinwaarde").as_os_str(),
+                os("--waivers"),
+                waivers.as_os_str(),
+            ]),
+            "is the DPO, who advises but does not decide",
+        );
+    }
+}

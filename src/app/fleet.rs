@@ -25,6 +25,10 @@ const PARALLEL: usize = 4;
 
 pub const SUMMARY_SCHEMA: &str = "cloudkeur.fleet-summary/v1";
 
+/// `--reports-dir` holds `<tenant>.json` per tenant and `summary.json`: so no tenant may be
+/// called `summary`, or its report and the summary would be one file.
+const SUMMARY_NAME: &str = "summary";
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TenantsFile {
@@ -127,10 +131,22 @@ fn load(file: &Path) -> Result<Vec<(TenantEntry, Position)>, Diagnostic> {
                 "use letters, digits, '-' and '_' only (it names files), e.g. zonnedorp",
             ));
         }
-        if !names.insert(entry.name.clone()) {
+        // Names are compared as a case-insensitive file system would: `Zonnedorp.json` and
+        // `zonnedorp.json` are one file there.
+        let file_name = entry.name.to_ascii_lowercase();
+        if file_name == SUMMARY_NAME {
+            return Err(error(
+                format!(
+                    "tenant name '{}' is reserved: --reports-dir holds {SUMMARY_NAME}.json, the summary of the run",
+                    entry.name
+                ),
+                "give the tenant another name, e.g. its municipality's name",
+            ));
+        }
+        if !names.insert(file_name) {
             return Err(error(
                 format!("tenant name '{}' is used twice", entry.name),
-                "give every tenant its own name",
+                "give every tenant its own name (names differing only in case name the same file)",
             ));
         }
         let live =
@@ -285,7 +301,7 @@ pub(super) fn run(args: &ScanArgs) -> Result<Outcome, Error> {
     };
     let mut json = serde_json::to_string_pretty(&summary).unwrap_or_default();
     json.push('\n');
-    emit(Some(&reports.join("summary.json")), &json)?;
+    emit(Some(&reports.join(format!("{SUMMARY_NAME}.json"))), &json)?;
     let text = match args.format {
         Format::Json => json,
         _ => summary_table(&summary),
