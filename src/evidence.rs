@@ -169,6 +169,13 @@ impl Evidence {
 /// these: `2027-12-31 but only if …` is not a date. Every date cloudkeur reads (evidence,
 /// waivers, `--date`, examples, dates in tenant data) is parsed here.
 pub fn parse_date(text: &str) -> Option<Date> {
+    // `[year]` also reads a signed year (`-0553-10-14`), and the RFC 3339 parser takes any
+    // character between date and time (`2026-10-14U08:00:00Z`); both found by fuzzing, neither
+    // a date anyone writes.
+    let bytes = text.as_bytes();
+    if !bytes.first().is_some_and(u8::is_ascii_digit) || (bytes.len() > 10 && bytes[10] != b'T') {
+        return None;
+    }
     Date::parse(text, DATE_FORMAT)
         .ok()
         .or_else(|| {
@@ -206,6 +213,10 @@ mod tests {
         for text in [
             "2027-12-31 but only if the contract is renewed",
             "2027-12-31x",
+            "-0553-10-14",
+            "+2026-10-14",
+            "2026-10-14U08:00:00Z",
+            "2026-10-14 08:00:00Z",
             "2027-12-31T",
             " 2027-12-31",
             "2027-02-30",
