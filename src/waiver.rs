@@ -194,7 +194,7 @@ const DPO_TITLES: &[&[&str]] = &[
 /// ligatures become plain ones) with accents dropped and case folded, dots removed and single
 /// letters joined (`de D.P.O.`, `D P O`), so spelling cannot slip the DPO past the check.
 /// Letters from other scripts that merely look Latin are not caught.
-fn names_the_dpo(role: &str) -> bool {
+pub fn names_the_dpo(role: &str) -> bool {
     use unicode_normalization::UnicodeNormalization;
     use unicode_normalization::char::is_combining_mark;
     let folded: String = role
