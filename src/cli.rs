@@ -29,6 +29,12 @@ pub struct Cli {
     #[arg(long, value_enum, default_value_t = crate::logging::LogFormat::Text, global = true, env = "CLOUDKEUR_LOG_FORMAT")]
     pub log_format: crate::logging::LogFormat,
 
+    /// Largest file read that grows with the tenant: a resource file holding a collection, a file
+    /// of an archive bundle, a report (e.g. 512MiB, 2GiB). Manifests, settings objects, policy,
+    /// settings, evidence, waiver and tenants files have a fixed limit of 16 MiB.
+    #[arg(long, global = true, value_name = "SIZE", env = "CLOUDKEUR_MAX_FILE_SIZE", default_value = "1GiB", value_parser = parse_size)]
+    pub max_file_size: u64,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -397,6 +403,17 @@ pub struct PermissionsArgs {
     /// Only the permissions these policies or controls need (repeatable).
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    text.trim()
+        .parse::<bytesize::ByteSize>()
+        .map(|size| size.as_u64())
+        .ok()
+        .filter(|bytes| *bytes > 0)
+        .ok_or_else(|| {
+            format!("'{text}' is not a size; write e.g. 512MiB, 2GiB or a number of bytes")
+        })
 }
 
 fn parse_date_arg(text: &str) -> Result<time::Date, String> {

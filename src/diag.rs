@@ -82,7 +82,9 @@ fn yaml_diagnostic(file: &Path, err: &serde_saphyr::Error) -> Diagnostic {
         .map(|at| Position::new(at.line(), at.column()))
         .unwrap_or_default();
     let message = strip_location_suffix(&err.without_snippet().to_string());
-    let fix = if message.contains("unknown field") {
+    let fix = if message.contains("budget breached") {
+        "the YAML nests too deeply or is too large for an input file; flatten it (policies/README.md)"
+    } else if message.contains("unknown field") {
         "check the spelling of the key; policies/README.md lists every key"
     } else if message.contains("missing field") {
         "add the key; policies/README.md shows a complete example"

@@ -6,7 +6,8 @@
 //! points to (e.g. a Teams meeting policy exported with PowerShell) are read here, once.
 
 use crate::catalog::Catalog;
-use crate::diag::{Diagnostic, Position, locate_text, parse_yaml};
+use crate::diag::{Diagnostic, locate_text, parse_yaml};
+use crate::input_file::{Limit, read_text, read_text_inside};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -49,13 +50,12 @@ pub const DATE_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] 
 
 impl Evidence {
     pub fn load(file: &Path, catalog: &Catalog) -> Result<Self, Diagnostic> {
-        let text = std::fs::read_to_string(file).map_err(|err| {
-            Diagnostic::new(
+        let text = read_text(file, Limit::DOCUMENT).map_err(|err| {
+            err.diagnostic(
                 file,
-                Position::default(),
-                format!("cannot read evidence file: {err}"),
+                "evidence file",
+                "pass an existing YAML file to --evidence (README: evidence file)",
             )
-            .with_fix("pass an existing YAML file to --evidence (README: evidence file)")
         })?;
         let parsed: EvidenceFile = parse_yaml(file, &text)?;
         let base = file.parent().unwrap_or(Path::new("."));
@@ -109,14 +109,14 @@ impl Evidence {
             let mut files = Map::new();
             for (name, relative) in &declaration.files {
                 let path = base.join(relative);
-                let body = std::fs::read_to_string(&path).map_err(|err| {
+                // An export is named by the file, so it is read like a snapshot's files: a
+                // regular file inside the evidence file's directory, within the limit.
+                let body = read_text_inside(base, relative, Limit::DOCUMENT).map_err(|err| {
                     error(
-                        format!(
-                            "{}: file '{}' cannot be read: {err}",
-                            declaration.control,
-                            path.display()
+                        format!("{}: file '{}' {err}", declaration.control, path.display()),
+                        err.fix().unwrap_or(
+                            "give a path relative to the evidence file, inside its directory",
                         ),
-                        "give a path relative to the evidence file",
                     )
                 })?;
                 let json: Value = serde_json::from_str(body.trim_start_matches('\u{feff}'))
@@ -164,8 +164,66 @@ impl Evidence {
     }
 }
 
-/// `YYYY-MM-DD`, or the date part of an RFC 3339 time.
+/// `YYYY-MM-DD`, or the date of an RFC 3339 time (`2026-10-14T08:00:00Z`, as Graph writes
+/// times) or of a time without offset (`2026-10-14T08:00:00`). The whole text must be one of
+/// these: `2027-12-31 but only if …` is not a date. Every date cloudkeur reads (evidence,
+/// waivers, `--date`, examples, dates in tenant data) is parsed here.
 pub fn parse_date(text: &str) -> Option<Date> {
-    let day = text.get(..10)?;
-    Date::parse(day, DATE_FORMAT).ok()
+    // `[year]` also reads a signed year (`-0553-10-14`), and the RFC 3339 parser takes any
+    // character between date and time (`2026-10-14U08:00:00Z`); both found by fuzzing, neither
+    // a date anyone writes.
+    let bytes = text.as_bytes();
+    if !bytes.first().is_some_and(u8::is_ascii_digit) || (bytes.len() > 10 && bytes[10] != b'T') {
+        return None;
+    }
+    Date::parse(text, DATE_FORMAT)
+        .ok()
+        .or_else(|| {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .ok()
+                .map(|moment| moment.date())
+        })
+        .or_else(|| {
+            time::PrimitiveDateTime::parse(text, LOCAL_TIME_FORMAT)
+                .ok()
+                .map(|moment| moment.date())
+        })
+}
+
+const LOCAL_TIME_FORMAT: &[time::format_description::BorrowedFormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::parse_date;
+    use time::macros::date;
+
+    #[test]
+    fn dates_and_times_are_read_whole() {
+        for (text, day) in [
+            ("2027-12-31", date!(2027 - 12 - 31)),
+            ("2026-10-14T08:00:00Z", date!(2026 - 10 - 14)),
+            ("2026-10-14T08:00:00.1234567Z", date!(2026 - 10 - 14)),
+            ("2026-10-14T23:30:00-05:00", date!(2026 - 10 - 14)),
+            ("2026-10-14T08:00:00", date!(2026 - 10 - 14)),
+        ] {
+            assert_eq!(parse_date(text), Some(day), "{text}");
+        }
+        for text in [
+            "2027-12-31 but only if the contract is renewed",
+            "2027-12-31x",
+            "-0553-10-14",
+            "+2026-10-14",
+            "2026-10-14U08:00:00Z",
+            "2026-10-14 08:00:00Z",
+            "2027-12-31T",
+            " 2027-12-31",
+            "2027-02-30",
+            "31-12-2027",
+            "",
+        ] {
+            assert_eq!(parse_date(text), None, "{text}");
+        }
+    }
 }

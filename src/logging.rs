@@ -3,8 +3,10 @@
 //! log shippers (`--log-format json`, written by tracing-subscriber's JSON formatter).
 //!
 //! Only messages go here, never findings (those are reports) and never a secret: callers pass
-//! texts that are already safe to print. The format is chosen once, at start.
+//! texts that hold no secret. Text lines are made inert here, once for every caller; JSON lines
+//! are escaped by the JSON formatter. The format is chosen once, at start.
 
+use crate::terminal::inert;
 use std::cell::RefCell;
 use std::sync::OnceLock;
 
@@ -25,9 +27,12 @@ fn scope() -> Option<String> {
     SCOPE.with(|scope| scope.borrow().clone())
 }
 
+/// A text-mode line: messages quote tenant data and file names, so they are made inert
+/// (`terminal::inert`: no escape sequence reaches the terminal, and a line stays one line).
 fn text_line(kind: &str, message: &str) {
+    let message = inert(message);
     match scope() {
-        Some(name) => eprintln!("cloudkeur: {kind}[{name}] {message}"),
+        Some(name) => eprintln!("cloudkeur: {kind}[{}] {message}", inert(&name)),
         None => eprintln!("cloudkeur: {kind}{message}"),
     }
 }

@@ -112,14 +112,15 @@ impl Settings {
     /// Also returns the SHA-256 of exactly the bytes parsed, for the report: hashing a second read
     /// could describe another version of the file than the one the verdicts used.
     pub fn load(file: &Path, catalog: &Catalog) -> Result<(Self, String), Diagnostic> {
-        let text = std::fs::read_to_string(file).map_err(|err| {
-            Diagnostic::new(
-                file,
-                Default::default(),
-                format!("cannot read settings file: {err}"),
-            )
-            .with_fix("pass an existing YAML file to --config (README: tenant settings)")
-        })?;
+        let text = crate::input_file::read_text(file, crate::input_file::Limit::DOCUMENT).map_err(
+            |err| {
+                err.diagnostic(
+                    file,
+                    "settings file",
+                    "pass an existing YAML file to --config (README: tenant settings)",
+                )
+            },
+        )?;
         let settings: Settings = parse_yaml(file, &text)?;
         settings.check(file, &text, catalog)?;
         Ok((settings, crate::digest::sha256_hex(text.as_bytes())))

@@ -171,13 +171,64 @@ fn format_date(date: Date) -> String {
         .unwrap_or_default()
 }
 
-/// Words that name the DPO, who advises and never decides (GDPR art. 38–39).
-fn names_the_dpo(role: &str) -> bool {
-    let role = role.to_lowercase();
-    role.split(|c: char| !c.is_alphanumeric())
-        .any(|word| matches!(word, "dpo" | "fg"))
-        || role.contains("functionaris voor gegevensbescherming")
-        || role.contains("data protection officer")
+/// Abbreviations of the DPO's title, as whole words: DPO (English; also used in Flanders), FG
+/// (functionaris gegevensbescherming, the Dutch title), DPD (délégué à la protection des
+/// données, for bilingual Brussels bodies).
+const DPO_ABBREVIATIONS: &[&str] = &["dpo", "fg", "dpd"];
+
+/// The DPO's full titles, each as the words that must all occur (in the text with spaces and
+/// punctuation removed): Dutch (functionaris (voor de) gegevensbescherming,
+/// gegevensbeschermingsfunctionaris, gegevensbeschermingsambtenaar), English (data protection
+/// officer) and French (délégué à la protection des données).
+const DPO_TITLES: &[&[&str]] = &[
+    &["functionaris", "gegevensbescherming"],
+    &["gegevensbeschermingsfunctionaris"],
+    &["gegevensbeschermingsambtenaar"],
+    &["dataprotectionofficer"],
+    &["delegue", "protectiondesdonnees"],
+];
+
+/// Whether a `decided_by` names the DPO, who advises and never decides (GDPR art. 38–39).
+///
+/// Compared after Unicode compatibility normalisation (NFKD: full-width letters and
+/// ligatures become plain ones) with accents dropped and case folded, dots removed and single
+/// letters joined (`de D.P.O.`, `D P O`), so spelling cannot slip the DPO past the check.
+/// Letters from other scripts that merely look Latin are not caught.
+pub fn names_the_dpo(role: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_normalization::char::is_combining_mark;
+    let folded: String = role
+        .nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .filter(|c| *c != '.')
+        .collect();
+    let mut words: Vec<String> = Vec::new();
+    // A run of single letters (`d p o`) is one word spelled out.
+    let mut letters = String::new();
+    for token in folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|token| !token.is_empty())
+    {
+        if token.chars().count() == 1 {
+            letters.push_str(token);
+            continue;
+        }
+        if !letters.is_empty() {
+            words.push(std::mem::take(&mut letters));
+        }
+        words.push(token.to_owned());
+    }
+    if !letters.is_empty() {
+        words.push(letters);
+    }
+    let compact: String = words.concat();
+    words
+        .iter()
+        .any(|word| DPO_ABBREVIATIONS.contains(&word.as_str()))
+        || DPO_TITLES
+            .iter()
+            .any(|parts| parts.iter().all(|part| compact.contains(part)))
 }
 
 impl Waivers {
@@ -187,14 +238,15 @@ impl Waivers {
         catalog: &Catalog,
         policies: &BTreeSet<String>,
     ) -> Result<Self, Diagnostic> {
-        let text = std::fs::read_to_string(file).map_err(|err| {
-            Diagnostic::new(
-                file,
-                Position::default(),
-                format!("cannot read waiver file: {err}"),
-            )
-            .with_fix("pass an existing YAML file to --waivers (README: waivers)")
-        })?;
+        let text = crate::input_file::read_text(file, crate::input_file::Limit::DOCUMENT).map_err(
+            |err| {
+                err.diagnostic(
+                    file,
+                    "waiver file",
+                    "pass an existing YAML file to --waivers (README: waivers)",
+                )
+            },
+        )?;
         let parsed: WaiverFile = parse_yaml(file, &text)?;
         let mut seen = BTreeSet::new();
         let mut waivers = Vec::new();
@@ -652,8 +704,33 @@ mod tests {
 
     #[test]
     fn the_dpo_does_not_decide() {
-        assert!(names_the_dpo("DPO"));
-        assert!(names_the_dpo("de functionaris voor gegevensbescherming"));
-        assert!(!names_the_dpo("college van burgemeester en schepenen"));
+        for role in [
+            "DPO",
+            "de D.P.O.",
+            "D P O",
+            "Functionaris Gegevensbescherming",
+            "de functionaris voor gegevensbescherming",
+            "Functionaris voor de Gegevensbescherming",
+            "ＤＰＯ",
+            "ｄ．ｐ．ｏ．",
+            "FG",
+            "F.G. van de gemeente",
+            "Data-Protection Officer",
+            "data protection officer (DPO)",
+            "Gegevensbeschermingsfunctionaris",
+            "Délégué à la protection des données",
+            "Functionaris Gegevensbeschérming",
+        ] {
+            assert!(names_the_dpo(role), "{role}");
+        }
+        for role in [
+            "college van burgemeester en schepenen",
+            "Chef Griffie",
+            "algemeen directeur",
+            "Diensthoofd ICT",
+            "burgemeester",
+        ] {
+            assert!(!names_the_dpo(role), "{role}");
+        }
     }
 }

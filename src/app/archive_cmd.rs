@@ -4,6 +4,7 @@ use super::{Error, Outcome, emit};
 use crate::archive::diff::{Drift, Side, compare};
 use crate::archive::{BundleContents, DRIFT_FILE, REPORT_FILE, Written};
 use crate::cli::DataFormat;
+use crate::terminal::inert;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -19,9 +20,9 @@ pub(super) fn verify(dir: &Path, format: DataFormat) -> Result<Outcome, Error> {
                 } else {
                     "ALTERED"
                 };
-                let _ = writeln!(out, "{status:<8} {}", bundle.bundle);
+                let _ = writeln!(out, "{status:<8} {}", inert(&bundle.bundle));
                 for problem in &bundle.problems {
-                    let _ = writeln!(out, "         - {problem}");
+                    let _ = writeln!(out, "         - {}", inert(problem));
                 }
             }
             let _ = match (&result.head, result.intact) {
@@ -29,8 +30,8 @@ pub(super) fn verify(dir: &Path, format: DataFormat) -> Result<Outcome, Error> {
                     out,
                     "{} bundles intact; head {} manifest sha256 {} (record it elsewhere to pin the newest bundle)",
                     result.bundles.len(),
-                    head.bundle,
-                    head.manifest_sha256
+                    inert(&head.bundle),
+                    inert(&head.manifest_sha256)
                 ),
                 (None, _) => writeln!(out, "the archive holds no bundle"),
                 (_, false) => writeln!(
@@ -83,15 +84,12 @@ pub(super) fn list(dir: &Path, format: DataFormat) -> Result<Outcome, Error> {
                         .unwrap_or(0)
                 };
                 let other = count("evidence-missing") + count("evidence-expired");
-                let tenant = row
-                    .tenant_name
-                    .clone()
-                    .unwrap_or_else(|| row.tenant.clone());
+                let tenant = inert(row.tenant_name.as_deref().unwrap_or(&row.tenant)).into_owned();
                 let _ = writeln!(
                     out,
                     "{:>4}  {:<34} {:<30} {:<10} {:>4} {:>5} {:>5}  {}",
                     row.sequence,
-                    row.bundle,
+                    inert(&row.bundle),
                     tenant.chars().take(30).collect::<String>(),
                     match row.compliant {
                         Some(true) => "yes",
@@ -101,7 +99,11 @@ pub(super) fn list(dir: &Path, format: DataFormat) -> Result<Outcome, Error> {
                     count("fail"),
                     count("error"),
                     other,
-                    &row.manifest_sha256[..row.manifest_sha256.len().min(16)]
+                    inert(
+                        row.manifest_sha256
+                            .get(..16)
+                            .unwrap_or(&row.manifest_sha256)
+                    )
                 );
             }
             out
@@ -270,7 +272,8 @@ pub(super) fn store_scan(
 /// that `--evidence <bundle>/inputs/evidence.yaml` finds them again. Exports outside the evidence
 /// file's directory (absolute, or through `..`) are not copied.
 fn evidence_exports(evidence: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(text) = std::fs::read_to_string(evidence) else {
+    let Ok(text) = crate::input_file::read_text(evidence, crate::input_file::Limit::DOCUMENT)
+    else {
         return Vec::new();
     };
     let Ok(parsed) = serde_saphyr::from_str::<serde_json::Value>(&text) else {
@@ -283,18 +286,19 @@ fn evidence_exports(evidence: &Path) -> Vec<(String, PathBuf)> {
             let Some(relative) = file.1.as_str() else {
                 continue;
             };
-            let path = Path::new(relative);
-            let inside = path.is_relative()
-                && path
-                    .components()
-                    .all(|c| matches!(c, std::path::Component::Normal(_)));
-            if inside {
-                exports.insert(relative.replace('\\', "/"));
+            let relative = relative.replace('\\', "/");
+            // Only what Evidence::load reads: regular files inside the evidence file's directory.
+            if let Ok(file) = crate::input_file::check_inside(
+                base,
+                Path::new(&relative),
+                crate::input_file::Limit::DOCUMENT,
+            ) {
+                exports.insert((relative, file));
             }
         }
     }
     exports
         .into_iter()
-        .map(|relative| (format!("inputs/{relative}"), base.join(&relative)))
+        .map(|(relative, file)| (format!("inputs/{relative}"), file))
         .collect()
 }

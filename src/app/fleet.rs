@@ -12,6 +12,7 @@ use super::{Error, Outcome, emit};
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::diag::{Diagnostic, Position, locate_text, parse_yaml};
 use crate::report::Format;
+use crate::terminal::inert;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -23,6 +24,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 const PARALLEL: usize = 4;
 
 pub const SUMMARY_SCHEMA: &str = "cloudkeur.fleet-summary/v1";
+
+/// `--reports-dir` holds `<tenant>.json` per tenant and `summary.json`: so no tenant may be
+/// called `summary`, or its report and the summary would be one file.
+const SUMMARY_NAME: &str = "summary";
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,14 +94,14 @@ pub struct FleetSummary {
 }
 
 fn load(file: &Path) -> Result<Vec<(TenantEntry, Position)>, Diagnostic> {
-    let text = std::fs::read_to_string(file).map_err(|err| {
-        Diagnostic::new(
-            file,
-            Position::default(),
-            format!("cannot read tenants file: {err}"),
-        )
-        .with_fix("pass an existing YAML file to --tenants (README: several tenants)")
-    })?;
+    let text =
+        crate::input_file::read_text(file, crate::input_file::Limit::DOCUMENT).map_err(|err| {
+            err.diagnostic(
+                file,
+                "tenants file",
+                "pass an existing YAML file to --tenants (README: several tenants)",
+            )
+        })?;
     let parsed: TenantsFile = parse_yaml(file, &text)?;
     let base = file.parent().unwrap_or(Path::new("."));
     let mut names = BTreeSet::new();
@@ -126,10 +131,22 @@ fn load(file: &Path) -> Result<Vec<(TenantEntry, Position)>, Diagnostic> {
                 "use letters, digits, '-' and '_' only (it names files), e.g. zonnedorp",
             ));
         }
-        if !names.insert(entry.name.clone()) {
+        // Names are compared as a case-insensitive file system would: `Zonnedorp.json` and
+        // `zonnedorp.json` are one file there.
+        let file_name = entry.name.to_ascii_lowercase();
+        if file_name == SUMMARY_NAME {
+            return Err(error(
+                format!(
+                    "tenant name '{}' is reserved: --reports-dir holds {SUMMARY_NAME}.json, the summary of the run",
+                    entry.name
+                ),
+                "give the tenant another name, e.g. its municipality's name",
+            ));
+        }
+        if !names.insert(file_name) {
             return Err(error(
                 format!("tenant name '{}' is used twice", entry.name),
-                "give every tenant its own name",
+                "give every tenant its own name (names differing only in case name the same file)",
             ));
         }
         let live =
@@ -284,7 +301,7 @@ pub(super) fn run(args: &ScanArgs) -> Result<Outcome, Error> {
     };
     let mut json = serde_json::to_string_pretty(&summary).unwrap_or_default();
     json.push('\n');
-    emit(Some(&reports.join("summary.json")), &json)?;
+    emit(Some(&reports.join(format!("{SUMMARY_NAME}.json"))), &json)?;
     let text = match args.format {
         Format::Json => json,
         _ => summary_table(&summary),
@@ -320,9 +337,10 @@ fn scan_one(shared: &ScanArgs, entry: &TenantEntry, reports: &Path) -> TenantRes
                 Outcome::NotCompliant => "not-compliant",
             }
             .into();
-            let report: Option<serde_json::Value> = std::fs::read(&report_path)
-                .ok()
-                .and_then(|b| serde_json::from_slice(&b).ok());
+            let report: Option<serde_json::Value> =
+                crate::input_file::read(&report_path, crate::input_file::Limit::data())
+                    .ok()
+                    .and_then(|b| serde_json::from_slice(&b).ok());
             if let Some(report) = report {
                 result.tenant = report["scan"]["tenant"].as_str().map(str::to_owned);
                 result.tenant_name = report["scan"]["tenant_name"].as_str().map(str::to_owned);
@@ -355,15 +373,17 @@ fn summary_table(summary: &FleetSummary) -> String {
         let _ = writeln!(
             out,
             "{:<20} {:<14} {:>4} {:>5} {:>8}  {}",
-            t.name,
-            t.status,
+            inert(&t.name),
+            inert(&t.status),
             count("fail"),
             count("error"),
             count("evidence-missing") + count("evidence-expired"),
-            t.error
-                .as_deref()
-                .or(t.report.as_deref())
-                .unwrap_or_default()
+            inert(
+                t.error
+                    .as_deref()
+                    .or(t.report.as_deref())
+                    .unwrap_or_default()
+            )
         );
     }
     let failed = summary

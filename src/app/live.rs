@@ -143,8 +143,9 @@ impl Progress for Bar {
 
     fn finished(&self, resource: &str, ok: bool) {
         self.0.inc(1);
+        let resource = crate::terminal::inert(resource);
         self.0.set_message(if ok {
-            resource.to_owned()
+            resource.into_owned()
         } else {
             format!("{resource} (error)")
         });

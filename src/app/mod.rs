@@ -64,6 +64,7 @@ impl Error {
 
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
     let color = cli.color;
+    crate::input_file::set_max_file_size(cli.max_file_size);
     match cli.command {
         Command::Scan(args) => scan::run(args, color),
         Command::Permissions(args) => permissions::run(args),
@@ -80,7 +81,10 @@ pub fn run(cli: Cli) -> Result<Outcome, Error> {
         Command::Diff(args) => archive_cmd::diff(&args.old, &args.new, args.format),
         Command::Snapshot(SnapshotCommand::Seal { dir }) => {
             let count = crate::snapshot::seal_dir(&dir)?;
-            eprintln!("sealed {}: {count} resource files hashed", dir.display());
+            eprintln!(
+                "sealed {}: {count} resource files hashed",
+                crate::terminal::inert(&dir.display().to_string())
+            );
             Ok(Outcome::Compliant)
         }
     }

@@ -5,6 +5,7 @@ use super::{Error, Outcome, pack_source};
 use crate::cli::PermissionsArgs;
 use crate::connector::resources_to_read;
 use crate::policy::PolicyPack;
+use crate::terminal::inert;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -34,7 +35,12 @@ pub(super) fn run(args: PermissionsArgs) -> Result<Outcome, Error> {
         resources.len()
     );
     for (permission, names) in &by_permission {
-        let _ = writeln!(text, "  {permission:<width$}  {}", names.join(", "));
+        let _ = writeln!(
+            text,
+            "  {:<width$}  {}",
+            inert(permission),
+            inert(&names.join(", "))
+        );
     }
     text.push_str(&conditional_permissions(&pack, &by_permission));
     text.push_str(

@@ -4,6 +4,7 @@ use super::{Error, Outcome, emit};
 use crate::cli::ListFormat;
 use crate::findings::Lang;
 use crate::policy::{PackSource, PolicyPack, run_examples};
+use crate::terminal::inert;
 use serde_json::json;
 use tabled::settings::{Style, Width, peaker::PriorityMax};
 use tabled::{Table, Tabled};
@@ -66,20 +67,20 @@ pub(super) fn list(source: &PackSource, format: ListFormat, lang: Lang) -> Resul
                 for policy in pack.policies.iter().filter(|p| p.control == control.id) {
                     served = true;
                     rows.push(Row {
-                        control: control.id.clone(),
+                        control: inert(&control.id).into_owned(),
                         kind: kind.clone(),
-                        policy: policy.id.clone(),
+                        policy: inert(&policy.id).into_owned(),
                         severity: policy.severity.to_string(),
-                        title: policy.title.get(lang).to_owned(),
+                        title: inert(policy.title.get(lang)).into_owned(),
                     });
                 }
                 if !served {
                     rows.push(Row {
-                        control: control.id.clone(),
+                        control: inert(&control.id).into_owned(),
                         kind,
                         policy: "-".into(),
                         severity: "-".into(),
-                        title: control.title.get(lang).to_owned(),
+                        title: inert(control.title.get(lang)).into_owned(),
                     });
                 }
             }
@@ -108,11 +109,15 @@ pub(super) fn test(source: &PackSource) -> Result<Outcome, Error> {
         match &result.problem {
             None => out.push_str(&format!(
                 "ok      {} :: {}\n",
-                result.policy, result.example
+                inert(&result.policy),
+                inert(&result.example)
             )),
             Some(problem) => out.push_str(&format!(
-                "FAILED  {} :: {} ({}): {problem}\n",
-                result.policy, result.example, result.location
+                "FAILED  {} :: {} ({}): {}\n",
+                inert(&result.policy),
+                inert(&result.example),
+                inert(&result.location.to_string()),
+                inert(problem)
             )),
         }
     }

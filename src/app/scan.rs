@@ -26,7 +26,7 @@ pub(super) fn run(mut args: ScanArgs, color: ColorChoice) -> Result<Outcome, Err
     let archive_snapshot = super::archive_cmd::live_snapshot_dir(&mut args)?;
     let outcome = run_scan(&args, color);
     if let Some(dir) = archive_snapshot {
-        let _ = std::fs::remove_dir_all(dir);
+        crate::snapshot::remove_written_snapshot(&dir);
     }
     outcome
 }
@@ -139,9 +139,9 @@ fn protect_identities(
     }
     let (key, mode) = match &args.pseudonym_key_file {
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|err| {
-                Error::Input(Diagnostic::new(path, Default::default(), format!("cannot read pseudonym key file: {err}"))
-                    .with_fix("create one with `head -c 32 /dev/urandom > FILE`, or leave --pseudonym-key-file out"))
+            let bytes = crate::input_file::read(path, crate::input_file::Limit::KEY).map_err(|err| {
+                Error::Input(err.diagnostic(path, "pseudonym key file",
+                    "create one with `head -c 32 /dev/urandom > FILE`, or leave --pseudonym-key-file out"))
             })?;
             let key = PseudonymKey::from_bytes(bytes).ok_or_else(|| {
                 Error::Input(

@@ -15,6 +15,7 @@ pub use verify::{BundleCheck, Verification, verify};
 
 use crate::diag::{Diagnostic, Position, parse_json};
 use crate::digest::sha256_hex;
+use crate::input_file::{Limit, read, read_inside, read_text_inside};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -139,10 +140,14 @@ pub fn latest(dir: &Path) -> Result<Option<(String, PathBuf, BundleManifest)>, A
 
 pub fn read_manifest(bundle: &Path) -> Result<BundleManifest, Diagnostic> {
     let path = bundle.join(BUNDLE_MANIFEST);
-    let text = std::fs::read_to_string(&path).map_err(|err| {
-        Diagnostic::new(&path, Position::default(), format!("cannot read: {err}"))
-            .with_fix("point at a bundle of a cloudkeur archive (README: evidence archive)")
-    })?;
+    let text =
+        read_text_inside(bundle, Path::new(BUNDLE_MANIFEST), Limit::DOCUMENT).map_err(|err| {
+            err.diagnostic(
+                &path,
+                "bundle manifest",
+                "point at a bundle of a cloudkeur archive (README: evidence archive)",
+            )
+        })?;
     let manifest: BundleManifest = parse_json(&path, &text)?;
     if manifest.format != BUNDLE_FORMAT {
         return Err(Diagnostic::new(
@@ -216,7 +221,14 @@ pub fn write_bundle(dir: &Path, contents: BundleContents<'_>) -> Result<Written,
         }
         let (sequence, previous) = match &previous {
             Some((last, path, manifest)) => {
-                let bytes = std::fs::read(path.join(BUNDLE_MANIFEST)).map_err(io_error(path))?;
+                let bytes = read_inside(path, Path::new(BUNDLE_MANIFEST), Limit::DOCUMENT)
+                    .map_err(|err| {
+                        ArchiveError::Input(err.diagnostic(
+                            &path.join(BUNDLE_MANIFEST),
+                            "bundle manifest",
+                            "run `cloudkeur archive verify` on the archive",
+                        ))
+                    })?;
                 (
                     manifest.sequence + 1,
                     Some(PreviousBundle {
@@ -282,9 +294,22 @@ fn fill(
         files.insert(relative, sha256_hex(bytes));
         Ok(())
     };
-    // The snapshot: its manifest and every file it names, byte for byte.
-    let snapshot_manifest = contents.snapshot_dir.join(crate::snapshot::MANIFEST_FILE);
-    let manifest_bytes = std::fs::read(&snapshot_manifest).map_err(io_error(&snapshot_manifest))?;
+    // The snapshot: its manifest and every file it names, byte for byte, read as the snapshot
+    // reader reads them: regular files inside the snapshot directory only.
+    let snapshot_dir = contents.snapshot_dir;
+    let snapshot_manifest = snapshot_dir.join(crate::snapshot::MANIFEST_FILE);
+    let manifest_bytes = read_inside(
+        snapshot_dir,
+        Path::new(crate::snapshot::MANIFEST_FILE),
+        Limit::DOCUMENT,
+    )
+    .map_err(|err| {
+        ArchiveError::Input(err.diagnostic(
+            &snapshot_manifest,
+            "snapshot manifest",
+            "check the snapshot directory",
+        ))
+    })?;
     let manifest: crate::snapshot::Manifest =
         serde_json::from_slice(&manifest_bytes).map_err(|err| {
             ArchiveError::Input(Diagnostic::new(
@@ -300,15 +325,31 @@ fn fill(
     for entry in manifest.resources.values() {
         let Some(file) = &entry.file else { continue };
         // The reader refuses such names; the archive must not follow them either.
-        if file.contains(['/', '\\']) || file.starts_with('.') {
+        if !crate::input_file::is_plain_relative(Path::new(file))
+            || file.contains(['/', '\\'])
+            || file.starts_with('.')
+        {
             continue;
         }
-        if let Ok(bytes) = std::fs::read(contents.snapshot_dir.join(file)) {
-            put(format!("{SNAPSHOT_DIR}/{file}"), &bytes)?;
+        // A file the scan could not read made its policies `error` already; the bundle keeps
+        // the manifest that names it, so a replay of the bundle gives that `error` again.
+        match read_inside(snapshot_dir, Path::new(file), Limit::data()) {
+            Ok(bytes) => put(format!("{SNAPSHOT_DIR}/{file}"), &bytes)?,
+            Err(err) if err.is_not_found() => {}
+            Err(err) => crate::logging::warn(
+                "not-archived",
+                &format!(
+                    "{} not copied into the archive: it {}",
+                    snapshot_dir.join(file).display(),
+                    err.explained()
+                ),
+            ),
         }
     }
     for (name, source) in &contents.copies {
-        let bytes = std::fs::read(source).map_err(io_error(source))?;
+        let bytes = read(source, Limit::data()).map_err(|err| {
+            ArchiveError::Input(err.diagnostic(source, "input file", "check the file"))
+        })?;
         put(name.clone(), &bytes)?;
     }
     for (name, bytes) in &contents.files {
@@ -358,13 +399,15 @@ pub fn list(dir: &Path) -> Result<Vec<BundleInfo>, Diagnostic> {
     let mut rows = Vec::new();
     for name in names {
         let path = dir.join(&name);
-        let manifest_bytes = std::fs::read(path.join(BUNDLE_MANIFEST)).unwrap_or_default();
+        let manifest_bytes =
+            read_inside(&path, Path::new(BUNDLE_MANIFEST), Limit::DOCUMENT).unwrap_or_default();
         let Ok(manifest) = read_manifest(&path) else {
             continue;
         };
-        let report: Option<serde_json::Value> = std::fs::read(path.join(REPORT_FILE))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
+        let report: Option<serde_json::Value> =
+            read_inside(&path, Path::new(REPORT_FILE), Limit::data())
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok());
         let summary = report.as_ref().map(|r| &r["summary"]);
         rows.push(BundleInfo {
             sequence: manifest.sequence,

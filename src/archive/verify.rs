@@ -5,9 +5,10 @@
 //! bundle's link). The newest manifest has no successor to vouch for it: record the head hash
 //! that verify prints somewhere else (a ticket, the SIEM) to pin it too. Reads only.
 
-use super::{BUNDLE_FORMAT, BUNDLE_MANIFEST, BundleManifest, bundle_names};
+use super::{BUNDLE_FORMAT, BUNDLE_MANIFEST, BundleManifest};
 use crate::diag::{Diagnostic, Position};
 use crate::digest::sha256_hex;
+use crate::input_file::{Limit, read_inside};
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -41,7 +42,7 @@ pub fn verify(dir: &Path) -> Result<Verification, Diagnostic> {
                 .with_fix("name the directory given to `scan --archive`"),
         );
     }
-    let names = bundle_names(dir).map_err(|err| {
+    let names = archive_entries(dir).map_err(|err| {
         Diagnostic::new(
             dir,
             Position::default(),
@@ -51,17 +52,32 @@ pub fn verify(dir: &Path) -> Result<Verification, Diagnostic> {
     })?;
     let mut bundles = Vec::new();
     let mut previous: Option<(String, String)> = None; // (name, manifest sha256)
-    for (index, name) in names.iter().enumerate() {
+    for (index, (name, is_dir)) in names.iter().enumerate() {
         let path = dir.join(name);
         let mut problems = Vec::new();
-        let manifest_bytes = std::fs::read(path.join(BUNDLE_MANIFEST));
+        if !is_dir {
+            // Not followed: what a link points to was never written into this archive.
+            problems.push(
+                "is not a bundle directory (a symbolic link or another file): the bundle was replaced, or something was added to the archive"
+                    .to_owned(),
+            );
+            bundles.push(BundleCheck {
+                bundle: name.clone(),
+                sequence: None,
+                manifest_sha256: String::new(),
+                problems,
+            });
+            previous = Some((name.clone(), String::new()));
+            continue;
+        }
+        let manifest_bytes = read_inside(&path, Path::new(BUNDLE_MANIFEST), Limit::DOCUMENT);
         let manifest_sha256 = manifest_bytes
             .as_ref()
             .map(|b| sha256_hex(b))
             .unwrap_or_default();
         let manifest: Option<BundleManifest> = match &manifest_bytes {
             Err(err) => {
-                problems.push(format!("manifest.json cannot be read: {err}"));
+                problems.push(format!("manifest.json {}", err.explained()));
                 None
             }
             Ok(bytes) => match serde_json::from_slice::<BundleManifest>(bytes) {
@@ -153,12 +169,13 @@ fn check_bundle(
             problems.push(format!("lists an unsafe path '{file}'"));
             continue;
         }
-        match std::fs::read(path.join(file)) {
+        match read_inside(path, Path::new(file), Limit::data()) {
             Ok(bytes) if sha256_hex(&bytes).eq_ignore_ascii_case(expected) => {}
             Ok(_) => problems.push(format!(
                 "{file} changed: its SHA-256 differs from the manifest"
             )),
-            Err(_) => problems.push(format!("{file} is missing")),
+            Err(err) if err.is_not_found() => problems.push(format!("{file} is missing")),
+            Err(err) => problems.push(format!("{file} cannot be verified: it {}", err.explained())),
         }
     }
     let listed: BTreeSet<&str> = manifest
@@ -168,7 +185,7 @@ fn check_bundle(
         .chain([BUNDLE_MANIFEST])
         .collect();
     let mut on_disk = Vec::new();
-    walk(path, "", &mut on_disk);
+    walk(path, "", &mut on_disk, problems);
     for file in on_disk {
         if !listed.contains(file.as_str()) {
             problems.push(format!("{file} was added after the bundle was written"));
@@ -176,8 +193,26 @@ fn check_bundle(
     }
 }
 
-fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+/// Every entry of an archive that is not hidden, sorted (bundle names sort by time), and
+/// whether it is a real directory (not a link to one).
+fn archive_entries(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.starts_with('.') {
+            entries.push((name, entry.file_type()?.is_dir()));
+        }
+    }
+    entries.sort();
+    Ok(entries)
+}
+
+/// The regular files below `dir`; a link or special file anywhere in a bundle is a problem:
+/// cloudkeur writes neither.
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>, problems: &mut Vec<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
+        problems.push(format!("{} cannot be listed", dir.display()));
         return;
     };
     for entry in entries.flatten() {
@@ -187,10 +222,13 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
         } else {
             format!("{prefix}/{name}")
         };
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            walk(&entry.path(), &relative, out);
-        } else {
-            out.push(relative);
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => walk(&entry.path(), &relative, out, problems),
+            Ok(kind) if kind.is_file() => out.push(relative),
+            Ok(kind) if kind.is_symlink() => problems.push(format!(
+                "{relative} is a symbolic link: a bundle holds only the files cloudkeur wrote"
+            )),
+            _ => problems.push(format!("{relative} is not a regular file")),
         }
     }
 }

@@ -98,6 +98,16 @@ impl Compiler<'_> {
             values: need.value.values.clone(),
             files: need.value.files.clone(),
         });
+        if let Some((node, depth)) = raw.rule.as_ref().and_then(super::bounds::too_deep) {
+            return Err(self.error(
+                &node.referenced,
+                format!(
+                    "the rule nests {depth} levels deep here, above the limit of {}",
+                    super::bounds::MAX_RULE_NESTING
+                ),
+                "flatten it: all_of inside all_of is one all_of, and not(not(x)) is x",
+            ));
+        }
         let rule = match &raw.rule {
             Some(rule) => Some(self.rule(rule, None, false)?),
             None if evidence.as_ref().is_some_and(|e| e.optional) => {
@@ -696,11 +706,34 @@ impl Compiler<'_> {
                 "start at the root, e.g. $.value[*].state",
             ));
         }
-        match jsonpath_rust::parser::parse_json_path(text) {
-            Ok(query) => Ok(Selector::new(text.to_owned(), query)),
-            Err(err) => Err(self.error(at, format!("invalid JSONPath '{text}': {}", crate::diag::one_line(&err.to_string())),
-                "write RFC 9535 JSONPath, e.g. $.value[?@.state == 'enabled'] (filters use @ and single quotes)")),
-        }
+        let fix = "write RFC 9535 JSONPath, e.g. $.value[?@.state == 'enabled'] (filters use @ and single quotes)";
+        let shown = shorten(text);
+        // Bounded before parsing: a path of 150 000 segments overflows the stack otherwise.
+        super::bounds::check_path_text(text).map_err(|limit| {
+            self.error(
+                at,
+                format!("JSONPath '{shown}': {limit}"),
+                "split the check into shorter paths, or select a parent and check it with all/any",
+            )
+        })?;
+        let query = jsonpath_rust::parser::parse_json_path(text).map_err(|err| {
+            self.error(
+                at,
+                format!(
+                    "invalid JSONPath '{shown}': {}",
+                    shorten(&crate::diag::one_line(&err.to_string()))
+                ),
+                fix,
+            )
+        })?;
+        super::bounds::check_query(&query).map_err(|problem| {
+            self.error(
+                at,
+                format!("JSONPath '{shown}': {problem}"),
+                "keep paths short and filters shallow; write patterns as regex literals in single quotes, e.g. search(@, 'sms|voice')",
+            )
+        })?;
+        Ok(Selector::new(text.to_owned(), query))
     }
 
     fn example(&self, node: &Spanned<RawExample>) -> Result<Example, Diagnostic> {
@@ -745,6 +778,15 @@ impl Compiler<'_> {
 /// The scan date examples are evaluated on unless they say `today:`, so that expiry and age
 /// checks in examples give the same verdict every day.
 pub(super) const EXAMPLE_TODAY: time::Date = time::macros::date!(2026 - 06 - 01);
+
+/// A JSONPath as quoted in a diagnostic: its start, when it is long.
+fn shorten(text: &str) -> String {
+    const SHOWN: usize = 120;
+    if text.chars().count() <= SHOWN {
+        return text.to_owned();
+    }
+    format!("{}…", text.chars().take(SHOWN).collect::<String>())
+}
 
 fn count_assertions(raw: &RawRule) -> usize {
     [

@@ -120,6 +120,26 @@ fn check_declaration(
             .and_then(Value::as_str)
             .unwrap_or_default()
     };
+    // A declaration made after the scan date did not exist on that date (a replay with --date,
+    // or a date mistyped into the future): it proves nothing for this scan.
+    let declared_on = text("declared_on");
+    match parse_date(declared_on) {
+        Some(date) if date > today => {
+            return Err((
+                Verdict::EvidenceMissing,
+                format!(
+                    "the declaration for {control} is dated {declared_on}, after the scan date {today}: it does not count for this scan; correct declared_on, or scan with a later --date"
+                ),
+            ));
+        }
+        Some(_) => {}
+        None => {
+            return Err((
+                Verdict::EvidenceMissing,
+                format!("the declaration for {control} has no declared_on date"),
+            ));
+        }
+    }
     let valid_until = text("valid_until");
     match parse_date(valid_until) {
         Some(date) if date < today => {

@@ -4,6 +4,7 @@
 //! Public surface: load a [`PolicyPack`], [`evaluate`] it against a snapshot, and run each
 //! policy's own examples with [`run_examples`].
 
+mod bounds;
 mod compile;
 mod eval;
 mod examples;

@@ -192,13 +192,17 @@ fn dir_files(dir: &Path) -> Result<Vec<PackFile>, Diagnostic> {
     paths.sort();
     paths
         .into_iter()
-        .map(|name| match std::fs::read_to_string(&name) {
-            Ok(text) => Ok(PackFile { name, text }),
-            Err(err) => {
-                Err(
-                    Diagnostic::new(&name, Position::default(), format!("cannot read: {err}"))
-                        .with_fix("make the file readable UTF-8 text"),
-                )
+        .map(|name| {
+            let relative = name.strip_prefix(dir).unwrap_or(&name);
+            match crate::input_file::read_text_inside(
+                dir,
+                relative,
+                crate::input_file::Limit::DOCUMENT,
+            ) {
+                Ok(text) => Ok(PackFile { name, text }),
+                Err(err) => {
+                    Err(err.diagnostic(&name, "policy file", "make the file readable UTF-8 text"))
+                }
             }
         })
         .collect()
@@ -207,7 +211,8 @@ fn dir_files(dir: &Path) -> Result<Vec<PackFile>, Diagnostic> {
 /// Collects YAML files below `dir`; hidden entries are skipped (editor swap files, .git).
 fn walk(dir: &Path, paths: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
+        let entry = entry?;
+        let path = entry.path();
         let hidden = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -215,7 +220,8 @@ fn walk(dir: &Path, paths: &mut Vec<PathBuf>) -> std::io::Result<()> {
         if hidden {
             continue;
         }
-        if path.is_dir() {
+        // Not through a link: a link to a parent directory would never end.
+        if entry.file_type()?.is_dir() {
             walk(&path, paths)?;
         } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
             paths.push(path);

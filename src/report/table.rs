@@ -1,7 +1,9 @@
-//! The terminal table: one row per finding, verdict first, fitting the given width.
+//! The terminal table: one row per finding, verdict first, fitting the given width. Every text
+//! from the report passes through `terminal::inert`: tenant data must not drive the terminal.
 
 use super::{RenderOptions, short_snapshot_hash, tenant_label, verdict_counts};
 use crate::findings::{Finding, Report, Verdict};
+use crate::terminal::inert;
 use tabled::settings::object::Cell;
 use tabled::settings::peaker::PriorityMax;
 use tabled::settings::width::Wrap;
@@ -23,13 +25,13 @@ struct Row {
 }
 
 fn row(finding: &Finding, options: &RenderOptions, text_width: usize) -> Row {
-    let mut reason = shorten(&finding.reason, REASON_CHARS);
+    let mut reason = shorten(&inert(&finding.reason), REASON_CHARS);
     if !finding.items.is_empty() {
-        let shown: Vec<&str> = finding
+        let shown: Vec<String> = finding
             .items
             .iter()
             .take(5)
-            .map(|i| i.label.as_deref().unwrap_or(&i.path))
+            .map(|i| inert(i.label.as_deref().unwrap_or(&i.path)).into_owned())
             .collect();
         let more = finding.items.len().saturating_sub(shown.len());
         let more = if more > 0 {
@@ -42,10 +44,10 @@ fn row(finding: &Finding, options: &RenderOptions, text_width: usize) -> Row {
     Row {
         verdict: finding.verdict.to_string(),
         severity: finding.severity.to_string(),
-        control: finding.control.clone(),
+        control: inert(&finding.control).into_owned(),
         finding: format!(
             "{}\n{}",
-            Wrap::wrap(finding.title.get(options.lang), text_width, true),
+            Wrap::wrap(&inert(finding.title.get(options.lang)), text_width, true),
             Wrap::wrap(&reason, text_width, true)
         ),
     }
@@ -80,7 +82,10 @@ fn text_width(report: &Report, options: &RenderOptions) -> usize {
     );
     let control = widest(
         "Control",
-        &mut report.findings.iter().map(|f| f.control.chars().count()),
+        &mut report
+            .findings
+            .iter()
+            .map(|f| inert(&f.control).chars().count()),
     );
     // Five borders, and one space of padding on each side of four columns.
     let fixed = verdict + severity + control + 5 + 8;
@@ -115,7 +120,7 @@ pub fn render_table(report: &Report, options: &RenderOptions) -> String {
         }
     }
     let scan = &report.scan;
-    let tenant = tenant_label(report);
+    let tenant = inert(&tenant_label(report)).into_owned();
     let status = if report.summary.compliant {
         "compliant"
     } else {
@@ -123,8 +128,8 @@ pub fn render_table(report: &Report, options: &RenderOptions) -> String {
     };
     format!(
         "cloudkeur {} · tenant {tenant} · collected {} · snapshot sha256 {}\n{table}\n{} finding{}: {} · {status}\n",
-        report.tool.version,
-        scan.collected_at,
+        inert(&report.tool.version),
+        inert(&scan.collected_at),
         short_snapshot_hash(report),
         report.summary.total,
         if report.summary.total == 1 { "" } else { "s" },

@@ -17,7 +17,10 @@ pub use overlay::{apply_overlay, overlay_files};
 pub use projection::{Layout, Projection, project};
 pub use read::{SnapshotError, read_dir};
 pub use seal::seal_dir;
-pub use write::{Collected, Collection, EncodedSnapshot, WriteError, encode, encode_owned};
+pub use write::{
+    Collected, Collection, EncodedSnapshot, WriteError, encode, encode_owned,
+    remove_written_snapshot,
+};
 
 use crate::registry::ResourceKind;
 use serde_json::Value;

@@ -3,10 +3,12 @@
 //!
 //! The overlay directory holds `<resource>.json` files, bodies as Microsoft Graph returns them;
 //! each replaces (or adds) that resource. Only the snapshot in memory changes: the base
-//! directory is never written.
+//! directory is never written. Every entry must be a regular `<resource>.json` file inside the
+//! overlay directory: a directory, FIFO or dangling link is an input error, never skipped.
 
 use super::Snapshot;
 use crate::diag::{Diagnostic, Position, parse_json};
+use crate::input_file::{Limit, check_inside, read_text_inside};
 use crate::registry::Registry;
 use std::path::{Path, PathBuf};
 
@@ -21,12 +23,21 @@ pub fn overlay_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, Diagnostic> {
         .with_fix("point --overlay at a directory of <resource>.json files")
     })?;
     let mut files = Vec::new();
-    for entry in entries.flatten() {
-        let path = entry.path();
+    for entry in entries {
+        let entry = entry.map_err(|err| {
+            Diagnostic::new(
+                dir,
+                Position::default(),
+                format!("cannot read overlay directory: {err}"),
+            )
+            .with_fix("check the directory's permissions")
+        })?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || !path.is_file() {
+        // Dot files (.gitkeep, editor swap files) are not resource bodies.
+        if name.starts_with('.') {
             continue;
         }
+        let path = entry.path();
         let Some(resource) = name.strip_suffix(".json") else {
             return Err(Diagnostic::new(
                 &path,
@@ -35,6 +46,15 @@ pub fn overlay_files(dir: &Path) -> Result<Vec<(String, PathBuf)>, Diagnostic> {
             )
             .with_fix("rename it after a resource in policies/resources.yaml, e.g. conditional_access_policies.json, or move it out of the overlay"));
         };
+        // A proposed change that cannot be read must not be skipped: the gate would then judge
+        // the tenant without it and pass.
+        check_inside(dir, Path::new(&name), Limit::data()).map_err(|err| {
+            err.diagnostic(
+                &path,
+                "overlay entry",
+                "make it a regular JSON file, or move it out of the overlay",
+            )
+        })?;
         files.push((resource.to_owned(), path));
     }
     files.sort();
@@ -68,10 +88,13 @@ pub fn apply_overlay(
                 "{closest}name each file after a resource in policies/resources.yaml"
             )));
         };
-        let text = std::fs::read_to_string(&path).map_err(|err| {
-            Diagnostic::new(&path, Position::default(), format!("cannot read: {err}"))
-                .with_fix("check the file's permissions")
-        })?;
+        let limit = match spec.kind {
+            crate::registry::ResourceKind::Object => Limit::DOCUMENT,
+            crate::registry::ResourceKind::Collection => Limit::data(),
+        };
+        let name = path.file_name().unwrap_or_default();
+        let text = read_text_inside(dir, Path::new(name), limit)
+            .map_err(|err| err.diagnostic(&path, "overlay file", "check the file's permissions"))?;
         let body: serde_json::Value = parse_json(&path, text.trim_start_matches('\u{feff}'))?;
         snapshot.insert_read(resource.clone(), spec.kind, body);
         applied.push(resource);

@@ -13,7 +13,7 @@
 //! member, is as received.
 
 use crate::registry::{ResourceKind, ResourceSpec};
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
@@ -217,7 +217,7 @@ impl<'de> Visitor<'de> for Shaped<'_> {
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = match self.level {
                 Level::Item if !self.members.contains(key.as_ref()) => {
-                    map.next_value::<IgnoredAny>()?;
+                    map.next_value_seed(Checked)?;
                     continue;
                 }
                 Level::Item | Level::Items => map.next_value::<Value>()?,
@@ -232,6 +232,72 @@ impl<'de> Visitor<'de> for Shaped<'_> {
             object.insert(key.into_owned(), value);
         }
         Ok(Value::Object(object))
+    }
+}
+
+/// A dropped member: parsed and checked exactly as serde_json checks a value it builds (UTF-8
+/// in every string and key, numbers in range, nesting depth), but nothing is kept.
+///
+/// `IgnoredAny` would be faster, but serde_json skips an ignored value with a lighter scanner
+/// that does not validate the UTF-8 of its strings nor the range of its numbers: a file that is
+/// not JSON would then be read as JSON only because no rule reads the broken member, and the
+/// same file read whole would be an `error`. Projection must change no finding (invariants 2
+/// and 10), so a dropped member is held to the same standard as a kept one.
+struct Checked;
+
+impl<'de> DeserializeSeed<'de> for Checked {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element_seed(Checked)?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while map.next_key_seed(Checked)?.is_some() {
+            map.next_value_seed(Checked)?;
+        }
+        Ok(())
     }
 }
 
@@ -376,6 +442,29 @@ mod tests {
                 .expect_err("invalid");
             assert_eq!(projected.to_string(), full.to_string(), "{text}");
         }
+    }
+
+    #[test]
+    fn a_dropped_member_is_validated_like_a_kept_one() {
+        let cases: [&[u8]; 4] = [
+            b"{\"value\": [{\"id\": 1, \"name\": \"a\xff\"}]}",
+            b"{\"value\": [{\"id\": 1, \"big\": 1e400}]}",
+            b"{\"value\": [{\"id\": 1, \"deep\": {\"k\xfe\": 1}}]}",
+            b"{\"value\": [{\"id\": 1, \"list\": [\"\xc3\"]}]}",
+        ];
+        for bytes in cases {
+            let whole = serde_json::from_slice::<Value>(bytes).expect_err("not JSON");
+            let projected = parse(bytes, Some(Layout::Collection), &keep(&["id"]))
+                .expect_err("a dropped member is checked too");
+            assert_eq!(projected.to_string(), whole.to_string());
+        }
+        let deep = format!(
+            "{{\"value\": [{{\"id\": 1, \"x\": {}{}}}]}}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        assert!(serde_json::from_str::<Value>(&deep).is_err());
+        assert!(parse(deep.as_bytes(), Some(Layout::Collection), &keep(&["id"])).is_err());
     }
 
     fn json_value() -> impl Strategy<Value = Value> {

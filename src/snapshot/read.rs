@@ -5,9 +5,9 @@ use super::projection::{self, Layout, Projection};
 use super::{Snapshot, SnapshotMeta, Wanted};
 use crate::diag::{Diagnostic, Position, parse_json};
 use crate::digest::sha256_hex;
+use crate::input_file::{Limit, read_inside};
 use crate::registry::Registry;
 use rayon::prelude::*;
-use std::io::ErrorKind;
 use std::path::Path;
 
 /// A snapshot that cannot be read at all (no manifest, bad manifest) is an input error.
@@ -24,20 +24,27 @@ pub fn read_dir(
     wanted: &Wanted,
 ) -> Result<Snapshot, SnapshotError> {
     let manifest_path = dir.join(MANIFEST_FILE);
-    let manifest_bytes = std::fs::read(&manifest_path).map_err(|err| {
-        let (message, fix) = if !dir.is_dir() {
-            ("snapshot directory does not exist".to_owned(), "point --offline at a snapshot directory, e.g. fixtures/tenants/kleinwaarde")
-        } else if err.kind() == ErrorKind::NotFound {
-            ("no manifest.json: this is not a snapshot directory".to_owned(), "point --offline at a directory written by --snapshot-out, or add a manifest (README: snapshot format)")
+    let manifest_bytes = read_inside(dir, Path::new(MANIFEST_FILE), Limit::DOCUMENT).map_err(|err| {
+        if !dir.is_dir() {
+            Diagnostic::new(dir, Position::default(), "snapshot directory does not exist")
+                .with_fix("point --offline at a snapshot directory, e.g. fixtures/tenants/kleinwaarde")
+        } else if err.is_not_found() {
+            Diagnostic::new(&manifest_path, Position::default(), "no manifest.json: this is not a snapshot directory")
+                .with_fix("point --offline at a directory written by --snapshot-out, or add a manifest (README: snapshot format)")
         } else {
-            (format!("cannot read: {err}"), "check the file's permissions")
-        };
-        let file = if dir.is_dir() { manifest_path.as_path() } else { dir };
-        Diagnostic::new(file, Position::default(), message).with_fix(fix)
+            err.diagnostic(&manifest_path, "manifest", "check the file's permissions")
+        }
     })?;
-    let text = String::from_utf8_lossy(&manifest_bytes);
-    let manifest: Manifest = parse_json(&manifest_path, &text)?;
-    check_manifest(&manifest_path, &text, &manifest)?;
+    let text = std::str::from_utf8(&manifest_bytes).map_err(|err| {
+        Diagnostic::new(
+            &manifest_path,
+            Position::default(),
+            format!("manifest is not UTF-8 text: {err}"),
+        )
+        .with_fix("re-collect the snapshot, or correct the file's encoding")
+    })?;
+    let manifest: Manifest = parse_json(&manifest_path, text)?;
+    check_manifest(&manifest_path, text, &manifest)?;
 
     let mut snapshot = Snapshot::new(SnapshotMeta {
         tenant_id: manifest.tenant_id.clone(),
@@ -73,7 +80,11 @@ pub fn read_dir(
     Ok(snapshot)
 }
 
-fn check_manifest(path: &Path, text: &str, manifest: &Manifest) -> Result<(), Diagnostic> {
+pub(super) fn check_manifest(
+    path: &Path,
+    text: &str,
+    manifest: &Manifest,
+) -> Result<(), Diagnostic> {
     let at = |needle: &str| crate::diag::locate_text(text, needle);
     if manifest.format != SNAPSHOT_FORMAT {
         return Err(Diagnostic::new(
@@ -119,7 +130,7 @@ fn check_manifest(path: &Path, text: &str, manifest: &Manifest) -> Result<(), Di
 }
 
 /// Keeps a manifest from pointing reads outside its own directory.
-fn is_plain_file_name(file: &str) -> bool {
+pub(super) fn is_plain_file_name(file: &str) -> bool {
     !file.is_empty()
         && file != "."
         && file != ".."
@@ -142,9 +153,17 @@ fn read_resource(
             "{name} is marked ok but the manifest names no file"
         ));
     };
-    let bytes = std::fs::read(dir.join(file)).map_err(|err| match err.kind() {
-        ErrorKind::NotFound => format!("{name}: file {file} is missing from the snapshot"),
-        _ => format!("{name}: file {file} cannot be read: {err}"),
+    // A settings object is a few kilobytes; only a collection grows with the tenant.
+    let limit = match layout {
+        None => Limit::DOCUMENT,
+        Some(_) => Limit::data(),
+    };
+    let bytes = read_inside(dir, Path::new(file), limit).map_err(|err| {
+        if err.is_not_found() {
+            format!("{name}: file {file} is missing from the snapshot")
+        } else {
+            format!("{name}: file {file} {}", err.explained())
+        }
     })?;
     let Some(expected) = &entry.sha256 else {
         return Err(format!(

@@ -4,13 +4,15 @@
 //!
 //! The directory appears whole or not at all: everything is written into a temporary sibling
 //! directory that is then renamed into place. It never writes a secret, because it is only ever
-//! given data the tenant returned.
+//! given data the tenant returned. It replaces only a directory that is recognisably a snapshot
+//! it wrote, and deletes only the files that snapshot's manifest names: never a whole tree.
 
 use super::manifest::{MANIFEST_FILE, Manifest, ResourceEntry, ResourceStatus, SNAPSHOT_FORMAT};
 use super::projection::{Layout, Projection, project};
 use super::read::failed_read_reason;
 use super::{Snapshot, SnapshotMeta, Wanted};
 use crate::digest::sha256_hex;
+use crate::input_file::{Limit, read_inside};
 use crate::registry::Registry;
 use rayon::prelude::*;
 use serde_json::Value;
@@ -71,10 +73,10 @@ pub struct EncodedSnapshot {
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     #[error(
-        "--snapshot-out {}: exists and is not a snapshot directory; name a new or empty directory, or a previous snapshot to replace",
-        .0.display()
+        "--snapshot-out {}: exists and is not a snapshot directory cloudkeur wrote ({reason}); name a new or empty directory, or a previous snapshot to replace",
+        path.display()
     )]
-    NotASnapshot(PathBuf),
+    NotASnapshot { path: PathBuf, reason: String },
     #[error("--snapshot-out {}: cannot write: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -280,25 +282,14 @@ impl EncodedSnapshot {
     }
 
     /// Writes the directory atomically: into a temporary sibling, then renamed to `dir`.
-    /// A previous snapshot at `dir` is replaced; any other non-empty directory is refused.
+    /// A previous snapshot at `dir` is replaced; anything else that is not empty is refused
+    /// (see [`existing_snapshot`]), and nothing but the files its manifest names is deleted.
     pub fn write_dir(&self, dir: &Path) -> Result<(), WriteError> {
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| WriteError::Io { path, source }
         };
-        let existing = match std::fs::read_dir(dir) {
-            Ok(mut entries) => {
-                if entries.next().is_none() {
-                    Some(false)
-                } else if dir.join(MANIFEST_FILE).is_file() {
-                    Some(true)
-                } else {
-                    return Err(WriteError::NotASnapshot(dir.to_path_buf()));
-                }
-            }
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-            Err(err) => return Err(io(dir)(err)),
-        };
+        let existing = existing_snapshot(dir)?;
         let parent = match dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -309,29 +300,39 @@ impl EncodedSnapshot {
             .unwrap_or_else(|| "snapshot".into());
         let tag = uuid::Uuid::new_v4().simple().to_string();
         let temp = parent.join(format!(".{base}.tmp-{tag}"));
-        std::fs::create_dir_all(&temp).map_err(io(&temp))?;
+        std::fs::create_dir_all(&parent).map_err(io(&parent))?;
+        std::fs::create_dir(&temp).map_err(io(&temp))?;
         let written = self.write_files(&temp);
         if let Err(err) = written {
-            let _ = std::fs::remove_dir_all(&temp);
+            remove_snapshot_files(&temp, &self.file_names());
             return Err(err);
         }
         let old = parent.join(format!(".{base}.old-{tag}"));
-        match existing {
-            Some(true) => std::fs::rename(dir, &old).map_err(io(dir))?,
-            Some(false) => std::fs::remove_dir(dir).map_err(io(dir))?,
-            None => {}
+        match &existing {
+            Existing::Snapshot(_) => std::fs::rename(dir, &old).map_err(io(dir))?,
+            Existing::Empty => std::fs::remove_dir(dir).map_err(io(dir))?,
+            Existing::Absent => {}
         }
         if let Err(err) = std::fs::rename(&temp, dir) {
-            if existing == Some(true) {
+            if let Existing::Snapshot(_) = existing {
                 let _ = std::fs::rename(&old, dir);
             }
-            let _ = std::fs::remove_dir_all(&temp);
+            remove_snapshot_files(&temp, &self.file_names());
             return Err(io(dir)(err));
         }
-        if existing == Some(true) {
-            let _ = std::fs::remove_dir_all(&old);
+        if let Existing::Snapshot(files) = &existing {
+            remove_snapshot_files(&old, files);
         }
         Ok(())
+    }
+
+    /// The files this snapshot writes, manifest included.
+    fn file_names(&self) -> Vec<String> {
+        self.files
+            .iter()
+            .map(|(name, _)| name.clone())
+            .chain([MANIFEST_FILE.to_owned()])
+            .collect()
     }
 
     fn write_files(&self, dir: &Path) -> Result<(), WriteError> {
@@ -363,6 +364,102 @@ impl EncodedSnapshot {
 
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+}
+
+/// What `--snapshot-out` finds at its path.
+#[derive(Debug)]
+enum Existing {
+    Absent,
+    Empty,
+    /// A snapshot cloudkeur wrote: the files it holds (all named by its manifest).
+    Snapshot(Vec<String>),
+}
+
+/// Recognises a directory cloudkeur may replace: absent, empty, or a snapshot (a real directory,
+/// not a link; its manifest carries the snapshot format marker; it holds nothing but regular
+/// files that manifest names). Anything else is the user's, and refused.
+fn existing_snapshot(dir: &Path) -> Result<Existing, WriteError> {
+    let refuse = |reason: String| WriteError::NotASnapshot {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    match std::fs::symlink_metadata(dir) {
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Existing::Absent),
+        Err(source) => {
+            return Err(WriteError::Io {
+                path: dir.to_path_buf(),
+                source,
+            });
+        }
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(refuse("it is a symbolic link".into()));
+        }
+        Ok(meta) if !meta.is_dir() => return Err(refuse("it is not a directory".into())),
+        Ok(_) => {}
+    }
+    let io = |source| WriteError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut present = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !entry.file_type().map_err(io)?.is_file() {
+            return Err(refuse(format!("'{name}' is not a regular file")));
+        }
+        present.push(name);
+    }
+    if present.is_empty() {
+        return Ok(Existing::Empty);
+    }
+    let manifest = read_inside(dir, Path::new(MANIFEST_FILE), Limit::DOCUMENT)
+        .map_err(|err| refuse(format!("{MANIFEST_FILE} {err}")))?;
+    let manifest: Manifest = serde_json::from_slice(&manifest)
+        .map_err(|_| refuse(format!("{MANIFEST_FILE} is not a snapshot manifest")))?;
+    if manifest.format != SNAPSHOT_FORMAT {
+        return Err(refuse(format!(
+            "its manifest's format is '{}', not {SNAPSHOT_FORMAT}",
+            manifest.format
+        )));
+    }
+    let named: std::collections::BTreeSet<&str> = manifest
+        .resources
+        .values()
+        .filter_map(|entry| entry.file.as_deref())
+        .chain([MANIFEST_FILE])
+        .collect();
+    if let Some(stranger) = present.iter().find(|name| !named.contains(name.as_str())) {
+        return Err(refuse(format!("'{stranger}' is not named by its manifest")));
+    }
+    Ok(Existing::Snapshot(present))
+}
+
+/// Deletes the named files of a snapshot directory cloudkeur wrote, then the directory if that
+/// left it empty: never a recursive delete, so nothing else can be lost.
+fn remove_snapshot_files(dir: &Path, files: &[String]) {
+    for name in files {
+        if super::read::is_plain_file_name(name) || name == MANIFEST_FILE {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+    }
+    if std::fs::remove_dir(dir).is_err() && dir.exists() {
+        crate::logging::warn(
+            "snapshot-left",
+            &format!(
+                "{} was left in place: it holds files cloudkeur did not write",
+                dir.display()
+            ),
+        );
+    }
+}
+
+/// Removes a snapshot directory cloudkeur wrote (e.g. the hidden one a live `--archive` scan
+/// writes before the bundle copies it): only when it is recognisably one, file by file.
+pub fn remove_written_snapshot(dir: &Path) {
+    if let Ok(Existing::Snapshot(files)) = existing_snapshot(dir) {
+        remove_snapshot_files(dir, &files);
     }
 }
 
@@ -457,7 +554,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("notes.txt"), "mine").unwrap();
         let err = encode(&collection()).write_dir(&dir).unwrap_err();
-        assert!(matches!(err, WriteError::NotASnapshot(_)));
+        assert!(matches!(err, WriteError::NotASnapshot { .. }));
         assert!(dir.join("notes.txt").exists());
         std::fs::remove_dir_all(&dir).unwrap();
     }
