@@ -78,6 +78,7 @@ fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
     let waiver_states = crate::waiver::apply(&mut findings, &waivers, today);
     let identities = protect_identities(&mut findings, &snapshot.meta.tenant_id, args)?;
     let scan = ScanInfo {
+        vendor: snapshot.vendor(),
         tenant: snapshot.meta.tenant_id.clone(),
         tenant_name: snapshot.meta.tenant_name.clone(),
         source: snapshot.meta.source.clone(),

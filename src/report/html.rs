@@ -69,9 +69,9 @@ footer { margin-top: 36px; font-size: 12px; color: var(--muted); border-top: 1px
 /// Fixed texts in the report language.
 struct Texts {
     kicker: &'static str,
-    heading: &'static str,
+    /// After the suite's name: "Google Workspace and the VTC guideline".
+    heading_after: &'static str,
     tenant: &'static str,
-    tenant_id: &'static str,
     collected: &'static str,
     scanned: &'static str,
     source: &'static str,
@@ -107,9 +107,8 @@ struct Texts {
 
 const NL: Texts = Texts {
     kicker: "Conformiteitsrapport",
-    heading: "Microsoft 365 en de VTC-richtlijn",
+    heading_after: "en de VTC-richtlijn",
     tenant: "Bestuur",
-    tenant_id: "Tenant-ID",
     collected: "Gegevens verzameld",
     scanned: "Scan uitgevoerd",
     source: "Bron",
@@ -145,9 +144,8 @@ const NL: Texts = Texts {
 
 const EN: Texts = Texts {
     kicker: "Compliance report",
-    heading: "Microsoft 365 and the VTC guideline",
+    heading_after: "and the VTC guideline",
     tenant: "Organisation",
-    tenant_id: "Tenant ID",
     collected: "Data collected",
     scanned: "Scan run",
     source: "Source",
@@ -427,7 +425,13 @@ fn waiver_table(report: &Report, texts: &Texts) -> Markup {
     }
 }
 
-fn control_section(finding: &Finding, catalog: &Catalog, lang: Lang, texts: &Texts) -> Markup {
+fn control_section(
+    finding: &Finding,
+    catalog: &Catalog,
+    vendor: crate::vendor::Vendor,
+    lang: Lang,
+    texts: &Texts,
+) -> Markup {
     let control = catalog.get(&finding.control);
     html! {
         section.control id=(finding.policy) style={ "--verdict:" (color_of(finding.verdict)) } {
@@ -440,7 +444,7 @@ fn control_section(finding: &Finding, catalog: &Catalog, lang: Lang, texts: &Tex
             }
             @if let Some(control) = control {
                 div.label { (texts.requirement) }
-                p { (control.requirement.get(lang)) }
+                p { (control.requirement_for(vendor).get(lang)) }
                 div.label { (texts.guideline) }
                 p { "§ " (control.guideline.section) }
                 blockquote { "“" (control.guideline.quote) "”" }
@@ -499,10 +503,10 @@ pub fn render_html(report: &Report, catalog: &Catalog, lang: Lang) -> String {
                     header.doc {
                         p.kicker { (texts.kicker) }
                         h1 { (scan.tenant_name.as_deref().unwrap_or(&scan.tenant)) }
-                        p { (texts.heading) }
+                        p { (scan.vendor.suite()) " " (texts.heading_after) }
                         dl.meta {
                             dt { (texts.tenant) } dd { (scan.tenant_name.as_deref().unwrap_or("—")) }
-                            dt { (texts.tenant_id) } dd { code { (scan.tenant) } }
+                            dt { (scan.vendor.id_label(lang)) } dd { code { (scan.tenant) } }
                             dt { (texts.collected) } dd { (readable_time(&scan.collected_at)) }
                             dt { (texts.scanned) } dd { (readable_time(&scan.finished_at)) }
                             dt { (texts.source) } dd { (scan.source) }
@@ -548,7 +552,7 @@ pub fn render_html(report: &Report, catalog: &Catalog, lang: Lang) -> String {
                     (waiver_table(report, texts))
                     h2 { (texts.controls) }
                     @for finding in sorted(report, catalog) {
-                        (control_section(finding, catalog, lang, texts))
+                        (control_section(finding, catalog, scan.vendor, lang, texts))
                     }
                     footer { (texts.footer) }
                 }

@@ -2,7 +2,7 @@
 //! non-compliant findings as a table. Text from the tenant is escaped so that it cannot break
 //! the table or inject links, HTML or mentions.
 
-use super::{item_names, short_snapshot_hash, tenant_label, verdict_counts};
+use super::{item_names, scanned_kind, short_snapshot_hash, tenant_label, verdict_counts};
 use crate::findings::{Lang, Report};
 
 /// Escapes Markdown and inline HTML, and keeps a cell on one line.
@@ -35,8 +35,9 @@ pub fn render_markdown(report: &Report, lang: Lang) -> String {
         (false, false) => "❌ not compliant",
     };
     out.push_str(&format!(
-        "### cloudkeur: {} — {status}\n\n",
-        escape(&tenant_label(report))
+        "### cloudkeur: {} — {status}\n\n{}\n\n",
+        escape(&tenant_label(report)),
+        scanned_kind(report)
     ));
     out.push_str(&format!(
         "{} `{}` · {} {} · snapshot `{}`\n\n",
