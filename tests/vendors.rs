@@ -178,3 +178,20 @@ fn a_scan_runs_only_the_snapshot_vendors_policies() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("oracle"));
 }
+#[test]
+fn every_control_has_for_every_vendor_a_policy_or_a_reason_it_does_not_apply() {
+    let pack = PolicyPack::load(&PackSource::BuiltIn).unwrap();
+    let mut gaps = Vec::new();
+    for vendor in Vendor::ALL {
+        for control in pack.catalog.controls() {
+            if !pack
+                .policies
+                .iter()
+                .any(|p| p.control == control.id && p.is_for(vendor))
+            {
+                gaps.push(format!("{} for {vendor}", control.id));
+            }
+        }
+    }
+    assert!(gaps.is_empty(), "controls silently absent: {gaps:?}");
+}
