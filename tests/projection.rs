@@ -78,6 +78,12 @@ fn projection_changes_no_finding_on_the_compliant_fixture() {
 }
 
 #[test]
+fn projection_changes_no_finding_on_the_google_fixtures() {
+    assert_projection_changes_nothing(&repo("fixtures/tenants/klimop"), None);
+    assert_projection_changes_nothing(&repo("fixtures/tenants/heidebeek"), None);
+}
+
+#[test]
 fn projection_changes_no_finding_on_the_non_compliant_fixture() {
     assert_projection_changes_nothing(&repo("fixtures/tenants/kleinwaarde"), None);
 }

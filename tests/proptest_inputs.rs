@@ -164,7 +164,7 @@ proptest! {
     /// Knowing less never makes a new pass, on the two example tenants as collected: each
     /// resource made unreadable in turn.
     #[test]
-    fn an_unreadable_resource_never_makes_a_new_pass_on_the_fixtures(which in any::<prop::sample::Index>(), tenant in prop::sample::select(vec!["zonnedorp", "kleinwaarde"])) {
+    fn an_unreadable_resource_never_makes_a_new_pass_on_the_fixtures(which in any::<prop::sample::Index>(), tenant in prop::sample::select(vec!["zonnedorp", "kleinwaarde", "heidebeek", "klimop"])) {
         let wanted = pack().projections();
         let snapshot = read_dir(&repo_path(&format!("fixtures/tenants/{tenant}")), &pack().registry, &wanted).expect("fixture");
         let names: Vec<&str> = snapshot.resource_names().collect();
