@@ -8,6 +8,7 @@
 //! The public surface is small: a [`LiveConfig`] resolved by the command layer, a [`Credential`],
 //! and [`collect_blocking`], which returns the [`Collection`] that `snapshot::write` stores.
 
+pub mod google;
 pub mod graph;
 pub mod transport;
 

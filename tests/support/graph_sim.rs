@@ -428,6 +428,12 @@ impl Transport for InProcess {
                 Request::Token { url, form } => {
                     (Method::POST, url, Bytes::from(form.expose().to_owned()))
                 }
+                // Google's signJwt never goes to Microsoft.
+                Request::SignJwt(_) => {
+                    return Err(TransportError::Refused(
+                        "signJwt is not a Graph request".into(),
+                    ));
+                }
             };
             let target = match url.query() {
                 Some(query) => format!("{}?{query}", url.path()),

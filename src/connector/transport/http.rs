@@ -67,6 +67,21 @@ impl Transport for HttpTransport {
                     .post(url)
                     .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                     .body(form.expose().to_owned()),
+                Request::SignJwt(sign) => {
+                    let mut value =
+                        HeaderValue::from_str(&format!("Bearer {}", sign.bearer().expose()))
+                            .map_err(|_| {
+                                TransportError::Connect(
+                                    "the access token is not a valid header".into(),
+                                )
+                            })?;
+                    value.set_sensitive(true);
+                    client
+                        .post(sign.url().clone())
+                        .header(AUTHORIZATION, value)
+                        .header(CONTENT_TYPE, "application/json")
+                        .body(sign.body().expose().to_owned())
+                }
             };
             let response = builder
                 .header(ACCEPT, "application/json")
