@@ -13,7 +13,7 @@ mod support;
 
 use cloudkeur::connector::{
     ConnectorError, Credential, DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, NoProgress, RetryPolicy,
-    Secret, check_base_url, collect_blocking, collect_with,
+    Secret, collect_blocking, collect_with,
 };
 use cloudkeur::policy::{PackSource, PolicyPack};
 use cloudkeur::snapshot::{Collected, Collection};
@@ -40,14 +40,10 @@ fn fast_retry() -> RetryPolicy {
 
 fn config(sim: &SimGraph, credential: Credential) -> LiveConfig {
     LiveConfig {
-        tenant: TENANT.into(),
-        client_id: CLIENT_ID.into(),
-        credential,
-        graph_url: check_base_url("--graph-url", &sim.url).expect("loopback url"),
-        authority_url: check_base_url("--authority-url", &sim.url).expect("loopback url"),
         concurrency: 4,
         retry: fast_retry(),
         max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        ..sim.live_config(credential)
     }
 }
 
@@ -319,7 +315,8 @@ fn pack_dir_with(edit: impl Fn(String) -> String) -> tempfile::TempDir {
 
 fn live_cmd(sim: &SimGraph) -> assert_cmd::Command {
     let mut cmd = cloudkeur();
-    cmd.args(["scan", "--graph-url", &sim.url, "--authority-url", &sim.url])
+    cmd.arg("scan")
+        .args(sim.url_args())
         .env("AZURE_TENANT_ID", TENANT)
         .env("AZURE_CLIENT_ID", CLIENT_ID)
         .env_remove("AZURE_CLIENT_SECRET")

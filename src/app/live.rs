@@ -1,5 +1,5 @@
 //! Live scans: resolves the live flags and the environment into a [`LiveConfig`], reads the
-//! tenant through the Graph connector, writes `--snapshot-out`, and hands back the snapshot.
+//! tenant through the connectors, writes `--snapshot-out`, and hands back the snapshot.
 //!
 //! The client secret is read here, from AZURE_CLIENT_SECRET only, straight into a [`Secret`].
 
@@ -107,14 +107,16 @@ fn resolve(args: &LiveArgs) -> Result<LiveConfig, Error> {
         }
     };
     Ok(LiveConfig {
-        tenant,
-        client_id,
-        credential,
         graph_url: check_base_url("--graph-url", &args.graph_url)?,
+        exchange_url: check_base_url("--exchange-url", &args.exchange_url)?,
+        compliance_url: check_base_url("--compliance-url", &args.compliance_url)?,
+        teams_url: check_base_url("--teams-url", &args.teams_url)?,
         authority_url: check_base_url("--authority-url", &args.authority_url)?,
+        services: (!args.services.is_empty()).then(|| args.services.iter().copied().collect()),
         concurrency: usize::from(args.concurrency),
         retry: RetryPolicy::default(),
         max_response_bytes: args.max_response_bytes,
+        ..LiveConfig::new(&tenant, &client_id, credential)
     })
 }
 

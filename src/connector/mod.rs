@@ -1,29 +1,198 @@
 //! Connectors: read a tenant's resources into a snapshot.
 //!
-//! [`graph`] reads Microsoft Graph live. It is the only code in cloudkeur that opens a socket, and
-//! it can only send GET requests to the configured Graph host (plus the token request to the
-//! configured authority). It must never write to a tenant and never let a secret (client secret,
-//! client assertion, access token) reach a log, an error message, a snapshot or a report.
+//! One engine ([`engine`]) reads a scan's resources, each with the connector of its service
+//! ([`engine::ServiceConnector`]): Microsoft Graph ([`graph`], GET), Exchange Online and Security &
+//! Compliance ([`admin`], the admin API's `InvokeCommand` POST of a read-only cmdlet) and the Teams
+//! admin API ([`teams`], GET). Every request goes through the transport seam ([`transport`]),
+//! whose request type can express only those reads and the token request; the network transport
+//! is the only code in cloudkeur that opens a socket to a service, and only to the configured
+//! origins. Connectors must never write to a tenant and never let a secret (client secret, client
+//! assertion, access token) reach a log, an error message, a snapshot or a report.
 //!
 //! The public surface is small: a [`LiveConfig`] resolved by the command layer, a [`Credential`],
 //! and [`collect_blocking`], which returns the [`Collection`] that `snapshot::write` stores.
 
+pub mod admin;
+pub mod auth;
+mod config;
+pub mod engine;
+pub mod fetch;
 pub mod graph;
+pub mod next_link;
+mod plan;
+pub mod reader;
+pub mod retry;
+pub mod teams;
 pub mod transport;
 
-pub use graph::auth::{Credential, CredentialKind};
-pub use graph::retry::RetryPolicy;
-pub use graph::{
-    DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, NoProgress, Progress, collect, collect_with,
-    resources_to_read,
+pub use auth::{Credential, CredentialKind};
+pub use config::{
+    DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, TEAMS_ADMIN_API_APP_ID, default_origin, origin_flag,
+    token_scope,
 };
+pub use retry::RetryPolicy;
 pub use transport::origin::check_base_url;
 
-use crate::registry::Registry;
+use crate::registry::{Registry, Service};
 use crate::snapshot::Collection;
-use std::collections::BTreeSet;
+use auth::{TokenSource, Tokens};
+use engine::{Connectors, ServiceConnector};
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
+use transport::Transport;
+use transport::http::{Allowed, HttpTransport};
+
+/// Told about progress; the command layer draws a bar with it on a terminal.
+pub trait Progress: Send + Sync {
+    fn start(&self, _resources: usize) {}
+    fn finished(&self, _resource: &str, _ok: bool) {}
+}
+
+/// Reports nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Reads `wanted` (and the resources they wait for) from the tenant, over the network: to the
+/// configured origins of the services they need, and the authority, and nowhere else.
+pub async fn collect(
+    config: &LiveConfig,
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+    progress: Arc<dyn Progress>,
+) -> Result<Collection, ConnectorError> {
+    let services = services_read(config, &plan::plan(registry, wanted)?);
+    let mut allowed = vec![Allowed::exact(&config.authority_url)];
+    for service in &services {
+        allowed.push(match service {
+            // The admin APIs may send a tenant to a regional host: one label under their own.
+            Service::Exchange | Service::Compliance => {
+                Allowed::with_regional_hosts(config.origin(*service))
+            }
+            Service::Graph | Service::Teams => Allowed::exact(config.origin(*service)),
+        });
+    }
+    let transport = HttpTransport::new(&allowed, config.retry.request_timeout)?;
+    collect_with(Arc::new(transport), config, registry, wanted, progress).await
+}
+
+/// [`collect`] through the given transport (tests: an in-process simulator on tokio's paused
+/// clock).
+pub async fn collect_with(
+    transport: Arc<dyn Transport>,
+    config: &LiveConfig,
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+    progress: Arc<dyn Progress>,
+) -> Result<Collection, ConnectorError> {
+    let plan = plan::plan(registry, wanted)?;
+    let services = services_read(config, &plan);
+    let connectors = microsoft_connectors(transport, config, &services)?;
+    let resources = engine::run(&connectors, plan, config.concurrency, progress).await?;
+    let tenant_name = connectors
+        .by_service
+        .values()
+        .find_map(|connector| connector.tenant_name(&resources));
+    let source = connectors
+        .by_service
+        .values()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c.service(),
+                c.origin().as_str().trim_end_matches('/')
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Collection {
+        tenant_id: config.tenant.clone(),
+        tenant_name,
+        source,
+        collected_at: String::new(),
+        resources,
+    })
+}
+
+/// The services a scan of `wanted` reads: those its resources need, as far as `--services`
+/// allows.
+fn services_read(
+    config: &LiveConfig,
+    plan: &BTreeMap<String, crate::registry::ResourceSpec>,
+) -> BTreeSet<Service> {
+    plan.values()
+        .map(|spec| spec.service)
+        .filter(|service| config.allows(*service))
+        .collect()
+}
+
+/// A connector for each of `services`, each with the token source of its own audience.
+fn microsoft_connectors(
+    transport: Arc<dyn Transport>,
+    config: &LiveConfig,
+    services: &BTreeSet<Service>,
+) -> Result<Connectors, ConnectorError> {
+    let tokens = Tokens::new(Arc::clone(&transport), config);
+    let mut by_service: BTreeMap<Service, Arc<dyn ServiceConnector>> = BTreeMap::new();
+    for &service in services {
+        let origin = config.origin(service).clone();
+        let tokens = tokens.source(token_scope(service, &origin))?;
+        let transport = Arc::clone(&transport);
+        let connector: Arc<dyn ServiceConnector> = match service {
+            Service::Graph => Arc::new(graph::GraphConnector::new(
+                transport,
+                origin,
+                tokens,
+                config.retry.clone(),
+                config.max_response_bytes,
+            )),
+            Service::Exchange | Service::Compliance => Arc::new(admin::AdminConnector::new(
+                service,
+                transport,
+                origin,
+                &config.tenant,
+                tokens,
+                config.retry.clone(),
+                config.max_response_bytes,
+            )?),
+            Service::Teams => Arc::new(teams::TeamsConnector::new(
+                transport,
+                origin,
+                tokens,
+                config.retry.clone(),
+                config.max_response_bytes,
+            )),
+        };
+        by_service.insert(service, connector);
+    }
+    let selection = match &config.services {
+        Some(selected) => format!(
+            "--services {}",
+            selected
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        None => "every service".to_owned(),
+    };
+    Ok(Connectors {
+        by_service,
+        selection,
+    })
+}
+
+/// Gets a first token from `tokens`: a refusal is a setup error of the whole scan (exit 2).
+pub(crate) async fn check_token(tokens: &TokenSource) -> Result<(), ConnectorError> {
+    tokens
+        .token()
+        .await
+        .map(|_| ())
+        .map_err(|err| ConnectorError::Auth {
+            message: err.to_string(),
+            hint: err.hint(tokens.hint()).to_owned(),
+        })
+}
 
 /// A value that must never be shown: its `Debug` and `Display` print `[redacted]`.
 ///
@@ -80,8 +249,7 @@ pub enum ConnectorError {
     Runtime(String),
 }
 
-/// Reads `wanted` (and the resources their fan-outs depend on) from Graph, on a small runtime
-/// of its own so the rest of cloudkeur stays synchronous.
+/// [`collect`] on a small runtime of its own, so the rest of cloudkeur stays synchronous.
 pub fn collect_blocking(
     config: &LiveConfig,
     registry: &Registry,
@@ -93,6 +261,15 @@ pub fn collect_blocking(
         .build()
         .map_err(|err| ConnectorError::Runtime(err.to_string()))?;
     runtime.block_on(collect(config, registry, wanted, progress))
+}
+
+/// The names of the resources a live scan reads for `wanted`: those plus every resource they
+/// wait for (a fan-out's parent, a `read_if`'s deciding resource).
+pub fn resources_to_read(
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+) -> Result<BTreeSet<String>, ConnectorError> {
+    Ok(plan::plan(registry, wanted)?.into_keys().collect())
 }
 
 /// `text` on one line (whitespace runs made one space), at most 300 characters: for messages

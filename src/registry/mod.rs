@@ -7,7 +7,7 @@
 
 mod service;
 
-pub use service::{Cmdlet, Service};
+pub use service::{Cmdlet, Service, is_parameter_name};
 
 use crate::diag::{Diagnostic, locate_key, parse_yaml};
 use serde::Deserialize;
@@ -146,6 +146,18 @@ impl ResourceSpec {
                     "leave path, query and for_each out; give cmdlet parameters under `parameters:`",
                 ));
             }
+            if let Some(parameter) = self.parameters.keys().find(|name| !is_parameter_name(name)) {
+                return Err((
+                    format!("resource '{name}': '{parameter}' is not a cmdlet parameter name"),
+                    "write the parameter's name without '-', letters and digits only, e.g. IncludeDetailedLabelActions",
+                ));
+            }
+            if self.kind != ResourceKind::Collection {
+                return Err((
+                    format!("resource '{name}': a cmdlet's output is a list, even of one object"),
+                    "write `kind: collection`; policies read it as $.value[0]...",
+                ));
+            }
             if let Some((parameter, _)) = self
                 .parameters
                 .iter()
@@ -172,6 +184,17 @@ impl ResourceSpec {
                     "resource '{name}': parameters are for cmdlets; service {service} takes a query"
                 ),
                 "put query options under `query:`",
+            ));
+        }
+        if service == Service::Teams
+            && (self.kind != ResourceKind::Collection
+                || self.for_each.is_some()
+                || !self.fallback_on_400.is_empty()
+                || self.first_page_only)
+        {
+            return Err((
+                format!("resource '{name}': the Teams admin API answers a list, read whole"),
+                "write `kind: collection`, without for_each, fallback_on_400 or first_page_only",
             ));
         }
         if !self.path.starts_with('/') {
@@ -551,10 +574,21 @@ resources:
                 "    service: teams\n    path: Skype.Policy/x\n",
                 "does not start with '/'",
             ),
+            (
+                "    service: compliance\n    cmdlet: Get-Label\n    parameters: {Include-Detailed: true}\n",
+                "not a cmdlet parameter name",
+            ),
+            (
+                "    service: teams\n    path: /Skype.Policy/configurations/TeamsMeetingPolicy\n    first_page_only: true\n",
+                "read whole",
+            ),
         ] {
             let err = parse(&entry(body)).unwrap_err();
             assert!(err.contains(problem), "{body}: {err}");
         }
+        let object = "  audit:\n    title: t\n    service: exchange\n    cmdlet: Get-AdminAuditLogConfig\n    kind: object\n    permission: Exchange.ManageAsApp\n";
+        let err = parse(object).unwrap_err();
+        assert!(err.contains("a list, even of one object"), "{err}");
     }
 
     #[test]
