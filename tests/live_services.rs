@@ -968,3 +968,70 @@ fn a_snapshot_without_the_new_resources_still_scans_offline() {
         "{reason}"
     );
 }
+
+#[test]
+fn scan_all_runs_the_resolved_plan_for_a_live_tenant_beside_an_offline_one() {
+    let setup = Setup::new();
+    let sim = setup.sim(|o| o.federated_token = Some("federated-from-the-cluster".into()));
+    let out = TempDir::new().unwrap();
+    let token_file = out.path().join("token");
+    std::fs::write(&token_file, "federated-from-the-cluster\n").unwrap();
+    let tenants = out.path().join("tenants.yaml");
+    let yaml = format!(
+        "tenants:\n  - name: zonnedorp-live\n    tenant: {TENANT}\n    client_id: {CLIENT_ID}\n    credential: {{federated_token_file: {}}}\n  - name: zonnedorp-archief\n    offline: {}\n",
+        token_file.display(),
+        graph_sim::fixture_dir().display()
+    );
+    std::fs::write(&tenants, yaml).unwrap();
+    let reports = out.path().join("reports");
+    let output = cloudkeur()
+        .args(["scan", "--all", "--format", "json"])
+        .args(sim.url_args())
+        .args(["--services", "graph,exchange,compliance,teams"])
+        .arg("--policies")
+        .arg(setup.pack.path())
+        .args(["--only", "test-services-read"])
+        .arg("--tenants")
+        .arg(&tenants)
+        .arg("--reports-dir")
+        .arg(&reports)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("AZURE_TENANT_ID")
+        .env_remove("AZURE_CLIENT_ID")
+        .output()
+        .unwrap();
+    let summary: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&output.stderr)));
+    let status = |name: &str| {
+        summary["tenants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["name"] == name)
+            .map(|t| t["status"].as_str().unwrap_or_default().to_owned())
+    };
+    assert_eq!(
+        status("zonnedorp-live").as_deref(),
+        Some("compliant"),
+        "{summary}"
+    );
+    assert_eq!(
+        status("zonnedorp-archief").as_deref(),
+        Some("not-compliant"),
+        "{summary}"
+    );
+    assert_eq!(output.status.code(), Some(1));
+    // The live tenant read every service, through the regional compliance host too.
+    let requests = sim.requests();
+    assert_only_reads(&requests);
+    for service in ["exchange", "compliance", "teams"] {
+        assert!(requests.iter().any(|r| r.service == service), "{service}");
+    }
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(reports.join("zonnedorp-live.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        support::finding(&report, "test-services-read")["verdict"],
+        "pass"
+    );
+}
