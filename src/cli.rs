@@ -431,6 +431,11 @@ pub struct PermissionsArgs {
     /// Only the permissions these policies or controls need (repeatable).
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
+
+    /// Only what these services need (comma-separated: graph, exchange, compliance, teams), as
+    /// for `scan --services`.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_service)]
+    pub services: Vec<crate::registry::Service>,
 }
 
 fn parse_service(text: &str) -> Result<crate::registry::Service, String> {

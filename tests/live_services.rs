@@ -1035,3 +1035,45 @@ fn scan_all_runs_the_resolved_plan_for_a_live_tenant_beside_an_offline_one() {
         "pass"
     );
 }
+
+#[test]
+fn permissions_lists_per_service_what_the_app_needs_with_clicks_and_commands() {
+    let setup = Setup::new();
+    let run = cloudkeur()
+        .args(["permissions", "--only", "test-services-read", "--policies"])
+        .arg(setup.pack.path())
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&run.stdout);
+    for expected in [
+        "Exchange Online and Security & Compliance admin APIs (4 resources: t_exchange_audit_config, t_exchange_encryption_policies, t_compliance_labels, t_compliance_retention_policies)",
+        "Exchange.ManageAsApp of \"Office 365 Exchange Online\"",
+        "az ad app permission add --id $APP --api 00000002-0000-0ff1-ce00-000000000000 --api-permissions dc50a0fb-09a3-484d-be87-e023b12c6440=Role",
+        "Teams admin API (1 resources: t_teams_meeting_policies)",
+        "48ac35b8-9aa8-4d74-927d-1f4a14a0b239",
+        "Roles & admins → Global Reader → Add assignments",
+        "\"roleDefinitionId\": \"f2ef992c-3afb-46b9-b7cf-a126ee74c451\"",
+    ] {
+        assert!(text.contains(expected), "{expected}\n{text}");
+    }
+    assert_eq!(
+        text.matches("Entra role for the admin APIs").count(),
+        1,
+        "{text}"
+    );
+    // Limited to Graph, nothing of the admin APIs is asked for.
+    let graph_only = cloudkeur()
+        .args(["permissions", "--services", "graph", "--policies"])
+        .arg(setup.pack.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&graph_only.stdout);
+    assert!(
+        text.contains("Microsoft Graph: application permissions"),
+        "{text}"
+    );
+    for absent in ["Exchange.ManageAsApp", "Teams admin API", "Global Reader"] {
+        assert!(!text.contains(absent), "{absent}\n{text}");
+    }
+}
