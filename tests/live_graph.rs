@@ -188,13 +188,9 @@ fn fixture(name: &str) -> Value {
     serde_json::from_slice(&bytes).unwrap()
 }
 
-/// Only token POSTs and authorised GETs reached the simulator.
+/// Only reads reached the simulator (token POSTs, authorised GETs, allowlisted cmdlets).
 fn assert_only_reads(sim: &SimGraph) {
-    for request in sim.requests() {
-        let token = request.method == "POST" && request.path.ends_with("/oauth2/v2.0/token");
-        let read = request.method == "GET" && request.has_auth;
-        assert!(token || read, "unexpected request {request:?}");
-    }
+    sim.assert_only_reads();
 }
 
 /// Every Graph read the simulator received carried exactly the query of a resource at its path

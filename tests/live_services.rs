@@ -22,7 +22,7 @@ use cloudkeur::connector::{Credential, LiveConfig, NoProgress, RetryPolicy, Secr
 use cloudkeur::policy::{PackSource, PolicyPack};
 use cloudkeur::registry::{Cmdlet, Service};
 use cloudkeur::snapshot::{Collected, Collection};
-use graph_sim::{CLIENT_ID, Fault, LoggedRequest, SimGraph, SimOptions, TENANT};
+use graph_sim::{CLIENT_ID, Fault, LoggedRequest, SimGraph, SimOptions, TENANT, assert_only_reads};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -284,29 +284,6 @@ fn error_of(collection: &Collection, name: &str) -> (Option<u16>, String) {
             http_status, error, ..
         }) => (*http_status, error.clone()),
         other => panic!("{name} should have failed, got {other:?}"),
-    }
-}
-
-/// Only token POSTs, authorised GETs to Graph and Teams, and authorised `InvokeCommand` POSTs
-/// of an allowlisted cmdlet of that very service reached the simulator.
-fn assert_only_reads(requests: &[LoggedRequest]) {
-    for request in requests {
-        let token = request.service == "graph"
-            && request.method == "POST"
-            && request.path.ends_with("/oauth2/v2.0/token");
-        let get = matches!(request.service, "graph" | "teams")
-            && request.method == "GET"
-            && request.has_auth;
-        let invoke = matches!(request.service, "exchange" | "compliance")
-            && request.method == "POST"
-            && request.has_auth
-            && request.path == format!("/adminapi/beta/{TENANT}/InvokeCommand")
-            && request.cmdlet.as_deref().is_some_and(|name| {
-                Cmdlet::ALL
-                    .iter()
-                    .any(|c| c.as_str() == name && c.service().as_str() == request.service)
-            });
-        assert!(token || get || invoke, "unexpected request {request:?}");
     }
 }
 

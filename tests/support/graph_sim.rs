@@ -336,6 +336,29 @@ pub struct SimGraph {
     sim: Arc<Sim>,
 }
 
+/// See [`SimGraph::assert_only_reads`].
+pub fn assert_only_reads(requests: &[LoggedRequest]) {
+    use cloudkeur::registry::Cmdlet;
+    for request in requests {
+        let token = request.service == "graph"
+            && request.method == "POST"
+            && request.path.ends_with("/oauth2/v2.0/token");
+        let get = matches!(request.service, "graph" | "teams")
+            && request.method == "GET"
+            && request.has_auth;
+        let invoke = matches!(request.service, "exchange" | "compliance")
+            && request.method == "POST"
+            && request.has_auth
+            && request.path == format!("/adminapi/beta/{TENANT}/InvokeCommand")
+            && request.cmdlet.as_deref().is_some_and(|name| {
+                Cmdlet::ALL
+                    .iter()
+                    .any(|c| c.as_str() == name && c.service().as_str() == request.service)
+            });
+        assert!(token || get || invoke, "unexpected request {request:?}");
+    }
+}
+
 /// What a fault is keyed by: the cmdlet's name for an admin API resource, else its path.
 pub fn fault_key(spec: &ResourceSpec) -> String {
     match spec.cmdlet {
@@ -560,6 +583,12 @@ impl SimGraph {
             Service::Compliance => Origin::Compliance,
             Service::Teams => Origin::Teams,
         })
+    }
+
+    /// Asserts that only reads reached the simulator: token POSTs, authorised GETs to Graph and
+    /// Teams, and authorised `InvokeCommand` POSTs of an allowlisted cmdlet of that very service.
+    pub fn assert_only_reads(&self) {
+        assert_only_reads(&self.requests());
     }
 
     /// Requests to this path (GETs of every page).
