@@ -18,6 +18,7 @@ mod config;
 pub mod engine;
 pub mod fetch;
 pub mod graph;
+mod microsoft;
 pub mod next_link;
 mod plan;
 pub mod reader;
@@ -30,18 +31,16 @@ pub use config::{
     DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, TEAMS_ADMIN_API_APP_ID, default_origin, origin_flag,
     token_scope,
 };
+pub use microsoft::{collect, collect_with};
 pub use retry::RetryPolicy;
 pub use transport::origin::check_base_url;
 
-use crate::registry::{Registry, Service};
+use crate::registry::Registry;
 use crate::snapshot::Collection;
-use auth::{TokenSource, Tokens};
-use engine::{Connectors, ServiceConnector};
-use std::collections::{BTreeMap, BTreeSet};
+use auth::TokenSource;
+use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
-use transport::Transport;
-use transport::http::{Allowed, HttpTransport};
 
 /// Told about progress; the command layer draws a bar with it on a terminal.
 pub trait Progress: Send + Sync {
@@ -52,135 +51,6 @@ pub trait Progress: Send + Sync {
 /// Reports nothing.
 pub struct NoProgress;
 impl Progress for NoProgress {}
-
-/// Reads `wanted` (and the resources they wait for) from the tenant, over the network: to the
-/// configured origins of the services they need, and the authority, and nowhere else.
-pub async fn collect(
-    config: &LiveConfig,
-    registry: &Registry,
-    wanted: &BTreeSet<String>,
-    progress: Arc<dyn Progress>,
-) -> Result<Collection, ConnectorError> {
-    let services = services_read(config, &plan::plan(registry, wanted)?);
-    let mut allowed = vec![Allowed::exact(&config.authority_url)];
-    for service in &services {
-        allowed.push(match service {
-            // The admin APIs may send a tenant to a regional host: one label under their own.
-            Service::Exchange | Service::Compliance => {
-                Allowed::with_regional_hosts(config.origin(*service))
-            }
-            Service::Graph | Service::Teams => Allowed::exact(config.origin(*service)),
-        });
-    }
-    let transport = HttpTransport::new(&allowed, config.retry.request_timeout)?;
-    collect_with(Arc::new(transport), config, registry, wanted, progress).await
-}
-
-/// [`collect`] through the given transport (tests: an in-process simulator on tokio's paused
-/// clock).
-pub async fn collect_with(
-    transport: Arc<dyn Transport>,
-    config: &LiveConfig,
-    registry: &Registry,
-    wanted: &BTreeSet<String>,
-    progress: Arc<dyn Progress>,
-) -> Result<Collection, ConnectorError> {
-    let plan = plan::plan(registry, wanted)?;
-    let services = services_read(config, &plan);
-    let connectors = microsoft_connectors(transport, config, &services)?;
-    let resources = engine::run(&connectors, plan, config.concurrency, progress).await?;
-    let tenant_name = connectors
-        .by_service
-        .values()
-        .find_map(|connector| connector.tenant_name(&resources));
-    let source = connectors
-        .by_service
-        .values()
-        .map(|c| {
-            format!(
-                "{} {}",
-                c.service(),
-                c.origin().as_str().trim_end_matches('/')
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    Ok(Collection {
-        tenant_id: config.tenant.clone(),
-        tenant_name,
-        source,
-        collected_at: String::new(),
-        resources,
-    })
-}
-
-/// The services a scan of `wanted` reads: those its resources need, as far as `--services`
-/// allows.
-fn services_read(
-    config: &LiveConfig,
-    plan: &BTreeMap<String, crate::registry::ResourceSpec>,
-) -> BTreeSet<Service> {
-    plan.values()
-        .map(|spec| spec.service)
-        .filter(|service| config.allows(*service))
-        .collect()
-}
-
-/// A connector for each of `services`, each with the token source of its own audience.
-fn microsoft_connectors(
-    transport: Arc<dyn Transport>,
-    config: &LiveConfig,
-    services: &BTreeSet<Service>,
-) -> Result<Connectors, ConnectorError> {
-    let tokens = Tokens::new(Arc::clone(&transport), config);
-    let mut by_service: BTreeMap<Service, Arc<dyn ServiceConnector>> = BTreeMap::new();
-    for &service in services {
-        let origin = config.origin(service).clone();
-        let tokens = tokens.source(token_scope(service, &origin))?;
-        let transport = Arc::clone(&transport);
-        let connector: Arc<dyn ServiceConnector> = match service {
-            Service::Graph => Arc::new(graph::GraphConnector::new(
-                transport,
-                origin,
-                tokens,
-                config.retry.clone(),
-                config.max_response_bytes,
-            )),
-            Service::Exchange | Service::Compliance => Arc::new(admin::AdminConnector::new(
-                service,
-                transport,
-                origin,
-                &config.tenant,
-                tokens,
-                config.retry.clone(),
-                config.max_response_bytes,
-            )?),
-            Service::Teams => Arc::new(teams::TeamsConnector::new(
-                transport,
-                origin,
-                tokens,
-                config.retry.clone(),
-                config.max_response_bytes,
-            )),
-        };
-        by_service.insert(service, connector);
-    }
-    let selection = match &config.services {
-        Some(selected) => format!(
-            "--services {}",
-            selected
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(",")
-        ),
-        None => "every service".to_owned(),
-    };
-    Ok(Connectors {
-        by_service,
-        selection,
-    })
-}
 
 /// Gets a first token from `tokens`: a refusal is a setup error of the whole scan (exit 2).
 pub(crate) async fn check_token(tokens: &TokenSource) -> Result<(), ConnectorError> {
