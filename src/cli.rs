@@ -301,22 +301,7 @@ fn parse_report_target(value: &str) -> Result<ReportTarget, String> {
     })
 }
 
-/// A syslog receiver named by the user: the only host the events go to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyslogTarget {
-    pub host: String,
-    pub port: u16,
-}
-
-impl std::fmt::Display for SyslogTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{}:{}", self.host, self.port)
-        }
-    }
-}
+pub use crate::syslog::SyslogTarget;
 
 /// Parses `HOST:PORT` (`[v6]:PORT` for an IPv6 address).
 fn parse_syslog_target(value: &str) -> Result<SyslogTarget, String> {
