@@ -1054,3 +1054,51 @@ fn permissions_lists_per_service_what_the_app_needs_with_clicks_and_commands() {
         assert!(!text.contains(absent), "{absent}\n{text}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_certificate_gets_a_token_for_every_audience() {
+    let setup = Setup::new();
+    let (key_and_cert, cert_pem) = graph_sim::test_certificate();
+    let sim = setup.sim(|o| o.certificate_pem = Some(cert_pem));
+    let dir = TempDir::new().unwrap();
+    let pem = dir.path().join("app.pem");
+    std::fs::write(&pem, key_and_cert).unwrap();
+    let credential = Credential::certificate_from_pem_file(&pem).unwrap();
+    let config = LiveConfig {
+        retry: retry(),
+        ..sim.live_config(credential)
+    };
+    let collection = read(&setup, &sim, &ALL, config).await;
+    for name in ALL {
+        body_of(&collection, name);
+    }
+    assert_eq!(sim.issued_scopes().len(), 4);
+    let tokens: Vec<LoggedRequest> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/oauth2/v2.0/token"))
+        .collect();
+    assert_eq!(tokens.len(), 4);
+    for token in tokens {
+        assert!(token.form_fields.contains(&"client_assertion".to_owned()));
+        assert!(!token.form_fields.contains(&"client_secret".to_owned()));
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_the_tenant_does_not_have_gives_errors_for_its_resources_only() {
+    let setup = Setup::new();
+    let sim = setup.sim(|o| o.unprovisioned = vec![Service::Teams]);
+    let collection = read(&setup, &sim, &ALL, config(&sim)).await;
+    let (status, error) = error_of(&collection, "t_teams_meeting_policies");
+    assert_eq!(status, None);
+    assert!(
+        error.contains("the token endpoint refused the credential")
+            && error.contains("AADSTS500011"),
+        "{error}"
+    );
+    for name in ALL.iter().filter(|n| **n != "t_teams_meeting_policies") {
+        body_of(&collection, name);
+    }
+    assert!(sim.requests().iter().all(|r| r.service != "teams"));
+}

@@ -119,11 +119,11 @@ impl Fetcher<'_> {
         let mut attempt = 0u32;
         loop {
             attempt += 1;
-            let token = self
-                .tokens
-                .token()
-                .await
-                .map_err(|err| ReadFailure::new(None, err.to_string()))?;
+            let token = self.tokens.token().await.map_err(|err| {
+                // Named by audience: one service's token can be refused while the others are
+                // issued (a service the tenant does not have: AADSTS500011).
+                ReadFailure::new(None, format!("for {}: {err}", self.tokens.scope()))
+            })?;
             let remaining = self.deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
                 return Err(ReadFailure::new(

@@ -157,6 +157,9 @@ pub struct SimOptions {
     /// `InvokeCommand` with a redirect, and `<region>.localhost` answers it. `None`: the front
     /// door answers itself.
     pub compliance_region: Option<&'static str>,
+    /// Services whose audience the token endpoint does not know in this tenant (not licensed,
+    /// never provisioned): a token for them is refused with AADSTS500011.
+    pub unprovisioned: Vec<Service>,
 }
 
 impl Default for SimOptions {
@@ -173,6 +176,7 @@ impl Default for SimOptions {
             echo_refused_token_form: false,
             registry: None,
             compliance_region: Some("eur02b"),
+            unprovisioned: Vec::new(),
         }
     }
 }
@@ -1144,6 +1148,26 @@ fn token(sim: &Sim, form: &[(String, String)], raw: &[u8]) -> Response {
             "AADSTS70011: The provided request must include a 'scope' input parameter of a known resource.",
         );
     };
+    let unprovisioned = sim.options.unprovisioned.iter().any(|service| {
+        let origin = match service {
+            Service::Graph => Origin::Graph,
+            Service::Exchange => Origin::Exchange,
+            Service::Compliance => Origin::Compliance,
+            Service::Teams => Origin::Teams,
+        };
+        sim.scope_of(origin) == scope
+    });
+    if unprovisioned {
+        let description = format!(
+            "AADSTS500011: The resource principal named {} was not found in the tenant named Gemeente Zonnedorp.",
+            scope.trim_end_matches("/.default")
+        );
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid_resource", "error_description": description})),
+        )
+            .into_response();
+    }
     if field("grant_type") != Some("client_credentials") || field("client_id") != Some(CLIENT_ID) {
         return token_error(
             "invalid_request",
