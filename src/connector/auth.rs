@@ -176,6 +176,10 @@ pub enum TokenError {
     /// The endpoint answered and refused (invalid_client, unauthorized_client, …).
     #[error("the token endpoint refused the credential: {0}")]
     Rejected(String),
+    /// The credential is fine, but the tenant has no such resource (`invalid_resource`,
+    /// AADSTS500011: a service it does not have). Only that service's reads fail.
+    #[error("the token endpoint knows no such resource in this tenant: {0}")]
+    NoSuchResource(String),
     /// No usable answer (network, unreadable response).
     #[error("no access token: {0}")]
     Unavailable(String),
@@ -191,7 +195,9 @@ impl TokenError {
             TokenError::Unavailable(_) => {
                 "check --authority-url (default https://login.microsoftonline.com), the network and any proxy"
             }
-            TokenError::Rejected(_) | TokenError::Credential(_) => credential_hint,
+            TokenError::Rejected(_) | TokenError::NoSuchResource(_) | TokenError::Credential(_) => {
+                credential_hint
+            }
         }
     }
 }
@@ -395,7 +401,11 @@ fn describe<E: std::error::Error>(
                 text.push_str(": ");
                 text.push_str(description);
             }
-            TokenError::Rejected(safe(&text))
+            if response.error().to_string() == "invalid_resource" {
+                TokenError::NoSuchResource(safe(&text))
+            } else {
+                TokenError::Rejected(safe(&text))
+            }
         }
         RequestTokenError::Request(err) => TokenError::Unavailable(safe(&err.to_string())),
         RequestTokenError::Parse(_, _) => {

@@ -52,16 +52,16 @@ pub trait Progress: Send + Sync {
 pub struct NoProgress;
 impl Progress for NoProgress {}
 
-/// Gets a first token from `tokens`: a refusal is a setup error of the whole scan (exit 2).
+/// Gets a first token from `tokens`: a refused credential is a setup error of the whole scan
+/// (exit 2). A service the tenant does not have is not: its reads fail one by one, saying so.
 pub(crate) async fn check_token(tokens: &TokenSource) -> Result<(), ConnectorError> {
-    tokens
-        .token()
-        .await
-        .map(|_| ())
-        .map_err(|err| ConnectorError::Auth {
+    match tokens.token().await {
+        Ok(_) | Err(auth::TokenError::NoSuchResource(_)) => Ok(()),
+        Err(err) => Err(ConnectorError::Auth {
             message: err.to_string(),
             hint: err.hint(tokens.hint()).to_owned(),
-        })
+        }),
+    }
 }
 
 /// A value that must never be shown: its `Debug` and `Display` print `[redacted]`.
