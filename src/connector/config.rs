@@ -3,6 +3,7 @@
 
 use super::auth::Credential;
 use super::retry::RetryPolicy;
+use super::transport::origin::is_regional_host;
 use crate::registry::Service;
 use reqwest::Url;
 use std::collections::BTreeSet;
@@ -35,12 +36,24 @@ pub const fn origin_flag(service: Service) -> &'static str {
 
 /// The OAuth scope of a service's tokens. Graph, Exchange Online and Security & Compliance take
 /// their origin as the audience (`https://outlook.office365.com/.default`, …), so a test server's
-/// tokens are bound to it too; the Teams admin API is the "Skype and Teams Tenant Admin API"
-/// application, whatever host answers (Microsoft, "Application-based authentication in Teams
-/// PowerShell Module": `48ac35b8-9aa8-4d74-927d-1f4a14a0b239/.default`).
+/// tokens are bound to it too; a regional host of an admin API given as its origin
+/// (`https://eur02b.ps.compliance.protection.outlook.com`) still takes the service's own
+/// audience. The Teams admin API is the "Skype and Teams Tenant Admin API" application, whatever
+/// host answers (Microsoft, "Application-based authentication in Teams PowerShell Module":
+/// `48ac35b8-9aa8-4d74-927d-1f4a14a0b239/.default`).
 pub fn token_scope(service: Service, origin: &Url) -> String {
+    let public = default_origin(service);
+    let public_host = public.trim_start_matches("https://");
     match service {
         Service::Teams => format!("{TEAMS_ADMIN_API_APP_ID}/.default"),
+        Service::Exchange | Service::Compliance
+            if origin.scheme() == "https"
+                && origin
+                    .host_str()
+                    .is_some_and(|host| is_regional_host(host, public_host)) =>
+        {
+            format!("{public}/.default")
+        }
         _ => format!("{}/.default", origin.as_str().trim_end_matches('/')),
     }
 }
@@ -138,6 +151,17 @@ mod tests {
         assert_eq!(
             token_scope(Service::Teams, &config.teams_url),
             "48ac35b8-9aa8-4d74-927d-1f4a14a0b239/.default"
+        );
+        // A regional host named directly keeps the service's audience.
+        let regional = Url::parse("https://eur02b.ps.compliance.protection.outlook.com").unwrap();
+        assert_eq!(
+            token_scope(Service::Compliance, &regional),
+            "https://ps.compliance.protection.outlook.com/.default"
+        );
+        let loopback = Url::parse("http://127.0.0.1:8080").unwrap();
+        assert_eq!(
+            token_scope(Service::Compliance, &loopback),
+            "http://127.0.0.1:8080/.default"
         );
     }
 }
