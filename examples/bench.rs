@@ -298,14 +298,8 @@ fn live(binary: &Path, dir: &Path, n: usize, work: &Path, run: &LiveRun) -> Stri
         let sim = start_sim();
         let started = Instant::now();
         let status = Command::new(binary)
-            .args([
-                "cloudkeur",
-                "scan",
-                "--graph-url",
-                &sim.url,
-                "--authority-url",
-                &sim.url,
-            ])
+            .args(["cloudkeur", "scan"])
+            .args(sim.url_args())
             .args(["--quiet", "--format", "json", "--output", "/dev/null"])
             .env("AZURE_TENANT_ID", TENANT)
             .env("AZURE_CLIENT_ID", CLIENT_ID)

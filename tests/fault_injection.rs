@@ -19,9 +19,7 @@ mod support;
 #[path = "support/tenant_gen.rs"]
 mod tenant_gen;
 
-use cloudkeur::connector::{
-    Credential, LiveConfig, NoProgress, RetryPolicy, Secret, check_base_url, collect_with,
-};
+use cloudkeur::connector::{Credential, LiveConfig, NoProgress, RetryPolicy, Secret, collect_with};
 use cloudkeur::evidence::Evidence;
 use cloudkeur::findings::Verdict;
 use cloudkeur::policy::{Inputs, PackSource, PolicyPack, evaluate};
@@ -240,14 +238,9 @@ fn false_passes(scanned: &Scanned, clean: &Scanned) -> Vec<String> {
 /// The connector's settings for a scan of `sim` with the test app's secret.
 fn live_config(sim: &SimGraph, concurrency: usize) -> LiveConfig {
     LiveConfig {
-        tenant: TENANT.into(),
-        client_id: CLIENT_ID.into(),
-        credential: Credential::ClientSecret(Secret::new(SECRET)),
-        graph_url: check_base_url("--graph-url", &sim.url).expect("loopback"),
-        authority_url: check_base_url("--authority-url", &sim.url).expect("loopback"),
         concurrency,
         retry: retry(),
-        max_response_bytes: cloudkeur::connector::DEFAULT_MAX_RESPONSE_BYTES,
+        ..sim.live_config(Credential::ClientSecret(Secret::new(SECRET)))
     }
 }
 
@@ -647,7 +640,8 @@ fn a_user_without_mfa_only_on_the_third_page_is_found() {
         ..SimOptions::default()
     });
     let output = cloudkeur()
-        .args(["scan", "--graph-url", &sim.url, "--authority-url", &sim.url])
+        .arg("scan")
+        .args(sim.url_args())
         .args([
             "--only",
             "VTC-MFA-04",

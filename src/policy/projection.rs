@@ -127,9 +127,9 @@ impl Analysis<'_> {
             if let Some(members) = &source.expand_groups {
                 // A selected group is recognised by its type and looked up by its id; the
                 // members that replace it are items of the fan-out, filtered by type too.
-                self.keep_in_all(&found, "@odata.type");
+                self.keep_in_all(&found, crate::registry::TYPE_MEMBER);
                 self.keep_in_all(&found, "id");
-                self.keep(members, "@odata.type");
+                self.keep(members, crate::registry::TYPE_MEMBER);
                 groups.items_of.extend(found.items_of.iter().cloned());
                 landing.items_of.insert(members.clone());
             }

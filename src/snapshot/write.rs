@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Collected {
     /// Read in full. A collection is `{"value": [every item of every page]}`; a fan-out is
-    /// `{"<id>": {"value": [...]}}`; a settings object is as Graph returned it.
+    /// `{"<id>": {"value": [...]}}`; a settings object is as the service returned it.
     Read {
         request: String,
         http_status: u16,

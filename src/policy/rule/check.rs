@@ -135,8 +135,9 @@ pub(super) fn read<'a>(ctx: Context<'a>, name: &str) -> Result<&'a Value, Outcom
     }
 }
 
+/// A group among directory objects: how a service marks one is the registry's knowledge.
 pub(super) fn is_group(value: &Value) -> bool {
-    value.get("@odata.type").and_then(Value::as_str) == Some("#microsoft.graph.group")
+    crate::registry::is_group(value)
 }
 
 /// The non-group members of a group, from a fan-out resource `{"<group id>": {"value": [...]}}`.
