@@ -1010,3 +1010,31 @@ fn the_dpo_cannot_decide_under_another_spelling() {
         );
     }
 }
+
+#[test]
+fn a_fifo_or_dev_zero_as_a_credential_file_does_not_hang_a_live_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("cert.pem");
+    mkfifo(&fifo);
+    for (flag, file) in [
+        ("--certificate", fifo.as_os_str()),
+        ("--federated-token-file", os("/dev/zero")),
+    ] {
+        let (code, _, stderr) = run([
+            os("scan"),
+            os("--tenant"),
+            os("63e248ee-d6e3-5b7b-b64d-c05c8864a307"),
+            os("--client-id"),
+            os("11111111-2222-3333-4444-555555555555"),
+            os("--graph-url"),
+            os("http://127.0.0.1:9"),
+            os("--authority-url"),
+            os("http://127.0.0.1:9"),
+            os(flag),
+            file,
+        ]);
+        assert_eq!(code, 2, "{flag}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{flag}: one line: {stderr}");
+        assert!(stderr.contains("regular file"), "{flag}: {stderr}");
+    }
+}

@@ -76,7 +76,9 @@ impl Credential {
     /// Loads a PEM file holding the private key and the certificate (in either order).
     pub fn certificate_from_pem_file(path: &Path) -> Result<Self, ConnectorError> {
         let shown = path.display();
-        let bytes = std::fs::read(path).map_err(|err| {
+        // Through input_file, as every input: a FIFO or /dev/zero given by mistake must not
+        // hang the scan or fill memory.
+        let bytes = crate::input_file::read(path, crate::input_file::Limit::DOCUMENT).map_err(|err| {
             ConnectorError::Credential(format!(
                 "--certificate {shown}: cannot read: {err}; set --certificate or AZURE_CLIENT_CERTIFICATE_PATH to a PEM file with the private key and the certificate"
             ))
@@ -339,7 +341,8 @@ impl TokenSource {
                     .map_err(TokenError::Credential)?,
             ),
             Credential::FederatedTokenFile(path) => {
-                let text = std::fs::read_to_string(path).map_err(|err| {
+                let text = crate::input_file::read_text(path, crate::input_file::Limit::DOCUMENT)
+                    .map_err(|err| {
                     TokenError::Credential(format!(
                         "cannot read the federated token file {}: {err}",
                         path.display()
