@@ -74,17 +74,22 @@ fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
     };
     let mut findings = evaluate(&pack, inputs);
     let base_breaches = super::gate::base_breaches(base.as_ref(), &pack, inputs, &waivers, args);
+    // Nothing reads the resources past evaluation: free them now, so that pseudonymising and
+    // rendering a report of tens of thousands of failing items reuse their memory instead of
+    // adding to the peak.
+    let meta = snapshot.meta.clone();
+    drop((snapshot, base));
     // Waivers name items by their real labels: apply them before pseudonymisation.
     let waiver_states = crate::waiver::apply(&mut findings, &waivers, today);
-    let identities = protect_identities(&mut findings, &snapshot.meta.tenant_id, args)?;
+    let identities = protect_identities(&mut findings, &meta.tenant_id, args)?;
     let scan = ScanInfo {
-        tenant: snapshot.meta.tenant_id.clone(),
-        tenant_name: snapshot.meta.tenant_name.clone(),
-        source: snapshot.meta.source.clone(),
-        collected_at: snapshot.meta.collected_at.clone(),
+        tenant: meta.tenant_id,
+        tenant_name: meta.tenant_name,
+        source: meta.source,
+        collected_at: meta.collected_at,
         started_at,
         finished_at: now(),
-        snapshot_sha256: snapshot.meta.manifest_sha256.clone(),
+        snapshot_sha256: meta.manifest_sha256,
         identities,
         settings_sha256,
     };
