@@ -104,6 +104,7 @@ fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
         lang: args.lang,
         color: args.format == Format::Table && use_color(color, to_terminal),
         width: table_width(),
+        max_items: args.max_items,
     };
     let text = render(args.format, &report, &pack.catalog, &options);
     emit(args.output.as_deref(), &text)?;
