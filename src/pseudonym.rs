@@ -8,6 +8,7 @@
 
 use crate::findings::Finding;
 use hmac::{Hmac, Mac};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use std::collections::HashMap;
@@ -111,23 +112,27 @@ pub fn pseudonymise(findings: &mut [Finding], tenant: &str, key: &PseudonymKey) 
         return;
     }
     // The replacement order: longest first, then in byte order.
-    identifiers.sort_unstable_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+    identifiers.par_sort_unstable_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
     identifiers.dedup();
     let keyed = key.for_tenant(tenant);
     let order: Vec<(String, String)> = identifiers
-        .into_iter()
+        .into_par_iter()
         .map(|identifier| (identifier.to_owned(), keyed.pseudonym(identifier)))
         .collect();
     let scrubber = Scrubber::new(&order);
     let mut seen = Seen::default();
     for finding in findings.iter_mut() {
         scrubber.scrub(&mut finding.reason, &mut seen);
-        for item in &mut finding.items {
-            scrubber.scrub(&mut item.detail, &mut seen);
-            if let Some(label) = &mut item.label {
-                scrubber.scrub(label, &mut seen);
-            }
-        }
+        // Items on every core, each worker remembering the texts it scrubbed.
+        finding
+            .items
+            .par_iter_mut()
+            .for_each_init(Seen::default, |seen, item| {
+                scrubber.scrub(&mut item.detail, seen);
+                if let Some(label) = &mut item.label {
+                    scrubber.scrub(label, seen);
+                }
+            });
     }
 }
 
@@ -191,16 +196,17 @@ impl<'a> Scrubber<'a> {
     }
 
     fn scrub(&self, text: &mut String, seen: &mut Seen) {
-        // An identity label is itself an identifier: nothing to remember.
-        if self.rank.contains_key(text.as_bytes()) {
-            *text = self.scrubbed(text);
+        // An identity label is itself an identifier, and the first to replace in it: every
+        // identifier ranked before it is longer, or as long and different. Nothing to remember.
+        if let Some(&rank) = self.rank.get(text.as_bytes()) {
+            *text = self.scrubbed(self.order[rank].1, rank + 1);
             return;
         }
         if let Some(done) = seen.0.get(text.as_str()) {
             text.clone_from(done);
             return;
         }
-        let done = self.scrubbed(text);
+        let done = self.scrubbed(text, 0);
         if seen.0.len() < SEEN_AT_MOST {
             seen.0.insert(std::mem::replace(text, done.clone()), done);
         } else {
@@ -208,9 +214,10 @@ impl<'a> Scrubber<'a> {
         }
     }
 
-    fn scrubbed(&self, text: &str) -> String {
+    /// `text` with the identifiers ranked `from` and after replaced, one by one in rank order.
+    fn scrubbed(&self, text: &str, from: usize) -> String {
         let mut text = text.to_owned();
-        let mut from = 0;
+        let mut from = from;
         while let Some(rank) = self.first_in(&text, from) {
             let (identifier, pseudonym) = self.order[rank];
             text = text.replace(identifier, pseudonym);
