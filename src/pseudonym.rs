@@ -14,6 +14,8 @@ use sha2::Sha256;
 use std::collections::HashMap;
 use std::ops::Range;
 
+use foldhash::fast::RandomState;
+
 /// How identities appear in a report; recorded in the report itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -102,128 +104,164 @@ impl TenantPseudonyms {
 /// replaced, and after a replacement the text is searched again from the next identifier in
 /// that order on. A property test below pins the result to the one-by-one replacement.
 pub fn pseudonymise(findings: &mut [Finding], tenant: &str, key: &PseudonymKey) {
-    let mut identifiers: Vec<&str> = findings
-        .iter()
-        .flat_map(|finding| &finding.items)
-        .filter(|item| item.identity)
-        .filter_map(|item| item.label.as_deref())
+    // An identity label becomes its pseudonym whatever else happens, so it is taken out of its
+    // item rather than copied: `seen` holds each identifier once, with the order it was first
+    // met in, and `slots` says per item which identifier it had (or `NO_IDENTITY`).
+    let mut seen: HashMap<String, u32, RandomState> = HashMap::default();
+    let slots: Vec<Vec<u32>> = findings
+        .iter_mut()
+        .map(|finding| {
+            let items = finding.items.iter_mut();
+            items
+                .map(|item| match item.label.take_if(|_| item.identity) {
+                    Some(label) => {
+                        let next = u32::try_from(seen.len()).unwrap_or(NO_IDENTITY);
+                        *seen.entry(label).or_insert(next)
+                    }
+                    None => NO_IDENTITY,
+                })
+                .collect()
+        })
         .collect();
-    if identifiers.is_empty() {
+    if seen.is_empty() {
         return;
     }
-    // The replacement order: longest first, then in byte order.
-    identifiers.par_sort_unstable_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
-    identifiers.dedup();
-    let keyed = key.for_tenant(tenant);
-    let order: Vec<(String, String)> = identifiers
-        .into_par_iter()
-        .map(|identifier| (identifier.to_owned(), keyed.pseudonym(identifier)))
-        .collect();
-    let scrubber = Scrubber::new(&order);
-    let mut seen = Seen::default();
-    for finding in findings.iter_mut() {
-        scrubber.scrub(&mut finding.reason, &mut seen);
+    let scrubber = Scrubber::new(&seen, &key.for_tenant(tenant));
+    let mut remembered = Remembered::default();
+    for (finding, slots) in findings.iter_mut().zip(&slots) {
+        scrubber.scrub(&mut finding.reason, &mut remembered);
         // Items on every core, each worker remembering the texts it scrubbed.
-        finding
-            .items
-            .par_iter_mut()
-            .for_each_init(Seen::default, |seen, item| {
-                scrubber.scrub(&mut item.detail, seen);
-                if let Some(label) = &mut item.label {
-                    scrubber.scrub(label, seen);
+        finding.items.par_iter_mut().zip(slots).for_each_init(
+            Remembered::default,
+            |remembered, (item, &slot)| {
+                scrubber.scrub(&mut item.detail, remembered);
+                match scrubber.rank_of(slot) {
+                    Some(rank) => item.label = Some(scrubber.identity_scrubbed(rank)),
+                    None => {
+                        if let Some(label) = &mut item.label {
+                            scrubber.scrub(label, remembered);
+                        }
+                    }
                 }
-            });
+            },
+        );
     }
 }
 
+/// In `slots`: the item's label is not an identity (or there are more than `u32::MAX`).
+const NO_IDENTITY: u32 = u32::MAX;
+
 /// Finds which identifiers occur in a text without trying each of them: every window of the
-/// text as long as some identifier is looked up in a hash map of the identifiers. That is one
-/// lookup per text position and distinct identifier length (account names come in a few dozen
+/// text as long as some identifier is looked up in the map of identifiers. That is one lookup
+/// per text position and distinct identifier length (account names come in a few dozen
 /// lengths), and nothing to build beyond the map, where a multi-pattern automaton over 50 000
 /// account names took longer to build than the whole scan.
 struct Scrubber<'a> {
-    /// The non-empty identifiers and their pseudonyms, in replacement order: a rank is an index.
-    order: Vec<(&'a str, &'a str)>,
-    /// Identifier → rank.
-    rank: HashMap<&'a [u8], usize, foldhash::fast::RandomState>,
+    /// Identifier → the order it was first met in.
+    seen: &'a HashMap<String, u32, RandomState>,
+    /// Replacement rank (longest first, then byte order) by that order.
+    rank: Vec<u32>,
+    /// The non-empty identifiers and their pseudonyms by rank.
+    ranked: Vec<(&'a str, String)>,
     /// Each identifier length that occurs, longest first, with the ranks of that length.
     lengths: Vec<(usize, Range<usize>)>,
     /// The pseudonym of an empty identifier. Being in every text, it comes last in every text
     /// (`str::replace` with an empty pattern inserts at every character boundary).
-    empty: Option<&'a str>,
+    empty: Option<String>,
 }
 
-/// Texts already scrubbed, with their result: a rule gives thousands of failing items the same
-/// detail ("$.isMfaCapable is false, expected true"), which is then searched once. Bounded, so
-/// that a report of all-different texts does not keep a second copy of them.
+/// Texts already scrubbed, with their result (`None`: unchanged): a rule gives thousands of
+/// failing items the same detail ("$.isMfaCapable is false, expected true"), which is then
+/// searched once. Bounded, so that a report of all-different texts is not kept twice.
 #[derive(Default)]
-struct Seen(HashMap<String, String, foldhash::fast::RandomState>);
+struct Remembered(HashMap<String, Option<String>, RandomState>);
 
-const SEEN_AT_MOST: usize = 4096;
+const REMEMBERED_AT_MOST: usize = 4096;
 
 impl<'a> Scrubber<'a> {
-    /// `order`: identifiers with their pseudonyms, in replacement order, without duplicates.
-    fn new(order: &'a [(String, String)]) -> Self {
-        let mut order: Vec<(&str, &str)> = order
-            .iter()
-            .map(|(identifier, pseudonym)| (identifier.as_str(), pseudonym.as_str()))
+    fn new(seen: &'a HashMap<String, u32, RandomState>, keyed: &TenantPseudonyms) -> Self {
+        let mut by_order: Vec<&str> = vec![""; seen.len()];
+        for (identifier, &order) in seen {
+            if let Some(at) = by_order.get_mut(order as usize) {
+                *at = identifier;
+            }
+        }
+        let mut ranked: Vec<&str> = by_order.clone();
+        ranked.par_sort_unstable_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        let mut rank = vec![0; by_order.len()];
+        for (at, identifier) in ranked.iter().enumerate() {
+            if let Some(&order) = seen.get(*identifier) {
+                rank[order as usize] = u32::try_from(at).unwrap_or(NO_IDENTITY);
+            }
+        }
+        let mut ranked: Vec<(&str, String)> = ranked
+            .into_par_iter()
+            .map(|identifier| (identifier, keyed.pseudonym(identifier)))
             .collect();
-        let empty = match order.last() {
-            Some(("", pseudonym)) => Some(*pseudonym),
+        let empty = match ranked.last() {
+            Some(("", _)) => ranked.pop().map(|(_, pseudonym)| pseudonym),
             _ => None,
         };
-        if empty.is_some() {
-            order.pop();
-        }
-        let rank = order
-            .iter()
-            .enumerate()
-            .map(|(rank, (identifier, _))| (identifier.as_bytes(), rank))
-            .collect();
         let mut lengths: Vec<(usize, Range<usize>)> = Vec::new();
-        for (rank, (identifier, _)) in order.iter().enumerate() {
+        for (at, (identifier, _)) in ranked.iter().enumerate() {
             match lengths.last_mut() {
-                Some((length, ranks)) if *length == identifier.len() => ranks.end = rank + 1,
-                _ => lengths.push((identifier.len(), rank..rank + 1)),
+                Some((length, ranks)) if *length == identifier.len() => ranks.end = at + 1,
+                _ => lengths.push((identifier.len(), at..at + 1)),
             }
         }
         Scrubber {
-            order,
+            seen,
             rank,
+            ranked,
             lengths,
             empty,
         }
     }
 
-    fn scrub(&self, text: &mut String, seen: &mut Seen) {
-        // An identity label is itself an identifier, and the first to replace in it: every
-        // identifier ranked before it is longer, or as long and different. Nothing to remember.
-        if let Some(&rank) = self.rank.get(text.as_bytes()) {
-            *text = self.scrubbed(self.order[rank].1, rank + 1);
-            return;
+    /// The rank of the identifier met in this order, if any.
+    fn rank_of(&self, order: u32) -> Option<usize> {
+        self.rank.get(order as usize).map(|&rank| rank as usize)
+    }
+
+    /// An identity label, scrubbed: it is itself the first identifier to replace in it (every
+    /// identifier ranked before it is longer, or as long and different), so it starts as its
+    /// pseudonym, searched for the identifiers ranked after it. The empty identifier has no
+    /// rank here; as a label it becomes its pseudonym.
+    fn identity_scrubbed(&self, rank: usize) -> String {
+        match self.ranked.get(rank) {
+            Some((_, pseudonym)) => self.scrubbed(pseudonym, rank + 1),
+            None => self.empty.clone().unwrap_or_default(),
         }
-        if let Some(done) = seen.0.get(text.as_str()) {
-            text.clone_from(done);
+    }
+
+    fn scrub(&self, text: &mut String, remembered: &mut Remembered) {
+        if let Some(done) = remembered.0.get(text.as_str()) {
+            if let Some(done) = done {
+                text.clone_from(done);
+            }
             return;
         }
         let done = self.scrubbed(text, 0);
-        if seen.0.len() < SEEN_AT_MOST {
-            seen.0.insert(std::mem::replace(text, done.clone()), done);
-        } else {
+        let changed = done != *text;
+        if remembered.0.len() < REMEMBERED_AT_MOST {
+            let result = changed.then(|| done.clone());
+            remembered.0.insert(std::mem::replace(text, done), result);
+        } else if changed {
             *text = done;
         }
     }
 
-    /// `text` with the identifiers ranked `from` and after replaced, one by one in rank order.
+    /// `text` with the identifiers ranked `from` and after replaced, one by one in rank order,
+    /// and then the empty identifier, if any.
     fn scrubbed(&self, text: &str, from: usize) -> String {
         let mut text = text.to_owned();
         let mut from = from;
         while let Some(rank) = self.first_in(&text, from) {
-            let (identifier, pseudonym) = self.order[rank];
+            let (identifier, pseudonym) = &self.ranked[rank];
             text = text.replace(identifier, pseudonym);
             from = rank + 1;
         }
-        if let Some(pseudonym) = self.empty {
+        if let Some(pseudonym) = &self.empty {
             text = text.replace("", pseudonym);
         }
         text
@@ -231,24 +269,16 @@ impl<'a> Scrubber<'a> {
 
     /// The first identifier, in replacement order from rank `from` on, that occurs in `text`.
     fn first_in(&self, text: &str, from: usize) -> Option<usize> {
-        let bytes = text.as_bytes();
-        // The whole text: no identifier ranked before it can occur in it (those are longer, or
-        // as long and different).
-        if let Some(&rank) = self.rank.get(bytes)
-            && rank >= from
-        {
-            return Some(rank);
-        }
-        // Longest first: every rank of a length comes before those of shorter lengths. A byte
-        // window equal to an identifier is a match as `str::contains` finds it (UTF-8 is
-        // self-synchronising, so such a window starts and ends on character boundaries).
+        // Longest first: every rank of a length comes before those of shorter lengths. A window
+        // that is not on character boundaries cannot equal an identifier, which is UTF-8.
         for (length, ranks) in &self.lengths {
-            if *length > bytes.len() || ranks.end <= from {
+            if *length > text.len() || ranks.end <= from {
                 continue;
             }
-            let first = bytes
-                .windows(*length)
-                .filter_map(|window| self.rank.get(window).copied())
+            let first = (0..=text.len() - length)
+                .filter_map(|start| text.get(start..start + length))
+                .filter_map(|window| self.seen.get(window))
+                .filter_map(|&order| self.rank_of(order))
                 .filter(|rank| *rank >= from)
                 .min();
             if first.is_some() {
