@@ -20,7 +20,7 @@
 //! accounts, users and team sites fails (see `TenantSpec::failing`), with wall time and peak RSS
 //! as ratios to the smallest fraction at the same size. The runs of one size go round-robin over
 //! the fractions (`--runs N` rounds, default 5), so that load from other processes falls on all
-//! of them alike.
+//! of them alike. Then the sizes of every report format for the largest of those tenants.
 //!
 //! It generates fictional tenants (tests/support/tenant_gen.rs) under target/bench/, starts the
 //! simulated Graph (tests/support/graph_sim.rs) on 127.0.0.1 with an added latency per request,
@@ -923,6 +923,64 @@ fn failing_growth(
     }
     for target in targets {
         writeln!(t, "\nTarget: {target}.").unwrap();
+    }
+    // The reports of the largest tenant at the largest fraction, in every format.
+    if let (Some(&n), Some(&fraction)) = (sizes.last(), fractions.last()) {
+        let dir = work.join(format!("tenant-{n}-failing-{fraction}"));
+        let failing = tenant_gen::failures(&TenantSpec::failing(n, fraction));
+        writeln!(
+            t,
+            "\n{}",
+            report_sizes(binary, &dir, &work.join("reports"), n, failing)
+        )
+        .unwrap();
+    }
+    t
+}
+
+/// Sizes of every report format from one scan: those for people list the first 50 items of a
+/// finding (`--max-items`), those for machines all of them.
+fn report_sizes(
+    binary: &Path,
+    tenant: &Path,
+    out: &Path,
+    n: usize,
+    failing: tenant_gen::Failures,
+) -> String {
+    const FILES: [(&str, &str); 8] = [
+        ("table", "report.txt"),
+        ("html", "rapport.html"),
+        ("markdown", "comment.md"),
+        ("junit", "junit.xml"),
+        ("json", "report.json"),
+        ("csv", "findings.csv"),
+        ("ocsf", "findings.jsonl"),
+        ("sarif", "cloudkeur.sarif"),
+    ];
+    let _ = std::fs::remove_dir_all(out);
+    std::fs::create_dir_all(out).expect("reports dir");
+    let mut command = Command::new(binary);
+    command
+        .args(["cloudkeur", "scan", "--offline"])
+        .arg(tenant)
+        .args(["--format", "json", "--output", "/dev/null"]);
+    for (format, file) in FILES {
+        command
+            .arg("--report")
+            .arg(format!("{format}={}", out.join(file).display()));
+    }
+    let status = command.status().expect("cloudkeur runs");
+    assert!(
+        matches!(status.code(), Some(0 | 1)),
+        "report scan: {status}"
+    );
+    let mut t = format!(
+        "Report sizes for {n} accounts with {} members without MFA and {} users and sites outside the EU (default `--max-items 50`):\n\n| format | size |\n|---|---:|\n",
+        failing.mfa_04, failing.loc_02
+    );
+    for (format, file) in FILES {
+        let size = std::fs::metadata(out.join(file)).map_or(0, |m| m.len());
+        writeln!(t, "| {format} | {:.2} MB |", size as f64 / 1e6).unwrap();
     }
     t
 }
