@@ -234,7 +234,7 @@ fn machine() -> String {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     format!(
-        "Machine: {nproc} CPUs (nproc), {cpu}, {:.1} GiB memory; rustc {}\n",
+        "Machine: {nproc} CPUs (nproc), {cpu}, {:.1} GiB memory; {}\n",
         mem_kib as f64 / 1024.0 / 1024.0,
         rustc_version()
     )
