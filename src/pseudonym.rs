@@ -190,8 +190,11 @@ impl<'a> Scrubber<'a> {
         ranked.par_sort_unstable_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         let mut rank = vec![0; by_order.len()];
         for (at, identifier) in ranked.iter().enumerate() {
-            if let Some(&order) = seen.get(*identifier) {
-                rank[order as usize] = u32::try_from(at).unwrap_or(NO_IDENTITY);
+            if let Some(slot) = seen
+                .get(*identifier)
+                .and_then(|&o| rank.get_mut(o as usize))
+            {
+                *slot = u32::try_from(at).unwrap_or(NO_IDENTITY);
             }
         }
         let mut ranked: Vec<(&str, String)> = ranked
@@ -257,7 +260,9 @@ impl<'a> Scrubber<'a> {
         let mut text = text.to_owned();
         let mut from = from;
         while let Some(rank) = self.first_in(&text, from) {
-            let (identifier, pseudonym) = &self.ranked[rank];
+            let Some((identifier, pseudonym)) = self.ranked.get(rank) else {
+                break;
+            };
             text = text.replace(identifier, pseudonym);
             from = rank + 1;
         }
