@@ -58,8 +58,8 @@ pub struct TenantSpec {
     /// accounts (break-glass accounts excepted) that many are not MFA capable (VTC-MFA-04; a
     /// guest among them is not counted by that policy), that many others have a preferred data
     /// location outside the EU (VTC-LOC-02), and that many team sites are stored outside the EU
-    /// (VTC-LOC-02). Spread evenly over the lists, so the count is exact. The accounts' ids and
-    /// names do not depend on it. `None`: about 1 member in 200 not MFA capable, chosen by the
+    /// (VTC-LOC-02; the tenant is then Multi-Geo). Spread evenly over the lists, so the count is
+    /// exact. The accounts' ids and names do not depend on it. `None`: about 1 member in 200 not MFA capable, chosen by the
     /// seed, and nothing else failing (the near-compliant tenant of the first benchmarks).
     pub failing: Option<f64>,
 }
@@ -417,6 +417,20 @@ pub fn bodies(spec: &TenantSpec) -> BTreeMap<String, Value> {
             "webUrl": format!("https://{host}/sites/team-{n}"),
             "siteCollection": site_collection,
         }));
+    }
+    // A tenant with data outside the EU is a Multi-Geo tenant: without Multi-Geo, VTC-LOC-02
+    // passes on the organization's flag and judges no site.
+    if spec.failing.is_some() {
+        let fixture =
+            std::fs::read(fixture_dir().join("organization.json")).expect("fixture organization");
+        let mut organization: Value =
+            serde_json::from_slice(&fixture).expect("fixture organization is JSON");
+        if let Some(rows) = organization["value"].as_array_mut() {
+            for row in rows {
+                row["isMultipleDataLocationsForServicesEnabled"] = json!(true);
+            }
+        }
+        out.insert("organization".into(), organization);
     }
     out.insert(
         "sites".into(),
