@@ -152,6 +152,11 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Lang::Nl)]
     pub lang: Lang,
 
+    /// HTML, Markdown and JUnit reports list at most N items (accounts, sites, policies) per
+    /// finding, then how many more there are; JSON, CSV, OCSF and SARIF list every item.
+    #[arg(long, value_name = "N", default_value_t = crate::report::DEFAULT_MAX_ITEMS)]
+    pub max_items: usize,
+
     /// Tenant settings file (YAML): break-glass accounts, accepted geos, Global Administrator
     /// range, review periods, controls to skip. Without it the documented defaults apply.
     #[arg(long, value_name = "FILE")]

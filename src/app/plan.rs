@@ -65,6 +65,8 @@ pub(super) struct Output {
     /// Colour the table (decided once: a terminal, `--color`, NO_COLOR).
     pub color: bool,
     pub width: usize,
+    /// `--max-items`: items listed per finding in HTML, Markdown and JUnit.
+    pub max_items: usize,
     pub syslog: Option<SyslogTarget>,
     pub fail_on: Severity,
 }
@@ -127,6 +129,7 @@ impl ScanPlan {
                 lang: args.lang,
                 color: args.format == Format::Table && use_color(color, to_terminal),
                 width: table_width(),
+                max_items: args.max_items,
                 syslog: args.syslog.clone(),
                 fail_on: args.fail_on,
             },
