@@ -480,8 +480,21 @@ async fn the_clean_reads_are_what_the_tenants_are() {
         );
     }
     let kleinwaarde = Tenant::Kleinwaarde.clean().await;
+    // Not counting what this connector does not read (the admin APIs' resources, until their
+    // connectors land: issue 12).
+    let failed: BTreeSet<String> = kleinwaarde
+        .scanned
+        .unread()
+        .into_iter()
+        .filter(|name| {
+            !matches!(
+                kleinwaarde.scanned.collection.resources.get(name),
+                Some(Collected::NotNeeded { .. })
+            )
+        })
+        .collect();
     assert_eq!(
-        kleinwaarde.scanned.unread(),
+        failed,
         BTreeSet::from(["sensitivity_labels".to_owned()]),
         "as its snapshot records"
     );
@@ -581,16 +594,23 @@ async fn the_false_pass_check_catches_an_injected_false_pass() {
         assert_ne!(clean.scanned.verdicts[policy].0, Verdict::Pass, "{policy}");
     }
     // And a pass on a resource this scan could not read is one too, whatever the clean read
-    // says: take the clean read and mark what a policy passing on it reads as unreadable.
-    let (policy, (_, resources)) = clean
+    // says: take a clean read (Zonnedorp's: Kleinwaarde passes nothing) and mark what a policy
+    // passing on it reads as unreadable.
+    let clean = Tenant::Zonnedorp.clean().await;
+    let clean_unread = clean.scanned.unread();
+    let (policy, resource) = clean
         .scanned
         .verdicts
         .iter()
-        .find(|(_, (verdict, resources))| *verdict == Verdict::Pass && !resources.is_empty())
-        .expect("Kleinwaarde passes something");
+        .filter(|(_, (verdict, _))| *verdict == Verdict::Pass)
+        .find_map(|(policy, (_, resources))| {
+            let read = resources.iter().find(|r| !clean_unread.contains(*r))?;
+            Some((policy, read.clone()))
+        })
+        .expect("Zonnedorp passes something that reads a resource it read");
     let mut collection = clean.scanned.collection.clone();
     collection.resources.insert(
-        resources[0].clone(),
+        resource.clone(),
         Collected::Failed {
             request: String::new(),
             http_status: Some(503),
@@ -606,8 +626,7 @@ async fn the_false_pass_check_catches_an_injected_false_pass() {
     };
     assert!(
         false_passes(&fail_open, &clean.scanned).contains(policy),
-        "{policy} passes on unread {}",
-        resources[0]
+        "{policy} passes on unread {resource}"
     );
 }
 

@@ -859,7 +859,7 @@ fn a_declaration_dated_after_the_scan_date_does_not_count() {
             os("--format"),
             os("json"),
             os("--only"),
-            os("VTC-MTG-02"),
+            os("VTC-TEL-03"),
             os("--date"),
             os(date),
             os("--offline"),
@@ -868,11 +868,11 @@ fn a_declaration_dated_after_the_scan_date_does_not_count() {
             evidence.as_os_str(),
         ]);
         let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
-        finding_of_control(&report, "VTC-MTG-02").clone()
+        finding_of_control(&report, "VTC-TEL-03").clone()
     };
     assert_eq!(scan("2026-11-23")["verdict"], "pass");
-    // Declared on 2026-03-16: on the 15th it did not exist yet.
-    let before = scan("2026-03-15");
+    // Declared on 2026-03-12 (a declaration-only control): on the 11th it did not exist yet.
+    let before = scan("2026-03-11");
     assert_eq!(before["verdict"], "evidence-missing", "{before}");
     assert!(
         before["reason"]

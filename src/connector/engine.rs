@@ -95,6 +95,14 @@ impl Read {
                 body: read.body,
                 note,
             },
+            // A service the tenant does not have: nothing failed, it was not there to read.
+            Err(failure) if failure.unavailable => Collected::NotNeeded {
+                request: self.request,
+                reason: match note {
+                    Some(note) => format!("{}; {note}", failure.error),
+                    None => failure.error,
+                },
+            },
             Err(failure) => Collected::Failed {
                 request: self.request,
                 http_status: failure.http_status,
@@ -116,7 +124,7 @@ pub struct Connectors {
 impl Connectors {
     fn reason_left_out(&self, service: Service) -> String {
         format!(
-            "not read: service {service} was not selected ({}); add it to --services to read this resource",
+            "service {service} was not selected ({}); add it to --services to read this resource",
             self.selection
         )
     }
@@ -180,16 +188,10 @@ async fn read_all(
             let request = spec.request_line();
             let Some(connector) = connectors.by_service.get(&spec.service) else {
                 progress.finished(&name, false);
-                let error = connectors.reason_left_out(spec.service);
-                results.insert(
-                    name,
-                    Collected::Failed {
-                        request,
-                        http_status: None,
-                        error,
-                        note: None,
-                    },
-                );
+                // Left out on purpose (what the municipality licenses and has consented): not
+                // a failed read, so a declaration may stand in for it.
+                let reason = connectors.reason_left_out(spec.service);
+                results.insert(name, Collected::NotNeeded { request, reason });
                 decided = true;
                 continue;
             };

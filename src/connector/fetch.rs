@@ -55,6 +55,10 @@ impl Answer {
 pub struct ReadFailure {
     pub http_status: Option<u16>,
     pub error: String,
+    /// The tenant does not have the service at all (no licence: the token endpoint knows no
+    /// such resource), so nothing failed: the resource is recorded as not read, and a
+    /// declaration may stand in for it as for a 403.
+    pub unavailable: bool,
 }
 
 impl ReadFailure {
@@ -62,6 +66,7 @@ impl ReadFailure {
         ReadFailure {
             http_status,
             error: error.into(),
+            unavailable: false,
         }
     }
 }
@@ -122,7 +127,12 @@ impl Fetcher<'_> {
             let token = self.tokens.token().await.map_err(|err| {
                 // Named by audience: one service's token can be refused while the others are
                 // issued (a service the tenant does not have: AADSTS500011).
-                ReadFailure::new(None, format!("for {}: {err}", self.tokens.scope()))
+                let unavailable =
+                    matches!(err, crate::connector::auth::TokenError::NoSuchResource(_));
+                ReadFailure {
+                    unavailable,
+                    ..ReadFailure::new(None, format!("for {}: {err}", self.tokens.scope()))
+                }
             })?;
             let remaining = self.deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {

@@ -76,7 +76,8 @@ fn example_snapshot(registry: &Registry, wanted: &Wanted, example: &Example) -> 
         tenant_id: "example".into(),
         tenant_name: None,
         source: "policy example".into(),
-        collected_at: String::new(),
+        // Collected on the example's scan date, at midnight UTC.
+        collected_at: format!("{}T00:00:00Z", example.today),
         manifest_sha256: String::new(),
     });
     for (name, body) in &example.resources {
@@ -88,6 +89,9 @@ fn example_snapshot(registry: &Registry, wanted: &Wanted, example: &Example) -> 
     }
     for (name, reason) in &example.unreadable {
         snapshot.insert_unreadable(name.clone(), reason.clone());
+    }
+    for (name, reason) in &example.unavailable {
+        snapshot.insert_unavailable(name.clone(), reason.clone());
     }
     snapshot
 }

@@ -52,7 +52,15 @@ pub struct SnapshotMeta {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResourceData {
     Read(Value),
+    /// The read failed or its body cannot be trusted: a server error, a timeout, a body that is
+    /// not JSON or not of the registry's shape, a file altered after collection.
     Unreadable(String),
+    /// The read was not made, or was refused for good: the service answered 401 or 403 (no
+    /// licence, permission or role), or the scan did not read it (not needed, service not
+    /// selected). Every check on it is an error, as for `Unreadable`; only here may a
+    /// declaration stand in for the measurement ("measured, else declared"). A resource that
+    /// is not in the snapshot at all (collected before cloudkeur read it) counts the same.
+    Unavailable(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +94,12 @@ impl Snapshot {
     pub fn insert_unreadable(&mut self, name: impl Into<String>, reason: impl Into<String>) {
         self.resources
             .insert(name.into(), ResourceData::Unreadable(reason.into()));
+    }
+
+    /// A resource this scan did not or could not get for good (see [`ResourceData::Unavailable`]).
+    pub fn insert_unavailable(&mut self, name: impl Into<String>, reason: impl Into<String>) {
+        self.resources
+            .insert(name.into(), ResourceData::Unavailable(reason.into()));
     }
 
     /// `None` means the resource was never collected, which evaluation treats as an error too.

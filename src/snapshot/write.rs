@@ -9,7 +9,7 @@
 
 use super::manifest::{MANIFEST_FILE, Manifest, ResourceEntry, ResourceStatus, SNAPSHOT_FORMAT};
 use super::projection::{Layout, Projection, project};
-use super::read::failed_read_reason;
+use super::read::{failed_read_reason, is_unavailable};
 use super::{Snapshot, SnapshotMeta, Wanted};
 use crate::digest::sha256_hex;
 use crate::input_file::{Limit, read_inside};
@@ -275,6 +275,9 @@ impl EncodedSnapshot {
             };
             match read {
                 Some(read) => snapshot.insert_read(name.clone(), spec.kind, read),
+                None if is_unavailable(entry) => {
+                    snapshot.insert_unavailable(name.clone(), failed_read_reason(name, entry))
+                }
                 None => snapshot.insert_unreadable(name.clone(), failed_read_reason(name, entry)),
             }
         }

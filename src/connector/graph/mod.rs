@@ -279,22 +279,21 @@ fn parent_ids(
             ));
         }
     };
-    let selected = body.query(ids_path).map_err(|err| ReadFailure {
-        http_status: None,
-        error: format!("cannot select ids from {parent}: {err}"),
-    })?;
+    let selected = body
+        .query(ids_path)
+        .map_err(|err| ReadFailure::new(None, format!("cannot select ids from {parent}: {err}")))?;
     let mut ids = BTreeSet::new();
     for value in selected {
         match value.as_str() {
             Some(id) if is_guid(id) => ids.insert(id.to_owned()),
             _ => {
-                return Err(ReadFailure {
-                    http_status: None,
-                    error: format!(
+                return Err(ReadFailure::new(
+                    None,
+                    format!(
                         "{parent} lists an id that is not a GUID: {}",
                         super::one_line(&value.to_string())
                     ),
-                });
+                ));
             }
         };
     }
@@ -324,10 +323,8 @@ fn resource_url(
         text.push('=');
         text.push_str(&encode_query_part(value));
     }
-    Url::parse(&text).map_err(|err| ReadFailure {
-        http_status: None,
-        error: format!("cannot build the request URL: {err}"),
-    })
+    Url::parse(&text)
+        .map_err(|err| ReadFailure::new(None, format!("cannot build the request URL: {err}")))
 }
 
 /// Percent-encodes everything but unreserved characters and the few OData uses literally
