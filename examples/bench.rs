@@ -5,6 +5,7 @@
 //! cargo run --release --example bench -- --quick # 10k accounts only, to try it out
 //! cargo run --release --example bench -- --offline-only # skip the live scan and the curl script
 //! cargo run --release --example bench -- --live-only --accounts 10000 --runs 3
+//! cargo run --release --example bench -- --failing 0.0001,0.1,0.5 # growth over fraction failing
 //! ```
 //!
 //! `--live-only` runs only the live `cloudkeur scan` (no curl script, no offline part), for
@@ -13,6 +14,13 @@
 //! time went: the read phase (token request to last answer), the tail after it (evaluation and
 //! output), and per page of the critical chain the simulator's share beyond the added latency
 //! and the client's turnaround (answer ready → next request arrives).
+//!
+//! `--failing F1,F2,...` runs only the growth over the fraction of failing items instead: offline
+//! scans of tenants of 10k, 50k and 100k accounts (or `--accounts N`) in which that fraction of
+//! accounts, users and team sites fails (see `TenantSpec::failing`), with wall time and peak RSS
+//! as ratios to the smallest fraction at the same size. The runs of one size go round-robin over
+//! the fractions (`--runs N` rounds, default 5), so that load from other processes falls on all
+//! of them alike. Then the sizes of every report format for the largest of those tenants.
 //!
 //! It generates fictional tenants (tests/support/tenant_gen.rs) under target/bench/, starts the
 //! simulated Graph (tests/support/graph_sim.rs) on 127.0.0.1 with an added latency per request,
@@ -66,7 +74,7 @@ fn main() {
         Err(message) => {
             eprintln!("bench: {message}");
             eprintln!(
-                "usage: bench [--quick] [--live-only | --offline-only] [--accounts N] [--runs N]"
+                "usage: bench [--quick] [--live-only | --offline-only | --failing F,...] [--accounts N] [--runs N]"
             );
             std::process::exit(2);
         }
@@ -90,6 +98,22 @@ fn main() {
 
     let mut out = String::new();
     writeln!(out, "{}", machine()).unwrap();
+    if let Some(fractions) = &args.failing {
+        let sizes = match args.accounts {
+            Some(n) => vec![n],
+            None if quick => vec![10_000],
+            None => vec![10_000, 50_000, 100_000],
+        };
+        let rounds = args.runs_given.unwrap_or(5);
+        writeln!(
+            out,
+            "{}",
+            failing_growth(&binary, &work, &sizes, fractions, rounds)
+        )
+        .unwrap();
+        println!("{out}");
+        return;
+    }
     let live_n = args.accounts.unwrap_or(if quick { 10_000 } else { 50_000 });
     let heavy_n = if quick { 10_000 } else { 100_000 };
     let sizes: Vec<usize> = if args.live_only {
@@ -141,6 +165,10 @@ struct BenchArgs {
     offline_only: bool,
     accounts: Option<usize>,
     runs: usize,
+    /// `--runs` as given, for parts whose default is not 1.
+    runs_given: Option<usize>,
+    /// Fractions of failing items: run the growth over them only.
+    failing: Option<Vec<f64>>,
 }
 
 impl BenchArgs {
@@ -161,12 +189,33 @@ impl BenchArgs {
                 "--live-only" => parsed.live_only = true,
                 "--offline-only" => parsed.offline_only = true,
                 "--accounts" => parsed.accounts = Some(number("--accounts", args.next())?),
-                "--runs" => parsed.runs = number("--runs", args.next())?,
+                "--runs" => {
+                    parsed.runs = number("--runs", args.next())?;
+                    parsed.runs_given = Some(parsed.runs);
+                }
+                "--failing" => parsed.failing = Some(fractions(args.next())?),
                 other => return Err(format!("unknown flag {other}")),
             }
         }
         Ok(parsed)
     }
+}
+
+/// `0.0001,0.1,0.5`: fractions in [0, 1], at least one, in ascending order.
+fn fractions(value: Option<String>) -> Result<Vec<f64>, String> {
+    let usage = || "--failing takes fractions in [0, 1] in ascending order, e.g. 0.0001,0.1,0.5";
+    let value = value.ok_or_else(usage)?;
+    let list: Vec<f64> = value
+        .split(',')
+        .map(|part| part.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| usage())?;
+    let in_range = list.iter().all(|f| (0.0..=1.0).contains(f));
+    let ascending = list.windows(2).all(|w| w[0] < w[1]);
+    if list.is_empty() || !in_range || !ascending {
+        return Err(usage().to_owned());
+    }
+    Ok(list)
 }
 
 fn machine() -> String {
@@ -185,7 +234,7 @@ fn machine() -> String {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     format!(
-        "Machine: {nproc} CPUs (nproc), {cpu}, {:.1} GiB memory; rustc {}\n",
+        "Machine: {nproc} CPUs (nproc), {cpu}, {:.1} GiB memory; {}\n",
         mem_kib as f64 / 1024.0 / 1024.0,
         rustc_version()
     )
@@ -298,14 +347,8 @@ fn live(binary: &Path, dir: &Path, n: usize, work: &Path, run: &LiveRun) -> Stri
         let sim = start_sim();
         let started = Instant::now();
         let status = Command::new(binary)
-            .args([
-                "cloudkeur",
-                "scan",
-                "--graph-url",
-                &sim.url,
-                "--authority-url",
-                &sim.url,
-            ])
+            .args(["cloudkeur", "scan"])
+            .args(sim.url_args())
             .args(["--quiet", "--format", "json", "--output", "/dev/null"])
             .env("AZURE_TENANT_ID", TENANT)
             .env("AZURE_CLIENT_ID", CLIENT_ID)
@@ -785,6 +828,176 @@ fn growth(binary: &Path, dirs: &BTreeMap<usize, PathBuf>) -> String {
         .unwrap();
     }
     t
+}
+
+/// Offline scans of tenants that differ only in the fraction of failing items, per size; each
+/// fraction's time and peak RSS also as a ratio to the smallest fraction's at that size.
+fn failing_growth(
+    binary: &Path,
+    work: &Path,
+    sizes: &[usize],
+    fractions: &[f64],
+    rounds: usize,
+) -> String {
+    let mut t = String::from(
+        "### Growth over the fraction failing: offline evaluation of the full pack\n\n",
+    );
+    writeln!(
+        t,
+        "Median of {rounds} runs each, round-robin over the fractions of one size. Failing items: \
+         members not MFA capable (VTC-MFA-04) + users and team sites outside the EU (VTC-LOC-02).\n"
+    )
+    .unwrap();
+    writeln!(
+        t,
+        "| accounts | failing | failing items | snapshot on disk | wall time | CPU time | × time at {} | peak RSS | RSS ÷ snapshot |",
+        percent(fractions[0])
+    )
+    .unwrap();
+    writeln!(t, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|").unwrap();
+    let mut targets = Vec::new();
+    for &n in sizes {
+        let tenants: Vec<(f64, PathBuf, u64, tenant_gen::Failures)> = fractions
+            .iter()
+            .map(|&fraction| {
+                let spec = TenantSpec::failing(n, fraction);
+                let dir = work.join(format!("tenant-{n}-failing-{fraction}"));
+                if !dir.join("manifest.json").exists() {
+                    eprintln!(
+                        "generating a tenant of {n} accounts, {} failing, in {}",
+                        percent(fraction),
+                        dir.display()
+                    );
+                    tenant_gen::write_snapshot(&spec, &dir);
+                }
+                let size = tenant_gen::dir_size(&dir);
+                (fraction, dir, size, tenant_gen::failures(&spec))
+            })
+            .collect();
+        eprintln!(
+            "{n} accounts: {rounds} rounds over {} fractions",
+            fractions.len()
+        );
+        let mut samples: Vec<Vec<Run>> = vec![Vec::new(); tenants.len()];
+        for _ in 0..rounds {
+            for (i, (_, dir, _, _)) in tenants.iter().enumerate() {
+                samples[i].push(scan_offline_once(binary, dir));
+            }
+        }
+        let medians: Vec<Run> = samples
+            .into_iter()
+            .map(|mut runs| {
+                runs.sort_by_key(|run| run.wall);
+                runs[runs.len() / 2]
+            })
+            .collect();
+        let base = medians[0].wall.as_secs_f64();
+        for ((fraction, _, size, failures), run) in tenants.iter().zip(&medians) {
+            let time_ratio = run.wall.as_secs_f64() / base;
+            let rss_ratio = run.rss_kib as f64 * 1024.0 / *size as f64;
+            writeln!(
+                t,
+                "| {n} | {} | {} | {:.1} MB | {} | {} | {time_ratio:.2}× | {:.0} MB | {rss_ratio:.2}× |",
+                percent(*fraction),
+                failures.mfa_04 + failures.loc_02,
+                *size as f64 / 1e6,
+                secs(run.wall),
+                secs(run.cpu),
+                run.rss_kib as f64 * 1024.0 / 1e6,
+            )
+            .unwrap();
+            if *fraction == 0.5 && n >= 50_000 {
+                targets.push(format!(
+                    "{n} accounts half failing: time {time_ratio:.2}× ≤ 1.5× {}, peak RSS {rss_ratio:.2}× the snapshot ≤ 3× {}",
+                    yes(time_ratio <= 1.5),
+                    yes(rss_ratio <= 3.0)
+                ));
+            }
+        }
+    }
+    for target in targets {
+        writeln!(t, "\nTarget: {target}.").unwrap();
+    }
+    // The reports of the largest tenant at the largest fraction, in every format.
+    if let (Some(&n), Some(&fraction)) = (sizes.last(), fractions.last()) {
+        let dir = work.join(format!("tenant-{n}-failing-{fraction}"));
+        let failing = tenant_gen::failures(&TenantSpec::failing(n, fraction));
+        writeln!(
+            t,
+            "\n{}",
+            report_sizes(binary, &dir, &work.join("reports"), n, failing)
+        )
+        .unwrap();
+    }
+    t
+}
+
+/// Sizes of every report format from one scan: those for people list the first 50 items of a
+/// finding (`--max-items`), those for machines all of them.
+fn report_sizes(
+    binary: &Path,
+    tenant: &Path,
+    out: &Path,
+    n: usize,
+    failing: tenant_gen::Failures,
+) -> String {
+    const FILES: [(&str, &str); 8] = [
+        ("table", "report.txt"),
+        ("html", "rapport.html"),
+        ("markdown", "comment.md"),
+        ("junit", "junit.xml"),
+        ("json", "report.json"),
+        ("csv", "findings.csv"),
+        ("ocsf", "findings.jsonl"),
+        ("sarif", "cloudkeur.sarif"),
+    ];
+    let _ = std::fs::remove_dir_all(out);
+    std::fs::create_dir_all(out).expect("reports dir");
+    let mut command = Command::new(binary);
+    command
+        .args(["cloudkeur", "scan", "--offline"])
+        .arg(tenant)
+        .args(["--format", "json", "--output", "/dev/null"]);
+    for (format, file) in FILES {
+        command
+            .arg("--report")
+            .arg(format!("{format}={}", out.join(file).display()));
+    }
+    let status = command.status().expect("cloudkeur runs");
+    assert!(
+        matches!(status.code(), Some(0 | 1)),
+        "report scan: {status}"
+    );
+    let mut t = format!(
+        "Report sizes for {n} accounts with {} members without MFA and {} users and sites outside the EU (default `--max-items 50`):\n\n| format | size |\n|---|---:|\n",
+        failing.mfa_04, failing.loc_02
+    );
+    for (format, file) in FILES {
+        let size = std::fs::metadata(out.join(file)).map_or(0, |m| m.len());
+        writeln!(t, "| {format} | {:.2} MB |", size as f64 / 1e6).unwrap();
+    }
+    t
+}
+
+/// One offline scan of the full pack, as `/usr/bin/time -v` saw it.
+fn scan_offline_once(binary: &Path, dir: &Path) -> Run {
+    let args = [
+        "cloudkeur",
+        "scan",
+        "--offline",
+        dir.to_str().expect("utf-8 path"),
+        "--format",
+        "json",
+        "--output",
+        "/dev/null",
+    ];
+    measure_scan(binary, &args, None, 1)
+}
+
+/// `0.0001` → `0.01 %`.
+fn percent(fraction: f64) -> String {
+    let text = format!("{:.4}", fraction * 100.0);
+    format!("{} %", text.trim_end_matches('0').trim_end_matches('.'))
 }
 
 fn secs(d: Duration) -> String {

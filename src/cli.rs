@@ -53,7 +53,8 @@ pub enum Command {
     /// Scan a tenant and report findings.
     #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
-    /// List the Microsoft Graph application permissions the selected policies need.
+    /// List what the app needs for the selected policies, per service: the Microsoft Graph
+    /// application permissions, Exchange.ManageAsApp and the Entra role for the admin APIs.
     Permissions(PermissionsArgs),
     /// Inspect and test policies.
     #[command(subcommand)]
@@ -151,13 +152,18 @@ pub struct ScanArgs {
     #[arg(long, value_enum, default_value_t = Lang::Nl)]
     pub lang: Lang,
 
+    /// HTML, Markdown and JUnit reports list at most N items (accounts, sites, policies) per
+    /// finding, then how many more there are; JSON, CSV, OCSF and SARIF list every item.
+    #[arg(long, value_name = "N", default_value_t = crate::report::DEFAULT_MAX_ITEMS)]
+    pub max_items: usize,
+
     /// Tenant settings file (YAML): break-glass accounts, accepted geos, Global Administrator
     /// range, review periods, controls to skip. Without it the documented defaults apply.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Evidence file (YAML): declarations for controls Microsoft Graph cannot read (data
-    /// location, backup, contracts, DPIA, ...). Without it those controls are evidence-missing.
+    /// Evidence file (YAML): declarations for controls no API can read (data location, backup,
+    /// contracts, DPIA, ...). Without it those controls are evidence-missing.
     #[arg(long, value_name = "FILE")]
     pub evidence: Option<PathBuf>,
 
@@ -168,7 +174,7 @@ pub struct ScanArgs {
     pub waivers: Option<PathBuf>,
 
     /// Lay a proposed change over the --offline snapshot before evaluating: DIR holds
-    /// `<resource>.json` files (bodies as Microsoft Graph returns them), each replacing or adding
+    /// `<resource>.json` files (bodies as the snapshot stores them), each replacing or adding
     /// that resource. For a change gate in a pipeline (docs/change-gate.md).
     #[arg(long, value_name = "DIR", requires = "offline")]
     pub overlay: Option<PathBuf>,
@@ -306,22 +312,7 @@ fn parse_report_target(value: &str) -> Result<ReportTarget, String> {
     })
 }
 
-/// A syslog receiver named by the user: the only host the events go to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyslogTarget {
-    pub host: String,
-    pub port: u16,
-}
-
-impl std::fmt::Display for SyslogTarget {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.host.contains(':') {
-            write!(f, "[{}]:{}", self.host, self.port)
-        } else {
-            write!(f, "{}:{}", self.host, self.port)
-        }
-    }
-}
+pub use crate::syslog::SyslogTarget;
 
 /// Parses `HOST:PORT` (`[v6]:PORT` for an IPv6 address).
 fn parse_syslog_target(value: &str) -> Result<SyslogTarget, String> {
@@ -342,7 +333,7 @@ fn parse_syslog_target(value: &str) -> Result<SyslogTarget, String> {
 /// taken only from AZURE_CLIENT_SECRET, never from a flag, so it stays out of shell history and
 /// process lists.
 #[derive(Debug, Clone, Args)]
-#[command(next_help_heading = "Live scan (Microsoft Graph)")]
+#[command(next_help_heading = "Live scan (Microsoft Graph, Exchange Online, Purview, Teams)")]
 pub struct LiveArgs {
     /// Tenant id (GUID) or primary domain of the tenant to scan.
     #[arg(long, env = "AZURE_TENANT_ID", value_name = "TENANT")]
@@ -369,6 +360,39 @@ pub struct LiveArgs {
     )]
     pub graph_url: String,
 
+    /// Exchange Online admin API base URL (http:// only for a loopback host). The tenant may be
+    /// sent on to a regional host one DNS label under it.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://outlook.office365.com"
+    )]
+    pub exchange_url: String,
+
+    /// Security & Compliance (Purview) admin API base URL, its front door (http:// only for a
+    /// loopback host). The tenant is sent on to its regional host, one DNS label under it.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://ps.compliance.protection.outlook.com"
+    )]
+    pub compliance_url: String,
+
+    /// Teams admin API base URL (http:// only for a loopback host).
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://api.interfaces.records.teams.microsoft.com"
+    )]
+    pub teams_url: String,
+
+    /// Read only these services (comma-separated: graph, exchange, compliance, teams), e.g. what
+    /// the municipality licenses and has consented. Resources of the others are recorded as not
+    /// read, naming the service, and their policies give `error` (or fall back to a
+    /// declaration). Default: every service the selected policies need.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_service)]
+    pub services: Vec<crate::registry::Service>,
+
     /// Entra ID authority base URL; tokens come from {authority}/{tenant}/oauth2/v2.0/token.
     #[arg(
         long,
@@ -385,7 +409,7 @@ pub struct LiveArgs {
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
 
-    /// Refuse a Graph response body longer than this many bytes, while it arrives (the resource
+    /// Refuse a response body longer than this many bytes, while it arrives (the resource
     /// is then recorded as unreadable and its policies give `error`).
     #[arg(long, value_name = "BYTES", default_value_t = crate::connector::DEFAULT_MAX_RESPONSE_BYTES, value_parser = clap::value_parser!(u64).range(1024..))]
     pub max_response_bytes: u64,
@@ -403,6 +427,20 @@ pub struct PermissionsArgs {
     /// Only the permissions these policies or controls need (repeatable).
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
+
+    /// Only what these services need (comma-separated: graph, exchange, compliance, teams), as
+    /// for `scan --services`.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_service)]
+    pub services: Vec<crate::registry::Service>,
+}
+
+fn parse_service(text: &str) -> Result<crate::registry::Service, String> {
+    crate::registry::Service::ALL
+        .into_iter()
+        .find(|service| service.as_str() == text.trim())
+        .ok_or_else(|| {
+            format!("unknown service '{text}'; use graph, exchange, compliance or teams")
+        })
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {

@@ -32,8 +32,14 @@ pub struct CountRange {
 #[serde(deny_unknown_fields, default)]
 pub struct ReviewPeriods {
     pub restore_test_months: u32,
+    /// VTC-RBA-05: the last instance of an access review (or the declared review) completed
+    /// within this many months.
     pub access_review_months: u32,
     pub dpia_years: u32,
+    /// VTC-BAK-01: the backup application signed in (app-only) within this many days, which
+    /// shows that the backup runs. Microsoft's sign-in activity report is not real-time, so
+    /// less than 2 is not advised.
+    pub backup_sign_in_days: u32,
 }
 
 impl Default for ReviewPeriods {
@@ -42,6 +48,7 @@ impl Default for ReviewPeriods {
             restore_test_months: 12,
             access_review_months: 12,
             dpia_years: 3,
+            backup_sign_in_days: 2,
         }
     }
 }
@@ -67,6 +74,9 @@ pub struct Settings {
     /// `resource: settings` to go through it role by role).
     pub privileged_roles: Vec<String>,
     pub review_periods: ReviewPeriods,
+    /// VTC-AUD-02: the longest period, in days, after which a retention policy may delete
+    /// content (storage limitation); the municipality's records schedule sets it.
+    pub retention_max_days: u32,
     pub skip: Vec<SkippedControl>,
 }
 
@@ -102,6 +112,9 @@ impl Default for Settings {
             .map(String::from)
             .to_vec(),
             review_periods: ReviewPeriods::default(),
+            // Ten years: the longest period of most municipal records schedules; records kept
+            // longer are transferred to an archive, not kept in Microsoft 365.
+            retention_max_days: 3650,
             skip: Vec::new(),
         }
     }
@@ -156,6 +169,22 @@ impl Settings {
                 "global_admins.min is above global_admins.max",
             )
             .with_fix("e.g. global_admins: {min: 2, max: 4}"));
+        }
+        for (key, value) in [
+            ("retention_max_days", self.retention_max_days),
+            (
+                "backup_sign_in_days",
+                self.review_periods.backup_sign_in_days,
+            ),
+        ] {
+            if value == 0 {
+                return Err(Diagnostic::new(
+                    file,
+                    locate_text(text, key),
+                    format!("{key} is 0"),
+                )
+                .with_fix(format!("give a number of days of at least 1, or leave {key} out for its default")));
+            }
         }
         for skip in &self.skip {
             if catalog.get(&skip.control).is_none() {

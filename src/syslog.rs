@@ -1,16 +1,32 @@
 //! Sends the OCSF events of a report to the one syslog receiver the user named with `--syslog`:
 //! RFC 5424 messages over plain TCP with octet-counting framing (RFC 6587 §3.4.1).
 //!
-//! This is the only code besides the Graph connector that opens a socket, and it connects only
+//! This is the only code besides the connectors' network transport that opens a socket, and it connects only
 //! to the host and port given on the command line. It sends report data, never secrets.
 
-use crate::cli::SyslogTarget;
 use crate::report::ComplianceFinding;
 use std::io::Write;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+/// A syslog receiver named by the user: the only host the events go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyslogTarget {
+    pub host: String,
+    pub port: u16,
+}
+
+impl std::fmt::Display for SyslogTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
 
 /// Facility 13, "log audit": compliance results are audit records.
 const FACILITY: u8 = 13;

@@ -859,7 +859,7 @@ fn a_declaration_dated_after_the_scan_date_does_not_count() {
             os("--format"),
             os("json"),
             os("--only"),
-            os("VTC-MTG-02"),
+            os("VTC-TEL-03"),
             os("--date"),
             os(date),
             os("--offline"),
@@ -868,11 +868,11 @@ fn a_declaration_dated_after_the_scan_date_does_not_count() {
             evidence.as_os_str(),
         ]);
         let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("{stderr}"));
-        finding_of_control(&report, "VTC-MTG-02").clone()
+        finding_of_control(&report, "VTC-TEL-03").clone()
     };
     assert_eq!(scan("2026-11-23")["verdict"], "pass");
-    // Declared on 2026-03-16: on the 15th it did not exist yet.
-    let before = scan("2026-03-15");
+    // Declared on 2026-03-12 (a declaration-only control): on the 11th it did not exist yet.
+    let before = scan("2026-03-11");
     assert_eq!(before["verdict"], "evidence-missing", "{before}");
     assert!(
         before["reason"]
@@ -1008,5 +1008,33 @@ fn the_dpo_cannot_decide_under_another_spelling() {
             ]),
             "is the DPO, who advises but does not decide",
         );
+    }
+}
+
+#[test]
+fn a_fifo_or_dev_zero_as_a_credential_file_does_not_hang_a_live_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("cert.pem");
+    mkfifo(&fifo);
+    for (flag, file) in [
+        ("--certificate", fifo.as_os_str()),
+        ("--federated-token-file", os("/dev/zero")),
+    ] {
+        let (code, _, stderr) = run([
+            os("scan"),
+            os("--tenant"),
+            os("63e248ee-d6e3-5b7b-b64d-c05c8864a307"),
+            os("--client-id"),
+            os("11111111-2222-3333-4444-555555555555"),
+            os("--graph-url"),
+            os("http://127.0.0.1:9"),
+            os("--authority-url"),
+            os("http://127.0.0.1:9"),
+            os(flag),
+            file,
+        ]);
+        assert_eq!(code, 2, "{flag}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{flag}: one line: {stderr}");
+        assert!(stderr.contains("regular file"), "{flag}: {stderr}");
     }
 }

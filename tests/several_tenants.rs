@@ -19,6 +19,12 @@ fn run_all(tenants: &Path, out: &Path) -> (i32, Value, String) {
         .args([
             "--graph-url",
             "http://127.0.0.1:9",
+            "--exchange-url",
+            "http://127.0.0.1:9",
+            "--compliance-url",
+            "http://127.0.0.1:9",
+            "--teams-url",
+            "http://127.0.0.1:9",
             "--authority-url",
             "http://127.0.0.1:9",
         ])

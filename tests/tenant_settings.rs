@@ -163,3 +163,21 @@ remediation: {nl: x, en: x}
             "p.yaml:8:9: unknown setting 'breakglass'",
         ));
 }
+
+#[test]
+fn a_period_of_zero_days_exits_2() {
+    for text in [
+        "retention_max_days: 0\n",
+        "review_periods:\n  backup_sign_in_days: 0\n",
+    ] {
+        let config = write_config(text);
+        cloudkeur()
+            .args(["scan", "--offline"])
+            .arg(repo_path("fixtures/tenants/zonnedorp"))
+            .arg("--config")
+            .arg(config.path())
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("is 0").and(predicate::str::contains("at least 1")));
+    }
+}

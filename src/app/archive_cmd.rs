@@ -1,5 +1,6 @@
 //! `archive verify`, `archive list`, `diff`, and storing a scan in the archive (`scan --archive`).
 
+use super::plan::{ScanPlan, Source};
 use super::{Error, Outcome, emit};
 use crate::archive::diff::{Drift, Side, compare};
 use crate::archive::{BundleContents, DRIFT_FILE, REPORT_FILE, Written};
@@ -211,11 +212,14 @@ pub(super) fn store(
 
 /// For a live scan with `--archive` but no `--snapshot-out`: a hidden snapshot directory inside
 /// the archive, removed after the bundle copied it. Returns it so the caller can remove it.
-pub(super) fn live_snapshot_dir(args: &mut crate::cli::ScanArgs) -> Result<Option<PathBuf>, Error> {
-    let Some(archive) = &args.archive else {
+pub(super) fn live_snapshot_dir(plan: &mut ScanPlan) -> Result<Option<PathBuf>, Error> {
+    let Some(archive) = &plan.archive else {
         return Ok(None);
     };
-    if args.offline.is_some() || args.live.snapshot_out.is_some() {
+    let Source::Live(live) = &mut plan.source else {
+        return Ok(None);
+    };
+    if live.snapshot_out.is_some() {
         return Ok(None);
     }
     std::fs::create_dir_all(archive).map_err(|source| Error::Output {
@@ -223,35 +227,34 @@ pub(super) fn live_snapshot_dir(args: &mut crate::cli::ScanArgs) -> Result<Optio
         source,
     })?;
     let dir = archive.join(format!(".snapshot-{}", uuid::Uuid::new_v4().simple()));
-    args.live.snapshot_out = Some(dir.clone());
+    live.snapshot_out = Some(dir.clone());
     Ok(Some(dir))
 }
 
 /// Stores a finished scan: its snapshot directory, report and input files.
 pub(super) fn store_scan(
     archive: &Path,
-    args: &crate::cli::ScanArgs,
+    plan: &ScanPlan,
     report: &crate::findings::Report,
     report_json: String,
 ) -> Result<Written, Error> {
-    let snapshot_dir = args
-        .offline
-        .clone()
-        .or_else(|| args.live.snapshot_out.clone())
+    let snapshot_dir = plan
+        .snapshot_dir()
+        .cloned()
         .ok_or_else(|| Error::Usage("--archive needs the scan's snapshot directory".into()))?;
     let inputs = [
-        ("inputs/settings.yaml", &args.config),
-        ("inputs/evidence.yaml", &args.evidence),
-        ("inputs/waivers.yaml", &args.waivers),
+        ("inputs/settings.yaml", &plan.settings),
+        ("inputs/evidence.yaml", &plan.evidence),
+        ("inputs/waivers.yaml", &plan.waivers),
     ]
     .into_iter()
     .filter_map(|(name, path)| path.clone().map(|p| (name.to_owned(), p)))
     .collect::<Vec<_>>();
     let mut inputs = inputs;
-    if let Some(evidence) = &args.evidence {
+    if let Some(evidence) = &plan.evidence {
         inputs.extend(evidence_exports(evidence));
     }
-    if let Some(overlay) = &args.overlay {
+    if let Some(overlay) = plan.overlay() {
         for (resource, file) in crate::snapshot::overlay_files(overlay)? {
             inputs.push((format!("overlay/{resource}.json"), file));
         }

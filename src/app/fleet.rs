@@ -8,17 +8,21 @@
 //! A tenants file names credential *sources* only (a certificate file, a federated token file),
 //! never a secret. A client secret has no place in it: use a certificate per tenant.
 
+use super::live::Reach;
+use super::plan::{LivePlan, ScanPlan, Source};
 use super::{Error, Outcome, emit};
 use crate::cli::{ColorChoice, ScanArgs};
+use crate::connector::Credential;
 use crate::diag::{Diagnostic, Position, locate_text, parse_yaml};
+use crate::policy::PolicyPack;
 use crate::report::Format;
 use crate::terminal::inert;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// Tenants scanned at the same time.
 const PARALLEL: usize = 4;
@@ -210,18 +214,68 @@ fn load(file: &Path) -> Result<Vec<(TenantEntry, Position)>, Diagnostic> {
     Ok(entries)
 }
 
-/// The scan flags for one tenant: the shared flags, with the tenant's own inputs and outputs.
-fn tenant_args(shared: &ScanArgs, entry: &TenantEntry, reports: &Path) -> ScanArgs {
-    let mut args = shared.clone();
-    args.all = false;
-    args.tenants = None;
-    args.reports_dir = None;
-    args.offline = entry.offline.clone();
-    args.format = Format::Json;
-    args.output = Some(reports.join(format!("{}.json", entry.name)));
-    args.archive = shared.archive.as_ref().map(|a| a.join(&entry.name));
+/// What every tenant's scan shares, resolved once: the flags, the policy pack, how the
+/// services are reached.
+struct Shared<'a> {
+    args: &'a ScanArgs,
+    pack: Arc<PolicyPack>,
+    all_policies: Arc<BTreeSet<String>>,
+    reach: Reach,
+}
+
+/// One tenant's scan: the shared plan with the tenant's own source, inputs and outputs.
+fn tenant_plan(
+    shared: &Shared<'_>,
+    entry: &TenantEntry,
+    reports: &Path,
+) -> Result<ScanPlan, Error> {
+    let source = match (&entry.offline, &entry.tenant, &entry.client_id) {
+        (Some(dir), _, _) => Source::Offline {
+            dir: dir.clone(),
+            overlay: None,
+            new_only: false,
+        },
+        (None, Some(tenant), Some(client_id)) => {
+            let credential = entry.credential.as_ref();
+            let credential = match (
+                credential.and_then(|c| c.certificate.as_ref()),
+                credential.and_then(|c| c.federated_token_file.as_ref()),
+            ) {
+                (Some(path), _) => Credential::certificate_from_pem_file(path)?,
+                (None, Some(path)) => Credential::FederatedTokenFile(path.clone()),
+                (None, None) => {
+                    return Err(Error::Usage(format!(
+                        "{}: a live entry needs a credential source",
+                        entry.name
+                    )));
+                }
+            };
+            Source::Live(Box::new(LivePlan {
+                config: shared.reach.config(tenant, client_id, credential),
+                snapshot_out: None,
+                progress: false,
+            }))
+        }
+        _ => {
+            return Err(Error::Usage(format!(
+                "{}: neither a snapshot directory nor a live tenant",
+                entry.name
+            )));
+        }
+    };
+    let mut plan = ScanPlan::assemble(
+        shared.args,
+        ColorChoice::Never,
+        Arc::clone(&shared.pack),
+        Arc::clone(&shared.all_policies),
+        source,
+    );
+    plan.output.format = Format::Json;
+    plan.output.color = false;
+    plan.output.file = Some(reports.join(format!("{}.json", entry.name)));
+    plan.archive = shared.args.archive.as_ref().map(|a| a.join(&entry.name));
     // `--report sarif=out/cloudkeur.sarif` becomes out/cloudkeur.<name>.sarif per tenant.
-    for target in &mut args.reports {
+    for target in &mut plan.output.reports {
         let stem = target
             .path
             .file_stem()
@@ -234,23 +288,15 @@ fn tenant_args(shared: &ScanArgs, entry: &TenantEntry, reports: &Path) -> ScanAr
         target.path.set_file_name(file);
     }
     if entry.config.is_some() {
-        args.config = entry.config.clone();
+        plan.settings = entry.config.clone();
     }
     if entry.evidence.is_some() {
-        args.evidence = entry.evidence.clone();
+        plan.evidence = entry.evidence.clone();
     }
     if entry.waivers.is_some() {
-        args.waivers = entry.waivers.clone();
+        plan.waivers = entry.waivers.clone();
     }
-    if entry.offline.is_none() {
-        args.live.tenant = entry.tenant.clone();
-        args.live.client_id = entry.client_id.clone();
-        let credential = entry.credential.clone();
-        args.live.certificate = credential.as_ref().and_then(|c| c.certificate.clone());
-        args.live.federated_token_file = credential.and_then(|c| c.federated_token_file);
-        args.live.quiet = true;
-    }
-    args
+    Ok(plan)
 }
 
 pub(super) fn run(args: &ScanArgs) -> Result<Outcome, Error> {
@@ -265,6 +311,13 @@ pub(super) fn run(args: &ScanArgs) -> Result<Outcome, Error> {
         ));
     }
     let entries = load(file)?;
+    let (pack, all_policies) = super::plan::load_pack(args)?;
+    let shared = Shared {
+        args,
+        pack,
+        all_policies,
+        reach: Reach::resolve(&args.live)?,
+    };
     std::fs::create_dir_all(reports).map_err(|source| Error::Output {
         path: reports.clone(),
         source,
@@ -280,7 +333,7 @@ pub(super) fn run(args: &ScanArgs) -> Result<Outcome, Error> {
                         break;
                     };
                     let result =
-                        crate::logging::in_scope(&entry.name, || scan_one(args, entry, reports));
+                        crate::logging::in_scope(&entry.name, || scan_one(&shared, entry, reports));
                     if let Ok(mut all) = results.lock() {
                         all[index] = Some(result);
                     }
@@ -314,9 +367,8 @@ pub(super) fn run(args: &ScanArgs) -> Result<Outcome, Error> {
     })
 }
 
-fn scan_one(shared: &ScanArgs, entry: &TenantEntry, reports: &Path) -> TenantResult {
-    let args = tenant_args(shared, entry, reports);
-    let report_path = args.output.clone().unwrap_or_default();
+fn scan_one(shared: &Shared<'_>, entry: &TenantEntry, reports: &Path) -> TenantResult {
+    let report_path = reports.join(format!("{}.json", entry.name));
     // A report left over from an earlier run must not pass for this one.
     let _ = std::fs::remove_file(&report_path);
     let mut result = TenantResult {
@@ -329,7 +381,7 @@ fn scan_one(shared: &ScanArgs, entry: &TenantEntry, reports: &Path) -> TenantRes
         report: None,
         error: None,
     };
-    match super::scan::run(args, ColorChoice::Never) {
+    match tenant_plan(shared, entry, reports).and_then(super::scan::execute) {
         Ok(outcome) => {
             result.exit_code = outcome.exit_code();
             result.status = match outcome {

@@ -4,8 +4,8 @@
 //! evaluated too (same policies, settings, evidence, waivers and date) and only the non-compliant
 //! findings the change introduces, compared by policy and verdict, decide the exit code.
 
+use super::plan::ScanPlan;
 use super::{Error, Outcome};
-use crate::cli::{Gate, ScanArgs};
 use crate::findings::{Finding, Report, Verdict};
 use crate::policy::{Inputs, PolicyPack, evaluate};
 use crate::snapshot::Snapshot;
@@ -16,14 +16,13 @@ use std::collections::BTreeSet;
 /// needs it.
 pub(super) fn lay_overlay(
     snapshot: &mut Snapshot,
-    args: &ScanArgs,
-    pack: &PolicyPack,
+    plan: &ScanPlan,
 ) -> Result<Option<Snapshot>, Error> {
-    let Some(dir) = &args.overlay else {
+    let Some(dir) = plan.overlay() else {
         return Ok(None);
     };
-    let base = (args.gate == Gate::NewOnly).then(|| snapshot.clone());
-    let applied = crate::snapshot::apply_overlay(snapshot, dir, &pack.registry)?;
+    let base = plan.new_only().then(|| snapshot.clone());
+    let applied = crate::snapshot::apply_overlay(snapshot, dir, &plan.pack.registry)?;
     snapshot.meta.source = format!("{} + overlay {}", snapshot.meta.source, dir.display());
     crate::logging::info(
         "overlay",
@@ -43,7 +42,7 @@ pub(super) fn base_breaches(
     pack: &PolicyPack,
     inputs: Inputs<'_>,
     waivers: &Waivers,
-    args: &ScanArgs,
+    plan: &ScanPlan,
 ) -> BTreeSet<(String, Verdict)> {
     let Some(base) = base else {
         return BTreeSet::new();
@@ -58,7 +57,7 @@ pub(super) fn base_breaches(
     crate::waiver::apply(&mut findings, waivers, inputs.today);
     findings
         .iter()
-        .filter(|f| f.breaches(args.fail_on))
+        .filter(|f| f.breaches(plan.output.fail_on))
         .map(|f| (f.policy.clone(), f.verdict))
         .collect()
 }
@@ -66,11 +65,12 @@ pub(super) fn base_breaches(
 /// The exit outcome: every breach (`--gate all`), or only those the overlay introduced.
 pub(super) fn outcome(
     report: &Report,
-    args: &ScanArgs,
+    plan: &ScanPlan,
     base: &BTreeSet<(String, Verdict)>,
 ) -> Outcome {
-    if args.gate == Gate::All {
-        return if report.passes_gate(args.fail_on) {
+    let fail_on = plan.output.fail_on;
+    if !plan.new_only() {
+        return if report.passes_gate(fail_on) {
             Outcome::Compliant
         } else {
             Outcome::NotCompliant
@@ -79,7 +79,7 @@ pub(super) fn outcome(
     let introduced: Vec<&Finding> = report
         .findings
         .iter()
-        .filter(|f| f.breaches(args.fail_on) && !base.contains(&(f.policy.clone(), f.verdict)))
+        .filter(|f| f.breaches(fail_on) && !base.contains(&(f.policy.clone(), f.verdict)))
         .collect();
     if introduced.is_empty() {
         crate::logging::info(

@@ -1,18 +1,20 @@
 //! Live scans: resolves the live flags and the environment into a [`LiveConfig`], reads the
-//! tenant through the Graph connector, writes `--snapshot-out`, and hands back the snapshot.
+//! tenant through the connectors, writes `--snapshot-out`, and hands back the snapshot.
 //!
 //! The client secret is read here, from AZURE_CLIENT_SECRET only, straight into a [`Secret`].
 
 use super::Error;
+use super::plan::LivePlan;
 use crate::cli::LiveArgs;
 use crate::connector::{
     Credential, LiveConfig, NoProgress, Progress, RetryPolicy, Secret, check_base_url,
     collect_blocking,
 };
 use crate::policy::PolicyPack;
+use crate::registry::Service;
 use crate::snapshot::{Collected, Collection, Snapshot, Wanted, encode_owned};
+use reqwest::Url;
 use std::collections::BTreeSet;
-use std::io::IsTerminal;
 use std::sync::Arc;
 
 pub const SECRET_VAR: &str = "AZURE_CLIENT_SECRET";
@@ -20,25 +22,24 @@ pub const SECRET_VAR: &str = "AZURE_CLIENT_SECRET";
 /// Reads the resources `wanted` from the tenant; the snapshot is what `--offline` would read
 /// from the directory written by `--snapshot-out`.
 pub(super) fn snapshot(
-    args: &LiveArgs,
+    plan: &LivePlan,
     pack: &PolicyPack,
     wanted: &Wanted,
     collected_at: impl FnOnce() -> String,
 ) -> Result<Snapshot, Error> {
-    let config = resolve(args)?;
-    let progress: Arc<dyn Progress> = if !args.quiet && std::io::stderr().is_terminal() {
+    let progress: Arc<dyn Progress> = if plan.progress {
         Arc::new(Bar::new())
     } else {
         Arc::new(NoProgress)
     };
     let names: BTreeSet<String> = wanted.keys().cloned().collect();
-    let mut collection = collect_blocking(&config, &pack.registry, &names, progress)?;
+    let mut collection = collect_blocking(&plan.config, &pack.registry, &names, progress)?;
     collection.collected_at = collected_at();
     log_notes(&collection);
     // The bodies move from the collection into the snapshot: never copied, and turned into
     // bytes only when --snapshot-out writes them.
     let encoded = encode_owned(collection);
-    if let Some(dir) = &args.snapshot_out {
+    if let Some(dir) = &plan.snapshot_out {
         encoded.write_dir(dir)?;
     }
     Ok(encoded.into_snapshot(&pack.registry, wanted))
@@ -61,7 +62,59 @@ fn log_notes(collection: &Collection) {
     }
 }
 
-fn resolve(args: &LiveArgs) -> Result<LiveConfig, Error> {
+/// How a live scan reaches the services, whoever it signs in as: the origins (checked), the
+/// services allowed, the limits. The same for every tenant of `scan --all`.
+#[derive(Debug, Clone)]
+pub(super) struct Reach {
+    graph_url: Url,
+    exchange_url: Url,
+    compliance_url: Url,
+    teams_url: Url,
+    authority_url: Url,
+    services: Option<BTreeSet<Service>>,
+    concurrency: usize,
+    max_response_bytes: u64,
+}
+
+impl Reach {
+    pub(super) fn resolve(args: &LiveArgs) -> Result<Reach, Error> {
+        Ok(Reach {
+            graph_url: check_base_url("--graph-url", &args.graph_url)?,
+            exchange_url: check_base_url("--exchange-url", &args.exchange_url)?,
+            compliance_url: check_base_url("--compliance-url", &args.compliance_url)?,
+            teams_url: check_base_url("--teams-url", &args.teams_url)?,
+            authority_url: check_base_url("--authority-url", &args.authority_url)?,
+            services: (!args.services.is_empty()).then(|| args.services.iter().copied().collect()),
+            concurrency: usize::from(args.concurrency),
+            max_response_bytes: args.max_response_bytes,
+        })
+    }
+
+    /// The connectors' configuration for one tenant, app and credential.
+    pub(super) fn config(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        credential: Credential,
+    ) -> LiveConfig {
+        LiveConfig {
+            graph_url: self.graph_url.clone(),
+            exchange_url: self.exchange_url.clone(),
+            compliance_url: self.compliance_url.clone(),
+            teams_url: self.teams_url.clone(),
+            authority_url: self.authority_url.clone(),
+            services: self.services.clone(),
+            concurrency: self.concurrency,
+            retry: RetryPolicy::default(),
+            max_response_bytes: self.max_response_bytes,
+            ..LiveConfig::new(tenant, client_id, credential)
+        }
+    }
+}
+
+/// A single live scan's configuration: the tenant, the app and its one credential (the secret
+/// from AZURE_CLIENT_SECRET only), and how to reach the services.
+pub(super) fn resolve(args: &LiveArgs) -> Result<LiveConfig, Error> {
     let tenant = args.tenant.clone().filter(|t| !t.is_empty()).ok_or_else(|| {
         Error::Usage(
             "a live scan needs the tenant: set --tenant or AZURE_TENANT_ID (or scan a snapshot with --offline DIR)".into(),
@@ -106,16 +159,7 @@ fn resolve(args: &LiveArgs) -> Result<LiveConfig, Error> {
             )));
         }
     };
-    Ok(LiveConfig {
-        tenant,
-        client_id,
-        credential,
-        graph_url: check_base_url("--graph-url", &args.graph_url)?,
-        authority_url: check_base_url("--authority-url", &args.authority_url)?,
-        concurrency: usize::from(args.concurrency),
-        retry: RetryPolicy::default(),
-        max_response_bytes: args.max_response_bytes,
-    })
+    Ok(Reach::resolve(args)?.config(&tenant, &client_id, credential))
 }
 
 /// A progress bar on standard error (only created when it is a terminal).

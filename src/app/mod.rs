@@ -9,6 +9,7 @@ mod fleet;
 mod gate;
 mod live;
 mod permissions;
+mod plan;
 mod policy_cmd;
 mod scan;
 

@@ -1,11 +1,12 @@
 //! `cloudkeur scan`: snapshot → policies → findings → one report.
 
-use super::{Error, Outcome, emit, pack_source, stdout_is_terminal, table_width, use_color};
+use super::plan::{ScanPlan, Source};
+use super::{Error, Outcome, emit};
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::diag::Diagnostic;
 use crate::evidence::Evidence;
 use crate::findings::{Report, ScanInfo};
-use crate::policy::{Inputs, PolicyPack, evaluate};
+use crate::policy::{Inputs, evaluate};
 use crate::pseudonym::{IdentityMode, PseudonymKey, pseudonymise};
 use crate::report::{Format, RenderOptions, ocsf_events, render};
 use crate::settings::Settings;
@@ -13,36 +14,28 @@ use crate::waiver::Waivers;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-pub(super) fn run(mut args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
+pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
     if args.all {
         return super::fleet::run(&args);
     }
-    if args.offline.is_some() && args.live.snapshot_out.is_some() {
-        return Err(Error::Usage(
-            "--snapshot-out writes what a live scan read; it cannot be used with --offline".into(),
-        ));
-    }
+    let plan = ScanPlan::resolve(&args, color)?;
+    execute(plan)
+}
+
+/// Runs a resolved scan, keeping it in the archive when the plan says so.
+pub(super) fn execute(mut plan: ScanPlan) -> Result<Outcome, Error> {
     // A live scan kept in the archive writes its snapshot first, so the bundle can copy it.
-    let archive_snapshot = super::archive_cmd::live_snapshot_dir(&mut args)?;
-    let outcome = run_scan(&args, color);
+    let archive_snapshot = super::archive_cmd::live_snapshot_dir(&mut plan)?;
+    let outcome = run_scan(&plan);
     if let Some(dir) = archive_snapshot {
         crate::snapshot::remove_written_snapshot(&dir);
     }
     outcome
 }
 
-fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
-    let mut pack = PolicyPack::load(&pack_source(args.policies.dir.clone()))?;
-    let all_policies: std::collections::BTreeSet<String> =
-        pack.policies.iter().map(|p| p.id.clone()).collect();
-    pack.retain(&args.only);
-    if pack.policies.is_empty() {
-        return Err(Error::Usage(format!(
-            "--only {} matches no policy or control; see `cloudkeur policy list`",
-            args.only.join(",")
-        )));
-    }
-    let (settings, settings_sha256) = match &args.config {
+fn run_scan(plan: &ScanPlan) -> Result<Outcome, Error> {
+    let pack = &*plan.pack;
+    let (settings, settings_sha256) = match &plan.settings {
         Some(path) => {
             let (settings, sha256) = Settings::load(path, &pack.catalog)?;
             (settings, Some(sha256))
@@ -50,20 +43,22 @@ fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
         None => (Settings::default(), None),
     };
     let started_at = now();
-    let mut snapshot = match &args.offline {
-        Some(dir) => crate::snapshot::read_dir(dir, &pack.registry, &pack.projections())?,
-        None => super::live::snapshot(&args.live, &pack, &pack.projections(), now)?,
+    let mut snapshot = match &plan.source {
+        Source::Offline { dir, .. } => {
+            crate::snapshot::read_dir(dir, &pack.registry, &pack.projections())?
+        }
+        Source::Live(live) => super::live::snapshot(live, pack, &pack.projections(), now)?,
     };
-    let base = super::gate::lay_overlay(&mut snapshot, args, &pack)?;
-    let evidence = match &args.evidence {
+    let base = super::gate::lay_overlay(&mut snapshot, plan)?;
+    let evidence = match &plan.evidence {
         Some(path) => Evidence::load(path, &pack.catalog)?,
         None => Evidence::default(),
     };
-    let waivers = match &args.waivers {
-        Some(path) => Waivers::load(path, &pack.catalog, &all_policies)?,
+    let waivers = match &plan.waivers {
+        Some(path) => Waivers::load(path, &pack.catalog, &plan.all_policies)?,
         None => Waivers::default(),
     };
-    let today = args
+    let today = plan
         .date
         .unwrap_or_else(|| OffsetDateTime::now_utc().date());
     let inputs = Inputs {
@@ -72,20 +67,30 @@ fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
         evidence: &evidence,
         today,
     };
-    let mut findings = evaluate(&pack, inputs);
-    let base_breaches = super::gate::base_breaches(base.as_ref(), &pack, inputs, &waivers, args);
+    let mut findings = evaluate(pack, inputs);
+    let base_breaches = super::gate::base_breaches(base.as_ref(), pack, inputs, &waivers, plan);
+    // Nothing reads the resources past evaluation: free them now, so that pseudonymising and
+    // rendering a report of tens of thousands of failing items reuse their memory instead of
+    // adding to the peak. Freeing 100 MB of parsed JSON takes tens of milliseconds, so another
+    // thread does it meanwhile (inline if no thread can be started).
+    let meta = snapshot.meta.clone();
+    let vendor = snapshot.vendor();
+    let freeing = std::thread::Builder::new()
+        .name("free-snapshot".into())
+        .spawn(move || drop((snapshot, base)))
+        .ok();
     // Waivers name items by their real labels: apply them before pseudonymisation.
     let waiver_states = crate::waiver::apply(&mut findings, &waivers, today);
-    let identities = protect_identities(&mut findings, &snapshot.meta.tenant_id, args)?;
+    let identities = protect_identities(&mut findings, &meta.tenant_id, plan)?;
     let scan = ScanInfo {
-        vendor: snapshot.vendor(),
-        tenant: snapshot.meta.tenant_id.clone(),
-        tenant_name: snapshot.meta.tenant_name.clone(),
-        source: snapshot.meta.source.clone(),
-        collected_at: snapshot.meta.collected_at.clone(),
+        vendor,
+        tenant: meta.tenant_id,
+        tenant_name: meta.tenant_name,
+        source: meta.source,
+        collected_at: meta.collected_at,
         started_at,
         finished_at: now(),
-        snapshot_sha256: snapshot.meta.manifest_sha256.clone(),
+        snapshot_sha256: meta.manifest_sha256,
         identities,
         settings_sha256,
     };
@@ -94,32 +99,35 @@ fn run_scan(args: &ScanArgs, color: ColorChoice) -> Result<Outcome, Error> {
         crate::logging::info("waivers", &crate::waiver::summary_line(&waiver_states));
     }
     report.waivers = waiver_states;
-    // The table is coloured only on a terminal; every other rendering is plain.
-    let to_terminal = args.output.is_none() && stdout_is_terminal();
+    let output = &plan.output;
     let options = RenderOptions {
-        lang: args.lang,
-        color: args.format == Format::Table && use_color(color, to_terminal),
-        width: table_width(),
+        lang: output.lang,
+        color: output.color,
+        width: output.width,
+        max_items: output.max_items,
     };
-    let text = render(args.format, &report, &pack.catalog, &options);
-    emit(args.output.as_deref(), &text)?;
+    let text = render(output.format, &report, &pack.catalog, &options);
+    emit(output.file.as_deref(), &text)?;
     let file_options = RenderOptions {
         color: false,
         ..options
     };
-    for target in &args.reports {
+    for target in &output.reports {
         let text = render(target.format, &report, &pack.catalog, &file_options);
         emit(Some(&target.path), &text)?;
     }
-    if let Some(syslog) = &args.syslog {
-        crate::syslog::send(syslog, &ocsf_events(&report, args.lang))?;
+    if let Some(syslog) = &output.syslog {
+        crate::syslog::send(syslog, &ocsf_events(&report, output.lang))?;
     }
-    if let Some(archive) = &args.archive {
+    if let Some(archive) = &plan.archive {
         let report_json = render(Format::Json, &report, &pack.catalog, &file_options);
-        super::archive_cmd::store_scan(archive, args, &report, report_json)?;
+        super::archive_cmd::store_scan(archive, plan, &report, report_json)?;
     }
-    let outcome = super::gate::outcome(&report, args, &base_breaches);
+    let outcome = super::gate::outcome(&report, plan, &base_breaches);
     crate::logging::scan_finished(&report, outcome.exit_code());
+    if let Some(freeing) = freeing {
+        let _ = freeing.join();
+    }
     Ok(outcome)
 }
 
@@ -133,12 +141,12 @@ fn now() -> String {
 fn protect_identities(
     findings: &mut [crate::findings::Finding],
     tenant: &str,
-    args: &ScanArgs,
+    plan: &ScanPlan,
 ) -> Result<IdentityMode, Error> {
-    if args.reveal_identities {
+    if plan.identities.reveal {
         return Ok(IdentityMode::Revealed);
     }
-    let (key, mode) = match &args.pseudonym_key_file {
+    let (key, mode) = match &plan.identities.key_file {
         Some(path) => {
             let bytes = crate::input_file::read(path, crate::input_file::Limit::KEY).map_err(|err| {
                 Error::Input(err.diagnostic(path, "pseudonym key file",

@@ -1,30 +1,69 @@
 //! Connectors: read a tenant's resources into a snapshot.
 //!
-//! [`graph`] reads Microsoft Graph live. It is the only code in cloudkeur that opens a socket, and
-//! it can only send GET requests to the configured Graph host (plus the token request to the
-//! configured authority). It must never write to a tenant and never let a secret (client secret,
-//! client assertion, access token) reach a log, an error message, a snapshot or a report.
+//! One engine ([`engine`]) reads a scan's resources, each with the connector of its service
+//! ([`engine::ServiceConnector`]): Microsoft Graph ([`graph`], GET), Exchange Online and Security &
+//! Compliance ([`admin`], the admin API's `InvokeCommand` POST of a read-only cmdlet) and the Teams
+//! admin API ([`teams`], GET). Every request goes through the transport seam ([`transport`]),
+//! whose request type can express only those reads and the token request; the network transport
+//! is the only code in cloudkeur that opens a socket to a service, and only to the configured
+//! origins. Connectors must never write to a tenant and never let a secret (client secret, client
+//! assertion, access token) reach a log, an error message, a snapshot or a report.
 //!
 //! The public surface is small: a [`LiveConfig`] resolved by the command layer, a [`Credential`],
 //! and [`collect_blocking`], which returns the [`Collection`] that `snapshot::write` stores.
 
+pub mod admin;
+pub mod auth;
+mod config;
+pub mod engine;
+pub mod fetch;
 pub mod google;
 pub mod graph;
+mod microsoft;
+pub mod next_link;
+mod plan;
+pub mod reader;
+pub mod retry;
+pub mod teams;
 pub mod transport;
 
-pub use graph::auth::{Credential, CredentialKind};
-pub use graph::retry::RetryPolicy;
-pub use graph::{
-    DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, NoProgress, Progress, collect, collect_with,
-    resources_to_read,
+pub use auth::{Credential, CredentialKind};
+pub use config::{
+    DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, TEAMS_ADMIN_API_APP_ID, default_origin, origin_flag,
+    token_scope,
 };
+pub use microsoft::{collect, collect_with};
+pub use retry::RetryPolicy;
 pub use transport::origin::check_base_url;
 
 use crate::registry::Registry;
 use crate::snapshot::Collection;
+use auth::TokenSource;
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Arc;
+
+/// Told about progress; the command layer draws a bar with it on a terminal.
+pub trait Progress: Send + Sync {
+    fn start(&self, _resources: usize) {}
+    fn finished(&self, _resource: &str, _ok: bool) {}
+}
+
+/// Reports nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+/// Gets a first token from `tokens`: a refused credential is a setup error of the whole scan
+/// (exit 2). A service the tenant does not have is not: its reads fail one by one, saying so.
+pub(crate) async fn check_token(tokens: &TokenSource) -> Result<(), ConnectorError> {
+    match tokens.token().await {
+        Ok(_) | Err(auth::TokenError::NoSuchResource(_)) => Ok(()),
+        Err(err) => Err(ConnectorError::Auth {
+            message: err.to_string(),
+            hint: err.hint(tokens.hint()).to_owned(),
+        }),
+    }
+}
 
 /// A value that must never be shown: its `Debug` and `Display` print `[redacted]`.
 ///
@@ -81,8 +120,7 @@ pub enum ConnectorError {
     Runtime(String),
 }
 
-/// Reads `wanted` (and the resources their fan-outs depend on) from Graph, on a small runtime
-/// of its own so the rest of cloudkeur stays synchronous.
+/// [`collect`] on a small runtime of its own, so the rest of cloudkeur stays synchronous.
 pub fn collect_blocking(
     config: &LiveConfig,
     registry: &Registry,
@@ -94,6 +132,15 @@ pub fn collect_blocking(
         .build()
         .map_err(|err| ConnectorError::Runtime(err.to_string()))?;
     runtime.block_on(collect(config, registry, wanted, progress))
+}
+
+/// The names of the resources a live scan reads for `wanted`: those plus every resource they
+/// wait for (a fan-out's parent, a `read_if`'s deciding resource).
+pub fn resources_to_read(
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+) -> Result<BTreeSet<String>, ConnectorError> {
+    Ok(plan::plan(registry, wanted)?.into_keys().collect())
 }
 
 /// `text` on one line (whitespace runs made one space), at most 300 characters: for messages

@@ -23,7 +23,11 @@ use std::collections::{BTreeMap, BTreeSet};
 fn body<'a>(snapshot: &'a Snapshot, name: &str) -> Result<&'a Value, String> {
     match snapshot.resource(name) {
         Some(ResourceData::Read(body)) => Ok(body),
-        Some(ResourceData::Unreadable(reason)) => Err(reason.clone()),
+        // Refused (a scope not granted) or not read: the view cannot be made, so every control
+        // on it is an error, never a pass on what was not seen.
+        Some(ResourceData::Unreadable(reason) | ResourceData::Unavailable(reason)) => {
+            Err(reason.clone())
+        }
         None => Err(format!("{name} was not collected")),
     }
 }

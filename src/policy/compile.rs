@@ -3,7 +3,9 @@
 //! Everything that can be known before a scan is checked here: the control exists, every
 //! resource is in the registry, every JSONPath parses, every rule node has exactly one meaning.
 
-use super::rule::{AgeUnit, Assertion, Check, Operand, Rule, Selector, Source, Values, Where};
+use super::rule::{
+    AgeUnit, Assertion, Check, Fallback, Operand, Rule, Selector, Source, Values, Where,
+};
 use super::source::{PolicyFile, PolicyMeta, RawExample, RawRule, RawWhere};
 use super::{EVIDENCE_RESOURCE, EvidenceNeed, Example, Policy, SETTINGS_RESOURCE};
 use crate::catalog::Catalog;
@@ -19,7 +21,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 const ASSERTIONS: &str = "exists, empty, equals, in, not_in, only, only_members, contains, \
-     matches, count, not_older_than, all, any, none";
+     matches, ends_with, count, number, not_older_than, all, any, none";
 
 /// The pack's named rule fragments (`fragments.yaml`), used by `use: NAME`.
 #[derive(Debug, Default)]
@@ -41,6 +43,9 @@ pub(super) struct FragmentsFile {
 pub(super) struct CompileState {
     bound: RefCell<Vec<String>>,
     using: RefCell<Vec<String>>,
+    /// How many `declared:` branches enclose the rule being compiled: inside one, a measured
+    /// rule may read the declaration's exports (they stand in for an unreadable service there).
+    declared_depth: std::cell::Cell<usize>,
 }
 
 #[derive(Clone, Copy)]
@@ -48,6 +53,8 @@ pub(super) struct Compiler<'a> {
     pub file: &'a Path,
     /// True when the policy has an `evidence:` block, so rules may read `resource: evidence`.
     pub evidence_allowed: bool,
+    /// The declaration is optional: a rule may run while there is none.
+    pub evidence_optional: bool,
     pub registry: &'a Registry,
     pub catalog: &'a Catalog,
     pub fragments: &'a Fragments,
@@ -105,10 +112,11 @@ impl Compiler<'_> {
                 "say what an administrator does to comply, in both languages",
             ));
         };
-        let evidence = raw.evidence.as_ref().map(|need| EvidenceNeed {
+        let mut evidence = raw.evidence.as_ref().map(|need| EvidenceNeed {
             optional: need.value.optional,
             values: need.value.values.clone(),
             files: need.value.files.clone(),
+            direct: false,
         });
         if let Some((node, depth)) = raw.rule.as_ref().and_then(super::bounds::too_deep) {
             return Err(self.error(
@@ -137,6 +145,20 @@ impl Compiler<'_> {
         };
         let resources = rule.as_ref().map(Rule::resources).unwrap_or_default();
         self.check_vendors(&raw, &vendors, &resources)?;
+        if let (Some(rule), Some(need)) = (&rule, evidence.as_mut()) {
+            need.direct = rule.reads_evidence(true);
+            if has_fallback(rule) && !need.optional {
+                let at = raw
+                    .evidence
+                    .as_ref()
+                    .map_or(&raw.policy.referenced, |e| &e.referenced);
+                return Err(self.error(
+                    at,
+                    "a policy with `measured:`/`declared:` needs its declaration only when the measurement cannot be made, but the `evidence:` block requires it always",
+                    "add `optional: true` to the `evidence:` block",
+                ));
+            }
+        }
         let examples = raw
             .examples
             .iter()
@@ -280,6 +302,9 @@ impl Compiler<'_> {
             Some(name) => Some(self.resource(name)?),
             None => inherited.map(str::to_owned),
         };
+        if raw.measured.is_some() || raw.declared.is_some() {
+            return self.fallback(raw, at, resource.as_deref(), in_item);
+        }
         let combinators = [
             raw.all_of.is_some(),
             raw.any_of.is_some(),
@@ -431,6 +456,19 @@ impl Compiler<'_> {
                 ));
             }
         };
+        if absent_ok
+            && self.evidence_optional
+            && sources
+                .iter()
+                .any(|s| s.resource.as_deref() == Some(EVIDENCE_RESOURCE))
+            && !fails_on_nothing(&assertion, raw.allow_empty.unwrap_or(false))
+        {
+            return Err(self.error(
+                at,
+                "`absent: ok` on the declaration lets a missing declaration read as nothing, and this assertion passes on nothing",
+                "use an assertion that fails when nothing is selected (equals, in, contains, matches, exists: true, any, ...), so evidence never passes by default",
+            ));
+        }
         if raw.identity.is_some() && raw.label.is_none() {
             return Err(self.error(
                 at,
@@ -456,6 +494,99 @@ impl Compiler<'_> {
             bind: raw.bind.as_ref().map(|b| b.value.clone()),
             bind_group: raw.group_as.as_ref().map(|b| b.value.clone()),
             assertion,
+        })))
+    }
+
+    /// `measured:` + `declared:`: measured, else declared (see `rule::Fallback`).
+    fn fallback(
+        &self,
+        raw: &RawRule,
+        at: &Location,
+        inherited: Option<&str>,
+        in_item: bool,
+    ) -> Result<Rule, Diagnostic> {
+        let (Some(measured), Some(declared)) = (&raw.measured, &raw.declared) else {
+            return Err(self.error(
+                at,
+                "`measured` and `declared` go together",
+                "give both: `measured:` the rule on the tenant's data, `declared:` the rule on the declaration that stands in for it",
+            ));
+        };
+        let others = [
+            raw.all_of.is_some(),
+            raw.any_of.is_some(),
+            raw.not.is_some(),
+            raw.path.is_some(),
+            raw.select.is_some(),
+            raw.note.is_some(),
+            raw.bind.is_some(),
+            raw.group_as.is_some(),
+            raw.absent.is_some(),
+            raw.label.is_some(),
+            raw.lookup.is_some(),
+            raw.of.is_some(),
+            count_assertions(raw) > 0,
+        ];
+        if others.into_iter().any(|b| b) {
+            return Err(self.error(
+                at,
+                "a `measured`/`declared` node has other keys beside them and `description`",
+                "put the checks inside `measured:` and `declared:`",
+            ));
+        }
+        if !self.evidence_allowed {
+            return Err(self.error(
+                at,
+                "`declared:` in a policy without an `evidence:` block",
+                "add `evidence: {optional: true, values: [...]}` naming what the declaration carries",
+            ));
+        }
+        let measured_rule = self.rule(measured, inherited, in_item)?;
+        let depth = &self.state.declared_depth;
+        depth.set(depth.get() + 1);
+        let declared_rule = self.rule(declared, inherited, in_item);
+        depth.set(depth.get() - 1);
+        let declared_rule = declared_rule?;
+        if depth.get() == 0 && measured_rule.reads_evidence(true) {
+            return Err(self.error(
+                &measured.referenced,
+                "the `measured:` rule reads the declaration",
+                "a measurement judges the tenant's data only; read the declaration in `declared:`",
+            ));
+        }
+        if !declared_rule.reads_evidence(false) {
+            return Err(self.error(
+                &declared.referenced,
+                "the `declared:` rule does not read the declaration",
+                "judge the declaration there (`resource: evidence` or `{evidence: ...}`), so it never passes on nothing",
+            ));
+        }
+        let also_declared = declared_rule.resources();
+        let stands_in_for: Vec<(String, crate::registry::Service)> = measured_rule
+            .resources()
+            .into_iter()
+            .filter(|name| !also_declared.contains(name))
+            .map(|name| {
+                let service = self
+                    .registry
+                    .get(&name)
+                    .map(|spec| spec.service)
+                    .unwrap_or_default();
+                (name, service)
+            })
+            .collect();
+        if stands_in_for.is_empty() {
+            return Err(self.error(
+                &measured.referenced,
+                "the `declared:` rule reads every resource the `measured:` rule reads, so the declaration stands in for nothing",
+                "read in `declared:` only what the declaration does not replace",
+            ));
+        }
+        Ok(Rule::Fallback(Box::new(Fallback {
+            description: raw.description.clone(),
+            measured: measured_rule,
+            declared: declared_rule,
+            stands_in_for,
         })))
     }
 
@@ -485,6 +616,9 @@ impl Compiler<'_> {
             raw.group_as.is_some(),
             raw.note.is_some(),
             raw.lookup.is_some(),
+            raw.of.is_some(),
+            raw.measured.is_some(),
+            raw.declared.is_some(),
             count_assertions(raw) > 0,
         ];
         if others.into_iter().any(|b| b) {
@@ -542,10 +676,10 @@ impl Compiler<'_> {
             (Some(_), Some(_)) => Err(self.error(at, "a check has both `path` and `select`", "use `path` for one selection, `select` for several")),
             (None, None) => Err(self.error(at, "a rule node needs `path` with one assertion, or a combinator (all_of, any_of, not)",
                 "add e.g. `path: $.displayConcealedNames` and `equals: true`")),
-            (Some(path), None) => Ok(vec![self.source(resource, path, raw.expand_groups.as_ref(), raw.lookup.as_deref(), in_item, at)?]),
+            (Some(path), None) => Ok(vec![self.source(resource, path, raw.expand_groups.as_ref(), raw.of.as_ref(), raw.lookup.as_deref(), in_item, at)?]),
             (None, Some(list)) => {
-                if raw.expand_groups.is_some() || raw.lookup.is_some() {
-                    return Err(self.error(at, "`expand_groups` or `where` beside `select`", "put them inside each select entry that needs them"));
+                if raw.expand_groups.is_some() || raw.lookup.is_some() || raw.of.is_some() {
+                    return Err(self.error(at, "`expand_groups`, `of` or `where` beside `select`", "put them inside each select entry that needs them"));
                 }
                 if list.is_empty() {
                     return Err(self.error(at, "`select` has an empty list", "give at least one {resource, path}"));
@@ -554,18 +688,20 @@ impl Compiler<'_> {
                     .map(|entry| {
                         let own = entry.value.resource.as_ref().map(|r| self.resource(r)).transpose()?;
                         let resource = own.as_deref().or(resource);
-                        self.source(resource, &entry.value.path, entry.value.expand_groups.as_ref(), entry.value.lookup.as_deref(), in_item, &entry.referenced)
+                        self.source(resource, &entry.value.path, entry.value.expand_groups.as_ref(), entry.value.of.as_ref(), entry.value.lookup.as_deref(), in_item, &entry.referenced)
                     })
                     .collect()
             }
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn source(
         &self,
         resource: Option<&str>,
         path: &Spanned<String>,
         expand: Option<&Spanned<String>>,
+        of: Option<&Spanned<Value>>,
         lookup: Option<&[Spanned<RawWhere>]>,
         in_item: bool,
         at: &Location,
@@ -606,10 +742,30 @@ impl Compiler<'_> {
                 })
             })
             .collect::<Result<Vec<Where>, Diagnostic>>()?;
+        let of = match of {
+            None => None,
+            Some(parent) => {
+                let is_fan_out = resource
+                    .and_then(|name| self.registry.get(name))
+                    .is_some_and(|spec| spec.for_each.is_some());
+                if !is_fan_out || expand_groups.is_some() {
+                    return Err(self.error(
+                        &parent.referenced,
+                        format!(
+                            "`of` reads one parent's collection of a fan-out resource, but '{}' is not one (or groups are expanded too)",
+                            resource.unwrap_or("the item")
+                        ),
+                        "use `of` with a resource that has `for_each` in resources.yaml, e.g. `resource: access_review_instances, of: {var: review, path: $.id}`",
+                    ));
+                }
+                Some(self.operand(&parent.value, &parent.referenced)?)
+            }
+        };
         Ok(Source {
             resource: resource.map(str::to_owned),
             path: self.selector(path)?,
             expand_groups,
+            of,
             lookup,
         })
     }
@@ -642,6 +798,36 @@ impl Compiler<'_> {
                     "write a regular expression, e.g. '#EXT#' or '^[a-z]+$'",
                 )
             })?)
+        } else if let Some(value) = &raw.ends_with {
+            Assertion::EndsWith(self.operand(value, at)?)
+        } else if let Some(bounds) = &raw.number {
+            let at = &bounds.referenced;
+            let bound = |value: &Option<Value>| -> Result<Option<Operand>, Diagnostic> {
+                match value {
+                    None => Ok(None),
+                    Some(value)
+                        if value.is_number()
+                            || setting_path(value).is_some()
+                            || reference(value, "evidence").is_some() =>
+                    {
+                        self.operand(value, at).map(Some)
+                    }
+                    Some(other) => Err(self.error(
+                        at,
+                        format!("`number` bound {other} is not a number"),
+                        "write a number, or {setting: $.retention_max_days}",
+                    )),
+                }
+            };
+            let (min, max) = (bound(&bounds.value.min)?, bound(&bounds.value.max)?);
+            if min.is_none() && max.is_none() {
+                return Err(self.error(
+                    at,
+                    "`number` needs `min`, `max` or both",
+                    "e.g. `number: {min: 1, max: {setting: $.retention_max_days}}`",
+                ));
+            }
+            Assertion::Number { min, max }
         } else if let Some(list) = &raw.only_members {
             Assertion::OnlyMembers(self.values(list, "only_members")?)
         } else if let Some(count) = &raw.count {
@@ -683,20 +869,33 @@ impl Compiler<'_> {
             Assertion::Count { min, max }
         } else if let Some(age) = &raw.not_older_than {
             let at = &age.referenced;
-            let (amount, unit) = match (&age.value.months, &age.value.years) {
-                (Some(months), None) => (months, AgeUnit::Months),
-                (None, Some(years)) => (years, AgeUnit::Years),
+            let (amount, unit) = match (&age.value.days, &age.value.months, &age.value.years) {
+                (Some(days), None, None) => (days, AgeUnit::Days),
+                (None, Some(months), None) => (months, AgeUnit::Months),
+                (None, None, Some(years)) => (years, AgeUnit::Years),
                 _ => {
                     return Err(self.error(
                         at,
-                        "`not_older_than` needs exactly one of `months` or `years`",
+                        "`not_older_than` needs exactly one of `days`, `months` or `years`",
                         "e.g. `not_older_than: {months: 12}`",
+                    ));
+                }
+            };
+            let from_collection = match age.value.from.as_deref() {
+                None | Some("scan") => false,
+                Some("collection") => true,
+                Some(other) => {
+                    return Err(self.error(
+                        at,
+                        format!("`not_older_than` counts from `scan` or `collection`, not '{other}'"),
+                        "write `from: collection` to count from the day the snapshot was collected, or leave `from` out for the scan date",
                     ));
                 }
             };
             Assertion::NotOlderThan {
                 amount: self.operand(amount, at)?,
                 unit,
+                from_collection,
             }
         } else if let Some(inner) = &raw.all {
             Assertion::All(nested(inner)?)
@@ -725,6 +924,28 @@ impl Compiler<'_> {
                 name: name.to_owned(),
                 path: path.map(|p| self.parse_selector(p, at)).transpose()?,
             });
+        }
+        if let Some(parts) = value
+            .as_object()
+            .filter(|map| map.len() == 1)
+            .and_then(|map| map.get("concat"))
+        {
+            let parts = match parts.as_array() {
+                Some(parts) if parts.len() >= 2 => parts,
+                _ => {
+                    return Err(self.error(
+                        at,
+                        "`concat` takes a list of at least two parts",
+                        "e.g. `{concat: [\"Tag:\", {var: assigned, path: $.displayName}]}`",
+                    ));
+                }
+            };
+            return Ok(Operand::Concat(
+                parts
+                    .iter()
+                    .map(|part| self.operand(part, at))
+                    .collect::<Result<_, _>>()?,
+            ));
         }
         if let Some(path) = reference(value, "evidence") {
             if !self.evidence_allowed {
@@ -853,7 +1074,12 @@ impl Compiler<'_> {
 
     fn example(&self, node: &Spanned<RawExample>) -> Result<Example, Diagnostic> {
         let raw = &node.value;
-        for name in raw.resources.keys().chain(raw.unreadable.keys()) {
+        for name in raw
+            .resources
+            .keys()
+            .chain(raw.unreadable.keys())
+            .chain(raw.unavailable.keys())
+        {
             if self
                 .registry
                 .get(name)
@@ -886,6 +1112,7 @@ impl Compiler<'_> {
             expect: raw.expect,
             resources: raw.resources.clone(),
             unreadable: raw.unreadable.clone(),
+            unavailable: raw.unavailable.clone(),
             settings: raw.settings.clone().unwrap_or_default(),
             evidence: raw.evidence.clone(),
             today: match &raw.today {
@@ -928,6 +1155,8 @@ fn count_assertions(raw: &RawRule) -> usize {
         raw.contains.is_some(),
         raw.only_members.is_some(),
         raw.matches.is_some(),
+        raw.ends_with.is_some(),
+        raw.number.is_some(),
         raw.count.is_some(),
         raw.not_older_than.is_some(),
         raw.all.is_some(),
@@ -937,6 +1166,44 @@ fn count_assertions(raw: &RawRule) -> usize {
     .iter()
     .filter(|b| **b)
     .count()
+}
+
+/// Whether an assertion fails when its path selects nothing: only such an assertion may read a
+/// declaration that may be absent (`absent: ok`), so that evidence never passes by default.
+fn fails_on_nothing(assertion: &Assertion, allow_empty: bool) -> bool {
+    match assertion {
+        Assertion::Exists(present) => *present,
+        Assertion::Empty(empty) => !*empty,
+        Assertion::Equals(_)
+        | Assertion::In(_)
+        | Assertion::NotIn(_)
+        | Assertion::Contains(_)
+        | Assertion::Matches(_)
+        | Assertion::EndsWith(_)
+        | Assertion::Number { .. }
+        | Assertion::NotOlderThan { .. }
+        | Assertion::Any(_) => true,
+        Assertion::All(_) => !allow_empty,
+        Assertion::Count { min, .. } => {
+            matches!(min, Some(Operand::Literal(n)) if n.as_u64().is_some_and(|n| n >= 1))
+        }
+        Assertion::Only(_) | Assertion::OnlyMembers(_) | Assertion::None(_) => false,
+    }
+}
+
+/// Whether a rule has a `measured`/`declared` node anywhere.
+fn has_fallback(rule: &Rule) -> bool {
+    match rule {
+        Rule::AllOf { rules, .. } | Rule::AnyOf { rules, .. } => rules.iter().any(has_fallback),
+        Rule::Not { rule, .. } => has_fallback(rule),
+        Rule::Fallback(_) => true,
+        Rule::Check(check) => match &check.assertion {
+            Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
+                has_fallback(rule)
+            }
+            _ => false,
+        },
+    }
 }
 
 fn is_policy_id(id: &str) -> bool {

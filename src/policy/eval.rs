@@ -50,6 +50,11 @@ pub fn evaluate(pack: &PolicyPack, inputs: Inputs<'_>) -> Vec<Finding> {
 
 /// `settings` is the settings document (`Settings::to_document`), built once per scan; the
 /// snapshot already holds its derived resources (see [`crate::google::derive`]).
+///
+/// A required declaration (`evidence:` without `optional`) is checked first: absent,
+/// incomplete or expired, it decides the verdict. An optional one is checked too, but counts
+/// only if the rule reads it: the rule sees it only when it is complete and current, and an
+/// outcome left undecided for want of it becomes `evidence-missing` or `evidence-expired`.
 pub fn evaluate_policy(
     policy: &Policy,
     snapshot: &Snapshot,
@@ -66,36 +71,63 @@ pub fn evaluate_policy(
         );
     }
     let declaration = evidence.declaration(&policy.control);
-    let mut evidence_note = None;
-    let optional_and_absent =
-        policy.evidence.as_ref().is_some_and(|n| n.optional) && declaration.is_none();
-    if let Some(need) = policy.evidence.as_ref().filter(|_| !optional_and_absent) {
-        match check_declaration(&policy.control, need, declaration, today) {
-            Err((verdict, reason)) => return finding(policy, verdict, reason, Vec::new()),
-            Ok(note) => evidence_note = Some(note),
+    let checked = policy.evidence.as_ref().map(|need| {
+        (
+            need,
+            check_declaration(&policy.control, need, declaration, today),
+        )
+    });
+    let usable = match &checked {
+        Some((need, Err((verdict, reason)))) if !need.optional => {
+            return finding(policy, *verdict, reason.clone(), Vec::new());
         }
+        Some((_, Err(_))) | None => None,
+        Some((_, Ok(_))) => declaration,
+    };
+    let Some(rule) = &policy.rule else {
+        let reason = match &checked {
+            Some((_, Ok(note))) => note.clone(),
+            _ => String::new(),
+        };
+        return finding(policy, Verdict::Pass, reason, Vec::new());
+    };
+    let mut context = Context::new(snapshot, settings, usable, today);
+    context.no_declaration = declaration.is_none();
+    let outcome = rule.evaluate(context);
+    let (verdict, mut reason) = match (outcome.truth, &checked) {
+        (Truth::Pass, _) => (Verdict::Pass, outcome.reason),
+        (Truth::Fail, _) => (Verdict::Fail, outcome.reason),
+        // Undecided only for want of a declaration that would decide it: say what is missing,
+        // or that it expired.
+        (Truth::Error, Some((_, Err((verdict, why))))) if outcome.missing_evidence => {
+            (*verdict, join(&outcome.reason, why))
+        }
+        (Truth::Error, _) if outcome.missing_evidence => (Verdict::EvidenceMissing, outcome.reason),
+        (Truth::Error, _) => (Verdict::Error, outcome.reason),
+    };
+    match &checked {
+        // Say who declared what the verdict rests on.
+        Some((need, Ok(note))) if !need.optional || need.direct || outcome.declared => {
+            reason = join(&reason, note);
+        }
+        // A declaration the verdict did not need is not judged, but its state is worth a line.
+        Some((_, Err((_, why))))
+            if declaration.is_some()
+                && !matches!(verdict, Verdict::EvidenceMissing | Verdict::EvidenceExpired) =>
+        {
+            reason = join(&reason, &format!("note: {why}; it was not needed here"));
+        }
+        _ => {}
     }
-    let (verdict, reason, items) = match &policy.rule {
-        None => (Verdict::Pass, String::new(), Vec::new()),
-        Some(rule) => {
-            let outcome = rule.evaluate(Context::new(snapshot, settings, declaration, today));
-            let verdict = match outcome.truth {
-                Truth::Pass => Verdict::Pass,
-                Truth::Fail => Verdict::Fail,
-                // Undecided only because the declaration is absent (optional evidence): a
-                // declaration would decide it, so say that rather than "error".
-                Truth::Error if outcome.missing_evidence => Verdict::EvidenceMissing,
-                Truth::Error => Verdict::Error,
-            };
-            (verdict, outcome.reason, outcome.items)
-        }
-    };
-    let reason = match evidence_note {
-        Some(note) if reason.is_empty() => note,
-        Some(note) => format!("{reason}; {note}"),
-        None => reason,
-    };
-    finding(policy, verdict, reason, items)
+    finding(policy, verdict, reason, outcome.items)
+}
+
+fn join(first: &str, second: &str) -> String {
+    match (first.is_empty(), second.is_empty()) {
+        (true, _) => second.to_owned(),
+        (_, true) => first.to_owned(),
+        _ => format!("{first}; {second}"),
+    }
 }
 
 /// The declaration exists, carries what the policy needs, and has not expired; otherwise the

@@ -86,7 +86,8 @@ fn example_snapshot(
         tenant_id: "example".into(),
         tenant_name: None,
         source: "policy example".into(),
-        collected_at: String::new(),
+        // Collected on the example's scan date, at midnight UTC.
+        collected_at: format!("{}T00:00:00Z", example.today),
         manifest_sha256: String::new(),
     });
     // A policy for one vendor is shown on that vendor's data (one for several: the first).
@@ -102,6 +103,9 @@ fn example_snapshot(
     }
     for (name, reason) in &example.unreadable {
         snapshot.insert_unreadable(name.clone(), reason.clone());
+    }
+    for (name, reason) in &example.unavailable {
+        snapshot.insert_unavailable(name.clone(), reason.clone());
     }
     snapshot
 }

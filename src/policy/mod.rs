@@ -61,10 +61,15 @@ pub struct Policy {
 /// The values and files a declaration must carry for a policy to judge it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EvidenceNeed {
-    /// The rule may pass on Graph data alone; the declaration is needed only when it does not.
+    /// The declaration is needed only when the rule reads it: where the tenant's data alone
+    /// does not decide, or where a `declared:` rule stands in for a measurement. It is checked
+    /// (present, complete, current) only then, and a rule never sees one that is not.
     pub optional: bool,
     pub values: Vec<String>,
     pub files: Vec<String>,
+    /// The rule reads the declaration outside any `declared:` branch (e.g. the backup app it
+    /// names), so a finding always says who declared what it used.
+    pub direct: bool,
 }
 
 /// The name under which a rule reads its control's evidence declaration.
@@ -88,6 +93,7 @@ pub struct Example {
     pub expect: ExpectedVerdict,
     pub resources: BTreeMap<String, Value>,
     pub unreadable: BTreeMap<String, String>,
+    pub unavailable: BTreeMap<String, String>,
     pub settings: Settings,
     pub evidence: Option<Value>,
     pub today: time::Date,

@@ -76,6 +76,7 @@ impl PolicyPack {
             let state = CompileState::default();
             let compiler = Compiler {
                 evidence_allowed: raw.evidence.is_some(),
+                evidence_optional: raw.evidence.as_ref().is_some_and(|e| e.value.optional),
                 file: &file.name,
                 registry: &registry,
                 catalog: &catalog,

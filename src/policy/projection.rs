@@ -117,6 +117,10 @@ impl Analysis<'_> {
                 rules.iter().for_each(|r| self.rule(r, scope));
             }
             Rule::Not { rule, .. } => self.rule(rule, scope),
+            Rule::Fallback(fallback) => {
+                self.rule(&fallback.measured, scope);
+                self.rule(&fallback.declared, scope);
+            }
             Rule::Check(check) => self.check(check, scope),
         }
     }
@@ -127,6 +131,12 @@ impl Analysis<'_> {
         for source in &check.sources {
             // A source naming a resource reads it from its top, inside a quantifier too.
             let found = match (scope, &source.resource) {
+                // One parent's collection of a fan-out: kept whole (small, and its layout is
+                // not the one `top_source` reads).
+                (_, Some(resource)) if source.of.is_some() => {
+                    self.keep_whole(resource);
+                    Landing::default()
+                }
                 (_, Some(_)) | (Scope::Top, None) => self.top_source(source),
                 (Scope::Within(root), None) => self.relative(&source.path.query.segments, root),
             };
@@ -134,12 +144,15 @@ impl Analysis<'_> {
                 self.shown(&condition.key, &found);
                 self.operand(&condition.equals);
             }
+            if let Some(parent) = &source.of {
+                self.operand(parent);
+            }
             if let Some(members) = &source.expand_groups {
                 // A selected group is recognised by its type and looked up by its id; the
                 // members that replace it are items of the fan-out, filtered by type too.
-                self.keep_in_all(&found, "@odata.type");
+                self.keep_in_all(&found, crate::registry::TYPE_MEMBER);
                 self.keep_in_all(&found, "id");
-                self.keep(members, "@odata.type");
+                self.keep(members, crate::registry::TYPE_MEMBER);
                 groups.items_of.extend(found.items_of.iter().cloned());
                 landing.items_of.insert(members.clone());
             }
@@ -151,10 +164,11 @@ impl Analysis<'_> {
         match &check.assertion {
             Assertion::Equals(operand)
             | Assertion::Contains(operand)
+            | Assertion::EndsWith(operand)
             | Assertion::NotOlderThan {
                 amount: operand, ..
             } => self.operand(operand),
-            Assertion::Count { min, max } => {
+            Assertion::Count { min, max } | Assertion::Number { min, max } => {
                 min.iter().chain(max.iter()).for_each(|o| self.operand(o));
             }
             _ => {}
@@ -180,12 +194,18 @@ impl Analysis<'_> {
             | Assertion::NotIn(_)
             | Assertion::Only(_)
             | Assertion::Contains(_)
+            | Assertion::EndsWith(_)
+            | Assertion::Number { .. }
             | Assertion::NotOlderThan { .. } => self.whole_in_all(&landing),
         }
     }
 
     /// `{var: NAME, path: …}` reads members of the bound value; `{var: NAME}` compares all of it.
     fn operand(&mut self, operand: &Operand) {
+        if let Operand::Concat(parts) = operand {
+            parts.iter().for_each(|part| self.operand(part));
+            return;
+        }
         let Operand::Var { name, path } = operand else {
             return;
         };

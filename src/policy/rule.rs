@@ -12,7 +12,8 @@ mod operands;
 
 use super::{EVIDENCE_RESOURCE, SETTINGS_RESOURCE};
 use crate::findings::FindingItem;
-use crate::snapshot::Snapshot;
+use crate::registry::Service;
+use crate::snapshot::{ResourceData, Snapshot};
 pub(super) use check::subject_of;
 use operands::Operands;
 use serde_json::Value;
@@ -33,6 +34,28 @@ pub enum Rule {
     },
     /// Boxed: a check is much larger than a combinator node.
     Check(Box<Check>),
+    /// "Measured, else declared": the tenant's data decides; the declaration stands in only for
+    /// resources that could not be read (see [`Fallback`]).
+    Fallback(Box<Fallback>),
+}
+
+/// A `measured:` rule and the `declared:` rule that stands in for it when the resources only
+/// the measured rule reads could not be read (not licensed, no role, service not selected, an
+/// old snapshot without them).
+///
+/// Deny by default: the measurement decides whenever one of those resources was read, also
+/// when it is undecided (a partial read is an error, never a declaration); a measured `fail`
+/// is never overruled by a declaration (only a waiver can); and the declared rule runs only on
+/// a declaration that exists, is complete and current, so it never passes on nothing.
+#[derive(Debug, Clone)]
+pub struct Fallback {
+    pub description: Option<String>,
+    pub measured: Rule,
+    pub declared: Rule,
+    /// The resources only the measured rule reads, with the service that answers each: the
+    /// declaration stands in for exactly these, when none of them could be read. Resources the
+    /// declared rule reads too are read there as well, so they stay measured.
+    pub stands_in_for: Vec<(String, Service)>,
 }
 
 #[derive(Debug, Clone)]
@@ -75,6 +98,9 @@ pub struct Source {
     /// (`@odata.type` `#microsoft.graph.group`), or group id (a string), is replaced by the
     /// members in it.
     pub expand_groups: Option<String>,
+    /// `of:` for a fan-out resource (`for_each` in the registry): read the collection stored
+    /// for this parent id (e.g. the instances of one access review) instead of the whole body.
+    pub of: Option<Operand>,
     /// `where:`: only the values whose every key equals its operand (a lookup, e.g. the row of
     /// the account being judged). A source that reads a resource is indexed once per evaluation.
     pub lookup: Vec<Where>,
@@ -99,10 +125,15 @@ pub enum Operand {
         name: String,
         path: Option<Selector>,
     },
+    /// `{concat: [A, B, ...]}`: the texts of the parts joined, e.g. `"Tag:"` and an assigned
+    /// policy's display name give the policy's Identity. A part that is not a string or a
+    /// number is unknown.
+    Concat(Vec<Operand>),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgeUnit {
+    Days,
     Months,
     Years,
 }
@@ -129,6 +160,15 @@ pub enum Assertion {
     Contains(Operand),
     /// Every selected value is a string in which the pattern is found (regex search).
     Matches(regex::Regex),
+    /// Every selected value is a string that ends with the operand's text.
+    EndsWith(Operand),
+    /// Every selected value is a number within the bounds: a JSON number, or a string holding
+    /// a decimal number (the admin APIs send `Unlimited<int>` values as text, e.g. "2555";
+    /// "Unlimited" is not a number and fails).
+    Number {
+        min: Option<Operand>,
+        max: Option<Operand>,
+    },
     /// Deny by default: every selected value is an object (or null) whose members outside the
     /// list are empty; a present, non-empty member that is not listed fails, named.
     OnlyMembers(Values),
@@ -141,6 +181,11 @@ pub enum Assertion {
     NotOlderThan {
         amount: Operand,
         unit: AgeUnit,
+        /// `from: collection`: counted back from the day the snapshot was collected rather than
+        /// from the scan date, for activity the data itself dates (a sign-in the API reported):
+        /// a replay of the snapshot judges it as it was then. A snapshot that does not say when
+        /// it was collected is judged from the scan date.
+        from_collection: bool,
     },
     All(Box<Rule>),
     Any(Box<Rule>),
@@ -160,9 +205,13 @@ pub struct Outcome {
     pub truth: Truth,
     pub reason: String,
     pub items: Vec<FindingItem>,
-    /// An error caused only by the control's evidence declaration being absent: the verdict
-    /// becomes `evidence-missing` when it decides the result.
+    /// An error caused only by the control's evidence declaration being absent (or expired, or
+    /// incomplete, for a declaration checked when read): the verdict becomes
+    /// `evidence-missing` or `evidence-expired` when it decides the result.
     pub missing_evidence: bool,
+    /// A `declared:` rule stood in for a measurement and decided this outcome (the finding then
+    /// says who declared it, and until when).
+    pub declared: bool,
 }
 
 impl Outcome {
@@ -179,6 +228,7 @@ impl Outcome {
             reason: reason.into(),
             items: Vec::new(),
             missing_evidence: false,
+            declared: false,
         }
     }
 }
@@ -189,7 +239,12 @@ impl Outcome {
 pub struct Context<'a> {
     pub snapshot: &'a Snapshot,
     pub settings: &'a Value,
+    /// The control's declaration, when it exists and (for a declaration checked when read) is
+    /// complete and current.
     pub evidence: Option<&'a Value>,
+    /// No declaration exists at all (not: one exists but is expired or incomplete). Only then
+    /// may a check with `absent: ok` read the declaration as nothing.
+    pub no_declaration: bool,
     pub today: time::Date,
     /// `false` while a quantifier only needs each item's truth: reasons and items are then
     /// left empty, and the items it lists are evaluated again in full.
@@ -218,6 +273,7 @@ impl<'a> Context<'a> {
             snapshot,
             settings,
             evidence,
+            no_declaration: evidence.is_none(),
             today,
             detail: true,
             operands: None,
@@ -299,6 +355,10 @@ impl Rule {
                 rules.iter().for_each(|r| r.collect_paths(paths));
             }
             Rule::Not { rule, .. } => rule.collect_paths(paths),
+            Rule::Fallback(fallback) => {
+                fallback.measured.collect_paths(paths);
+                fallback.declared.collect_paths(paths);
+            }
             Rule::Check(check) => {
                 paths.extend(check.sources.iter().map(|s| s.path.text.as_str()));
                 if let Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) =
@@ -316,6 +376,10 @@ impl Rule {
                 rules.iter().for_each(|r| r.collect_resources(names));
             }
             Rule::Not { rule, .. } => rule.collect_resources(names),
+            Rule::Fallback(fallback) => {
+                fallback.measured.collect_resources(names);
+                fallback.declared.collect_resources(names);
+            }
             Rule::Check(check) => {
                 let used = check
                     .sources
@@ -366,7 +430,108 @@ impl Rule {
                 with_description(ctx, description, outcome)
             }
             Rule::Check(check) => with_description(ctx, &check.description, check.eval(ctx, scope)),
+            Rule::Fallback(fallback) => {
+                with_description(ctx, &fallback.description, fallback.eval(ctx, scope))
+            }
         }
+    }
+}
+
+impl Fallback {
+    /// The measurement, unless none of the resources the declaration stands in for could be
+    /// had: then the declaration, if there is a valid one.
+    fn eval<'a>(&self, ctx: Context<'a>, scope: Scope<'a>) -> Outcome {
+        let unavailable: Vec<(&str, Service, String)> = self
+            .stands_in_for
+            .iter()
+            .filter_map(|(name, service)| {
+                unavailable_reason(ctx.snapshot, name).map(|why| (name.as_str(), *service, why))
+            })
+            .collect();
+        if unavailable.len() < self.stands_in_for.len() {
+            let mut outcome = self.measured.eval(ctx, scope);
+            if outcome.truth == Truth::Error && !unavailable.is_empty() && ctx.detail {
+                let other: Vec<&str> = self
+                    .stands_in_for
+                    .iter()
+                    .map(|(name, _)| name.as_str())
+                    .filter(|name| !unavailable.iter().any(|(u, _, _)| u == name))
+                    .collect();
+                outcome.reason = format!(
+                    "{}; the declaration does not stand in for part of a measurement ({} was read, or failed rather than being refused)",
+                    outcome.reason,
+                    other.join(", ")
+                );
+            }
+            return outcome;
+        }
+        let missing = ctx.say(|| unread_summary(&unavailable));
+        if ctx.evidence.is_none() {
+            return Outcome {
+                reason: ctx
+                    .say(|| format!("{missing}; there is no valid declaration to fall back on")),
+                ..Outcome::no_declaration()
+            };
+        }
+        let declared = self.declared.eval(ctx, scope);
+        Outcome {
+            reason: ctx
+                .say(|| format!("{missing}; judged on the declaration: {}", declared.reason)),
+            declared: declared.truth != Truth::Error || declared.declared,
+            ..declared
+        }
+    }
+}
+
+/// Why a resource is unavailable to this scan for good (refused with 401 or 403, not read, not
+/// in the snapshot), or `None` when it was read, or its read failed (a server error, a bad
+/// body, an altered file): a declaration stands in only for the first.
+fn unavailable_reason(snapshot: &Snapshot, name: &str) -> Option<String> {
+    match snapshot.resource(name) {
+        Some(ResourceData::Read(_) | ResourceData::Unreadable(_)) => None,
+        Some(ResourceData::Unavailable(reason)) => Some(reason.clone()),
+        None => Some(
+            "not in this snapshot (collected before cloudkeur read it, or not collected)"
+                .to_owned(),
+        ),
+    }
+}
+
+/// "Exchange Online could not be read (a, b: HTTP 403 ...)": the services, and each distinct
+/// reason with the resources it applies to.
+fn unread_summary(unread: &[(&str, Service, String)]) -> String {
+    let mut services: Vec<&str> = Vec::new();
+    let mut reasons: Vec<(Vec<&str>, &str)> = Vec::new();
+    for (name, service, why) in unread {
+        let title = service_title(*service);
+        if !services.contains(&title) {
+            services.push(title);
+        }
+        match reasons.iter_mut().find(|(_, reason)| reason == why) {
+            Some((names, _)) => names.push(name),
+            None => reasons.push((vec![name], why)),
+        }
+    }
+    let reasons: Vec<String> = reasons
+        .iter()
+        .map(|(names, why)| format!("{}: {why}", names.join(", ")))
+        .collect();
+    format!(
+        "{} could not be read ({})",
+        services.join(" and "),
+        reasons.join("; ")
+    )
+}
+
+/// The service as a reader of the report knows it.
+pub(super) fn service_title(service: Service) -> &'static str {
+    match service {
+        Service::Graph => "Microsoft Graph",
+        Service::Exchange => "Exchange Online",
+        Service::Compliance => "Security & Compliance (Purview)",
+        Service::Teams => "the Teams admin API",
+        Service::GoogleDirectory => "Google's Admin SDK Directory API",
+        Service::GooglePolicy => "Google's Cloud Identity Policy API",
     }
 }
 
@@ -374,6 +539,55 @@ impl Rule {
     /// A check marked `note: true`: reported, never deciding.
     pub(super) fn is_note(&self) -> bool {
         matches!(self, Rule::Check(check) if check.note)
+    }
+
+    /// Whether the rule reads the evidence declaration (`resource: evidence` or an
+    /// `{evidence: …}` operand); with `outside_declared`, only where no `declared:` branch
+    /// stands in for a measurement.
+    pub(super) fn reads_evidence(&self, outside_declared: bool) -> bool {
+        match self {
+            Rule::AllOf { rules, .. } | Rule::AnyOf { rules, .. } => {
+                rules.iter().any(|r| r.reads_evidence(outside_declared))
+            }
+            Rule::Not { rule, .. } => rule.reads_evidence(outside_declared),
+            Rule::Fallback(fallback) => {
+                fallback.measured.reads_evidence(outside_declared)
+                    || (!outside_declared && fallback.declared.reads_evidence(false))
+            }
+            Rule::Check(check) => {
+                let in_sources = check.sources.iter().any(|source| {
+                    source.resource.as_deref() == Some(EVIDENCE_RESOURCE)
+                        || source.lookup.iter().any(|w| w.equals.reads_evidence())
+                        || source.of.as_ref().is_some_and(Operand::reads_evidence)
+                });
+                let in_assertion = match &check.assertion {
+                    Assertion::Equals(operand)
+                    | Assertion::Contains(operand)
+                    | Assertion::EndsWith(operand)
+                    | Assertion::NotOlderThan {
+                        amount: operand, ..
+                    } => operand.reads_evidence(),
+                    Assertion::Count { min, max } | Assertion::Number { min, max } => {
+                        min.iter().chain(max.iter()).any(Operand::reads_evidence)
+                    }
+                    Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
+                        rule.reads_evidence(outside_declared)
+                    }
+                    _ => false,
+                };
+                in_sources || in_assertion
+            }
+        }
+    }
+}
+
+impl Operand {
+    fn reads_evidence(&self) -> bool {
+        match self {
+            Operand::Evidence(_) => true,
+            Operand::Concat(parts) => parts.iter().any(Operand::reads_evidence),
+            Operand::Literal(_) | Operand::Setting(_) | Operand::Var { .. } => false,
+        }
     }
 }
 
@@ -433,7 +647,7 @@ fn all_of(outcomes: Vec<Outcome>) -> Outcome {
     } else {
         Truth::Pass
     };
-    combine(truth, outcomes, "; ")
+    combine(truth, outcomes, "; ", true)
 }
 
 /// Kleene disjunction: any pass is a pass; otherwise any error is an error.
@@ -445,7 +659,7 @@ fn any_of(outcomes: Vec<Outcome>) -> Outcome {
     } else {
         Truth::Fail
     };
-    let mut outcome = combine(truth, outcomes, " | ");
+    let mut outcome = combine(truth, outcomes, " | ", false);
     if truth == Truth::Fail {
         outcome.reason = format!("no alternative holds: {}", outcome.reason);
     }
@@ -453,7 +667,9 @@ fn any_of(outcomes: Vec<Outcome>) -> Outcome {
 }
 
 /// Keeps the reasons and items of the parts that decided the result.
-fn combine(truth: Truth, outcomes: Vec<Outcome>, separator: &str) -> Outcome {
+/// `conjunction`: a pass rests on every part (`all_of`), though its reason quotes the first.
+fn combine(truth: Truth, outcomes: Vec<Outcome>, separator: &str, conjunction: bool) -> Outcome {
+    let declared = truth == Truth::Pass && conjunction && outcomes.iter().any(|o| o.declared);
     let deciding: Vec<Outcome> = match truth {
         Truth::Pass => outcomes
             .into_iter()
@@ -465,40 +681,57 @@ fn combine(truth: Truth, outcomes: Vec<Outcome>, separator: &str) -> Outcome {
             .filter(|o| o.truth != Truth::Pass)
             .collect(),
     };
-    let reason = deciding
-        .iter()
-        .map(|o| o.reason.as_str())
-        .collect::<Vec<_>>()
-        .join(separator);
+    // Parts that fail for the same reason (one unreadable resource behind five checks) say it
+    // once.
+    let mut reasons: Vec<&str> = Vec::with_capacity(deciding.len());
+    for outcome in &deciding {
+        if !reasons.contains(&outcome.reason.as_str()) {
+            reasons.push(&outcome.reason);
+        }
+    }
+    let reason = reasons.join(separator);
     let missing_evidence = truth == Truth::Error
         && deciding
             .iter()
             .filter(|o| o.truth == Truth::Error)
             .all(|o| o.missing_evidence);
+    let declared = declared || deciding.iter().any(|o| o.declared);
     let items = merge_items(deciding.into_iter().flat_map(|o| o.items));
     Outcome {
         truth,
         reason,
         items,
         missing_evidence,
+        declared,
     }
 }
 
 /// One entry per item: when several parts of a rule fail on the same item (a CA policy that
-/// misses three requirements), the reader sees it once, with every reason.
+/// misses three requirements), the reader sees it once, with every reason. Items stay in the
+/// order they first appear; each is found by a hash of its path and label, not by a search of
+/// those before it, so that 25 000 failing accounts cost 25 000 lookups rather than 300 million
+/// comparisons (the table holds positions only: no key is copied).
 fn merge_items(items: impl Iterator<Item = FindingItem>) -> Vec<FindingItem> {
     let mut merged: Vec<FindingItem> = Vec::new();
+    let mut positions: hashbrown::HashTable<usize> = hashbrown::HashTable::new();
+    let state = foldhash::fast::RandomState::default();
+    let hash =
+        |item: &FindingItem| std::hash::BuildHasher::hash_one(&state, (&item.path, &item.label));
     for item in items {
-        match merged
-            .iter_mut()
-            .find(|m| m.path == item.path && m.label == item.label)
-        {
-            Some(existing) if existing.detail.contains(&item.detail) => {}
-            Some(existing) => {
-                existing.detail.push_str("; ");
-                existing.detail.push_str(&item.detail);
+        let hashed = hash(&item);
+        let same = |at: &usize| merged[*at].path == item.path && merged[*at].label == item.label;
+        match positions.find(hashed, same).copied() {
+            Some(at) => {
+                let existing = &mut merged[at];
+                if !existing.detail.contains(&item.detail) {
+                    existing.detail.push_str("; ");
+                    existing.detail.push_str(&item.detail);
+                }
             }
-            None => merged.push(item),
+            None => {
+                positions.insert_unique(hashed, merged.len(), |at| hash(&merged[*at]));
+                merged.push(item);
+            }
         }
     }
     merged
@@ -524,6 +757,70 @@ mod tests {
             merge_items([item("no MFA"), item("excludes a group"), item("no MFA")].into_iter());
         assert_eq!(merged.len(), 1);
         assert_eq!(merged[0].detail, "no MFA; excludes a group");
+    }
+
+    #[test]
+    fn merged_items_keep_the_order_they_first_appear_in() {
+        let item = |path: &str, label: Option<&str>, detail: &str| FindingItem {
+            path: path.into(),
+            label: label.map(Into::into),
+            detail: detail.into(),
+            identity: false,
+        };
+        let merged = merge_items(
+            [
+                item("$[2]", Some("c"), "x"),
+                item("$[0]", Some("a"), "x"),
+                item("$[0]", None, "no label"),
+                item("$[2]", Some("c"), "y"),
+                item("$[1]", Some("a"), "x"),
+            ]
+            .into_iter(),
+        );
+        let seen: Vec<(&str, Option<&str>, &str)> = merged
+            .iter()
+            .map(|m| (m.path.as_str(), m.label.as_deref(), m.detail.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("$[2]", Some("c"), "x; y"),
+                ("$[0]", Some("a"), "x"),
+                ("$[0]", None, "no label"),
+                ("$[1]", Some("a"), "x"),
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        /// The hash lookup gives what the search of every earlier item gave.
+        #[test]
+        fn merging_by_lookup_gives_what_a_linear_search_gives(
+            items in proptest::collection::vec(
+                ("[ab]", proptest::option::of("[xy]"), "[pq]{0,2}"),
+                0..12,
+            )
+        ) {
+            let items: Vec<FindingItem> = items
+                .into_iter()
+                .map(|(path, label, detail)| FindingItem { path, label, detail, identity: false })
+                .collect();
+            let mut searched: Vec<FindingItem> = Vec::new();
+            for item in items.clone() {
+                match searched
+                    .iter_mut()
+                    .find(|m| m.path == item.path && m.label == item.label)
+                {
+                    Some(existing) if existing.detail.contains(&item.detail) => {}
+                    Some(existing) => {
+                        existing.detail.push_str("; ");
+                        existing.detail.push_str(&item.detail);
+                    }
+                    None => searched.push(item),
+                }
+            }
+            proptest::prop_assert_eq!(merge_items(items.into_iter()), searched);
+        }
     }
 
     #[test]

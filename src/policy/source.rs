@@ -102,6 +102,12 @@ pub(super) struct RawRule {
     pub any_of: Option<Vec<Spanned<RawRule>>>,
     #[serde(default)]
     pub not: Option<Box<Spanned<RawRule>>>,
+    /// "Measured, else declared": the rule judged on the tenant's data...
+    #[serde(default)]
+    pub measured: Option<Box<Spanned<RawRule>>>,
+    /// ...and the rule judged on the declaration when that data could not be read.
+    #[serde(default)]
+    pub declared: Option<Box<Spanned<RawRule>>>,
     #[serde(default)]
     pub resource: Option<Spanned<String>>,
     #[serde(default)]
@@ -110,6 +116,9 @@ pub(super) struct RawRule {
     pub select: Option<Vec<Spanned<RawSource>>>,
     #[serde(default)]
     pub expand_groups: Option<Spanned<String>>,
+    /// For a fan-out resource: the parent id whose collection is read.
+    #[serde(default)]
+    pub of: Option<Spanned<Value>>,
     #[serde(default)]
     pub distinct: Option<Spanned<String>>,
     #[serde(default)]
@@ -137,6 +146,10 @@ pub(super) struct RawRule {
     pub contains: Option<Value>,
     #[serde(default)]
     pub matches: Option<Spanned<String>>,
+    #[serde(default, deserialize_with = "present")]
+    pub ends_with: Option<Value>,
+    #[serde(default)]
+    pub number: Option<Spanned<RawCount>>,
     #[serde(default)]
     pub only_members: Option<Spanned<Value>>,
     #[serde(default)]
@@ -160,6 +173,8 @@ pub(super) struct RawSource {
     pub path: Spanned<String>,
     #[serde(default)]
     pub expand_groups: Option<Spanned<String>>,
+    #[serde(default)]
+    pub of: Option<Spanned<Value>>,
     #[serde(default, rename = "where")]
     pub lookup: Option<Vec<Spanned<RawWhere>>>,
 }
@@ -187,6 +202,11 @@ pub(super) struct RawEvidenceNeed {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAge {
+    /// `scan` (default) or `collection`: the day ages are counted back from.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub days: Option<Value>,
     #[serde(default)]
     pub months: Option<Value>,
     #[serde(default)]
@@ -220,9 +240,13 @@ pub(super) struct RawExample {
     /// Resource bodies as the API returns them.
     #[serde(default)]
     pub resources: BTreeMap<String, Value>,
-    /// Resources that could not be read, with the reason (e.g. "HTTP 403").
+    /// Resources whose read failed, with the reason (e.g. "HTTP 503", a body that is not JSON).
     #[serde(default)]
     pub unreadable: BTreeMap<String, String>,
+    /// Resources the scan could not have for good, with the reason ("HTTP 403", a service not
+    /// selected): only for these may a `declared:` rule stand in.
+    #[serde(default)]
+    pub unavailable: BTreeMap<String, String>,
     /// The declaration for the policy's control in the evidence file, if any.
     #[serde(default)]
     pub evidence: Option<Value>,

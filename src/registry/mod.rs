@@ -7,7 +7,7 @@
 
 mod service;
 
-pub use service::{Cmdlet, Service};
+pub use service::{Cmdlet, Service, is_parameter_name};
 
 use crate::diag::{Diagnostic, locate_key, parse_yaml};
 use serde::Deserialize;
@@ -15,14 +15,76 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// How a resource's body is shaped.
+/// How a resource's body is shaped, as the snapshot stores it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ResourceKind {
     /// One settings object. Graph documents some of these wrapped as `{"value": {...}}`.
     Object,
-    /// A paged list: `value` array plus `@odata.nextLink` until the last page.
+    /// A list: `{"value": [every item]}` (a fan-out: `{"<id>": {"value": [...]}}`), whatever
+    /// form the service sent it in (Graph's pages, the admin APIs' pages, Teams' bare array):
+    /// each connector stores its service's answer this way.
     Collection,
+}
+
+impl ResourceKind {
+    /// A body as the rules are written against it. A settings object that Graph wrapped as
+    /// `{"value": {...}}` (beside nothing but `@odata.*` annotations) is unwrapped; a
+    /// collection must carry its `value` array (or be a fan-out of them). Anything else is a
+    /// body the rules do not understand: the reason why.
+    pub fn normalize(self, body: Value) -> Result<Value, String> {
+        match self {
+            ResourceKind::Object => match body {
+                Value::Object(mut map)
+                    if map.get("value").is_some_and(Value::is_object)
+                        && map.keys().all(|k| k == "value" || k.starts_with("@odata")) =>
+                {
+                    Ok(map.remove("value").unwrap_or(Value::Null))
+                }
+                Value::Object(map) => Ok(Value::Object(map)),
+                other => Err(format!(
+                    "expected a JSON object for a settings resource, found {}",
+                    shape(&other)
+                )),
+            },
+            ResourceKind::Collection => match &body {
+                Value::Object(map) if map.get("value").is_some_and(Value::is_array) => Ok(body),
+                Value::Object(map) if map.values().all(is_collection) => Ok(body),
+                other => Err(format!(
+                    "expected a collection body with a `value` array, found {}",
+                    shape(other)
+                )),
+            },
+        }
+    }
+}
+
+/// A fan-out resource stores one collection per parent id: `{"<id>": {"value": [...]}}`.
+fn is_collection(value: &Value) -> bool {
+    value.get("value").is_some_and(Value::is_array)
+}
+
+/// What a body is, for the reason it is refused.
+fn shape(value: &Value) -> &'static str {
+    match value {
+        Value::Object(_) => "an object without a `value` array",
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+    }
+}
+
+/// The member a directory object names its type by, and the type of a group: a fan-out of group
+/// members (Graph's `/groups/{id}/transitiveMembers`) lists nested groups beside users, and a
+/// rule that expands groups (`expand_groups`) tells them apart by it.
+pub const TYPE_MEMBER: &str = "@odata.type";
+const GROUP_TYPE: &str = "#microsoft.graph.group";
+
+/// Whether a directory object (a group member, an assignment's principal) is a group.
+pub fn is_group(value: &Value) -> bool {
+    value.get(TYPE_MEMBER).and_then(Value::as_str) == Some(GROUP_TYPE)
 }
 
 /// A read repeated once per id selected from another resource (e.g. members of each group).
@@ -277,6 +339,18 @@ impl ResourceSpec {
                     "leave path, query and for_each out; give cmdlet parameters under `parameters:`",
                 ));
             }
+            if let Some(parameter) = self.parameters.keys().find(|name| !is_parameter_name(name)) {
+                return Err((
+                    format!("resource '{name}': '{parameter}' is not a cmdlet parameter name"),
+                    "write the parameter's name without '-', letters and digits only, e.g. IncludeDetailedLabelActions",
+                ));
+            }
+            if self.kind != ResourceKind::Collection {
+                return Err((
+                    format!("resource '{name}': a cmdlet's output is a list, even of one object"),
+                    "write `kind: collection`; policies read it as $.value[0]...",
+                ));
+            }
             if let Some((parameter, _)) = self
                 .parameters
                 .iter()
@@ -303,6 +377,17 @@ impl ResourceSpec {
                     "resource '{name}': parameters are for cmdlets; service {service} takes a query"
                 ),
                 "put query options under `query:`",
+            ));
+        }
+        if service == Service::Teams
+            && (self.kind != ResourceKind::Collection
+                || self.for_each.is_some()
+                || !self.fallback_on_400.is_empty()
+                || self.first_page_only)
+        {
+            return Err((
+                format!("resource '{name}': the Teams admin API answers a list, read whole"),
+                "write `kind: collection`, without for_each, fallback_on_400 or first_page_only",
             ));
         }
         if !self.path.starts_with('/') {
@@ -707,9 +792,35 @@ resources:
                 "    service: teams\n    path: Skype.Policy/x\n",
                 "does not start with '/'",
             ),
+            (
+                "    service: compliance\n    cmdlet: Get-Label\n    parameters: {Include-Detailed: true}\n",
+                "not a cmdlet parameter name",
+            ),
+            (
+                "    service: teams\n    path: /Skype.Policy/configurations/TeamsMeetingPolicy\n    first_page_only: true\n",
+                "read whole",
+            ),
         ] {
             let err = parse(&entry(body)).unwrap_err();
             assert!(err.contains(problem), "{body}: {err}");
+        }
+        let object = "  audit:\n    title: t\n    service: exchange\n    cmdlet: Get-AdminAuditLogConfig\n    kind: object\n    permission: Exchange.ManageAsApp\n";
+        let err = parse(object).unwrap_err();
+        assert!(err.contains("a list, even of one object"), "{err}");
+    }
+
+    #[test]
+    fn a_group_is_told_by_its_type_annotation() {
+        use serde_json::json;
+        assert!(is_group(
+            &json!({"@odata.type": "#microsoft.graph.group", "id": "g"})
+        ));
+        for other in [
+            json!({"@odata.type": "#microsoft.graph.user", "id": "u"}),
+            json!({"id": "g"}),
+            json!("755adf71-9fd6-5248-b53e-b677544ec819"),
+        ] {
+            assert!(!is_group(&other), "{other}");
         }
     }
 

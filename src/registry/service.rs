@@ -73,6 +73,18 @@ impl Service {
         }
     }
 
+    /// The service's name for people: "Microsoft Graph", "Exchange Online", …
+    pub fn title(self) -> &'static str {
+        match self {
+            Service::Graph => "Microsoft Graph",
+            Service::Exchange => "Exchange Online",
+            Service::Compliance => "Security & Compliance",
+            Service::Teams => "Teams admin API",
+            Service::GoogleDirectory => "Admin SDK Directory API",
+            Service::GooglePolicy => "Cloud Identity Policy API",
+        }
+    }
+
     /// Whether the service is read by invoking cmdlets (rather than by a path).
     pub fn invokes_cmdlets(self) -> bool {
         matches!(self, Service::Exchange | Service::Compliance)
@@ -154,6 +166,14 @@ impl Cmdlet {
             | Cmdlet::GetLabelPolicy => Service::Compliance,
         }
     }
+}
+
+/// A cmdlet parameter's name as `InvokeCommand` takes it (PowerShell's, without `-`): letters and
+/// digits, starting with a letter.
+pub fn is_parameter_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.chars().all(|c| c.is_ascii_alphanumeric())
+        && name.len() <= 64
 }
 
 impl fmt::Display for Cmdlet {

@@ -2,9 +2,11 @@
 //!
 //! Inline CSS and an inline SVG chart; no script, no font, no image, no link that loads
 //! anything, and a Content-Security-Policy that forbids every fetch should one slip in. Every
-//! text goes through maud, which escapes it; only the fixed stylesheet is inserted raw.
+//! text goes through maud, which escapes it; only the fixed stylesheet is inserted raw. A
+//! finding lists at most `max_items` of its items (`--max-items`), then how many more there
+//! are, so that a tenant with 25 000 failing accounts still gives a page a DPO can open.
 
-use super::{area_of, tenant_label};
+use super::{area_of, more_items, shown_items, tenant_label};
 use crate::catalog::Catalog;
 use crate::findings::{Finding, Lang, Report, Severity, Verdict};
 use crate::waiver::{AdviceOutcome, FindingWaiver, WaiverTarget};
@@ -52,6 +54,7 @@ blockquote { margin: 4px 0; padding: 2px 12px; border-left: 3px solid var(--line
 p { margin: 2px 0; }
 ul.items { margin: 4px 0; padding-left: 20px; }
 ul.items li { margin: 2px 0; }
+ul.items li.more { list-style: none; color: var(--muted); font-style: italic; }
 .waiver { background: #f3f1fb; border-left: 3px solid #5c6bc0; border-radius: 4px; padding: 8px 12px; margin-top: 4px; }
 .waiver p { margin: 3px 0; } .waiver .note { color: #8d3a00; }
 .remedy { background: #f0f5fa; border-radius: 4px; padding: 8px 12px; margin-top: 4px; }
@@ -431,8 +434,10 @@ fn control_section(
     vendor: crate::vendor::Vendor,
     lang: Lang,
     texts: &Texts,
+    max_items: usize,
 ) -> Markup {
     let control = catalog.get(&finding.control);
+    let (shown, left_out) = shown_items(finding, max_items);
     html! {
         section.control id=(finding.policy) style={ "--verdict:" (color_of(finding.verdict)) } {
             header {
@@ -461,11 +466,14 @@ fn control_section(
             @if !finding.items.is_empty() {
                 div.label { (texts.items) }
                 ul.items {
-                    @for item in &finding.items {
+                    @for item in shown {
                         li {
                             @if let Some(label) = &item.label { strong { (label) } " " }
                             code { (item.path) } ": " (item.detail)
                         }
+                    }
+                    @if left_out > 0 {
+                        li.more { "… " (more_items(left_out, lang)) }
                     }
                 }
             }
@@ -480,7 +488,7 @@ fn control_section(
     }
 }
 
-pub fn render_html(report: &Report, catalog: &Catalog, lang: Lang) -> String {
+pub fn render_html(report: &Report, catalog: &Catalog, lang: Lang, max_items: usize) -> String {
     let texts = match lang {
         Lang::Nl => &NL,
         Lang::En => &EN,
@@ -552,7 +560,7 @@ pub fn render_html(report: &Report, catalog: &Catalog, lang: Lang) -> String {
                     (waiver_table(report, texts))
                     h2 { (texts.controls) }
                     @for finding in sorted(report, catalog) {
-                        (control_section(finding, catalog, scan.vendor, lang, texts))
+                        (control_section(finding, catalog, scan.vendor, lang, texts, max_items))
                     }
                     footer { (texts.footer) }
                 }
@@ -572,11 +580,38 @@ mod tests {
             &super::super::hostile_report(),
             &Catalog::default(),
             Lang::En,
+            50,
         );
         assert!(!html.contains("<script>"), "{html}");
         assert!(!html.contains("<img"), "{html}");
         assert!(!html.contains("<b>bold"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    }
+
+    #[test]
+    fn a_finding_lists_the_first_items_and_counts_the_rest_in_the_report_language() {
+        let report = super::super::many_items_report(25_000);
+        let html = render_html(&report, &Catalog::default(), Lang::Nl, 50);
+        assert_eq!(html.matches("<li>").count(), 50, "50 items listed");
+        assert!(html.contains("account-49@") && !html.contains("account-50@"));
+        assert!(
+            html.contains(
+                r#"<li class="more">… en nog 24950, allemaal opgesomd in het JSON- en CSV-rapport</li>"#
+            ),
+            "the rest counted, in Dutch"
+        );
+        assert!(html.len() < 200_000, "{} bytes", html.len());
+        let en = render_html(&report, &Catalog::default(), Lang::En, 0);
+        assert_eq!(en.matches("<li>").count(), 0);
+        assert!(en.contains("and 25000 more, all listed in the JSON and CSV reports"));
+    }
+
+    #[test]
+    fn a_finding_within_the_limit_lists_every_item_and_no_count() {
+        let report = super::super::many_items_report(50);
+        let html = render_html(&report, &Catalog::default(), Lang::En, 50);
+        assert_eq!(html.matches("<li>").count(), 50);
+        assert!(!html.contains(r#"class="more""#));
     }
 
     #[test]

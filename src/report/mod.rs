@@ -52,7 +52,14 @@ pub struct RenderOptions {
     pub color: bool,
     /// Total width the table must fit.
     pub width: usize,
+    /// HTML, Markdown and JUnit list at most this many items of a finding, then how many more
+    /// there are (`--max-items`), so that 25 000 failing accounts stay a readable page; JSON,
+    /// CSV, OCSF and SARIF always list every item.
+    pub max_items: usize,
 }
+
+/// `--max-items` when not given: a page a person reads; the JSON and CSV reports hold the rest.
+pub const DEFAULT_MAX_ITEMS: usize = 50;
 
 /// Renders `report` in `format`. The catalogue supplies requirement texts and area names only.
 pub fn render(
@@ -65,11 +72,11 @@ pub fn render(
         Format::Table => render_table(report, options),
         Format::Json => render_json(report),
         Format::Sarif => render_sarif(report, catalog, options.lang),
-        Format::Junit => render_junit(report, options.lang),
+        Format::Junit => render_junit(report, options.lang, options.max_items),
         Format::Ocsf => render_ocsf(report, options.lang),
-        Format::Html => render_html(report, catalog, options.lang),
+        Format::Html => render_html(report, catalog, options.lang, options.max_items),
         Format::Csv => render_csv(report, options.lang),
-        Format::Markdown => render_markdown(report, options.lang),
+        Format::Markdown => render_markdown(report, options.lang, options.max_items),
     }
 }
 
@@ -88,11 +95,32 @@ pub(crate) fn id_area(control: &str) -> &str {
 
 /// The items of a finding as one line: the label when there is one, else the JSONPath.
 pub(crate) fn item_names(finding: &crate::findings::Finding) -> Vec<&str> {
-    finding
-        .items
+    names_of(&finding.items)
+}
+
+/// The names of these items: the label when there is one, else the JSONPath.
+pub(crate) fn names_of(items: &[crate::findings::FindingItem]) -> Vec<&str> {
+    items
         .iter()
         .map(|item| item.label.as_deref().unwrap_or(&item.path))
         .collect()
+}
+
+/// The items of a finding a listing format shows (the first `max`), and how many it leaves out.
+pub(crate) fn shown_items(
+    finding: &crate::findings::Finding,
+    max: usize,
+) -> (&[crate::findings::FindingItem], usize) {
+    let shown = &finding.items[..finding.items.len().min(max)];
+    (shown, finding.items.len() - shown.len())
+}
+
+/// What a listing format says in place of the items it leaves out.
+pub(crate) fn more_items(left_out: usize, lang: Lang) -> String {
+    match lang {
+        Lang::Nl => format!("en nog {left_out}, allemaal opgesomd in het JSON- en CSV-rapport"),
+        Lang::En => format!("and {left_out} more, all listed in the JSON and CSV reports"),
+    }
 }
 
 /// An identifier of one policy on one tenant that stays the same across scans (no time in it),
@@ -175,4 +203,50 @@ pub(crate) fn hostile_report() -> Report {
         .expect("a valid ScanInfo"),
         vec![finding],
     )
+}
+
+/// A report whose one failing finding has `count` items (`account-0@…`, `account-1@…`, …), for
+/// the tests of the formats that list only the first `--max-items` and of those that keep all.
+#[cfg(test)]
+pub(crate) fn many_items_report(count: usize) -> Report {
+    use crate::findings::FindingItem;
+    let mut report = hostile_report();
+    let finding = &mut report.findings[0];
+    finding.reason = format!("{count} of {count} items do not satisfy the rule");
+    finding.items = (0..count)
+        .map(|i| FindingItem {
+            path: format!("$['value'][{i}]"),
+            label: Some(format!("account-{i}@proefstad.example")),
+            detail: "a usable MFA method is registered: $.isMfaCapable is false, expected true"
+                .to_owned(),
+            identity: true,
+        })
+        .collect();
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// JSON, CSV, OCSF and SARIF are for machines and audits: whatever `--max-items` says, they
+    /// keep every item.
+    #[test]
+    fn machine_formats_keep_every_item() {
+        let report = many_items_report(25_000);
+        let options = RenderOptions {
+            lang: Lang::En,
+            color: false,
+            width: 100,
+            max_items: 1,
+        };
+        for format in [Format::Json, Format::Csv, Format::Ocsf, Format::Sarif] {
+            let text = render(format, &report, &Catalog::default(), &options);
+            for i in [0, 1, 12_345, 24_999] {
+                let label = format!("account-{i}@proefstad.example");
+                assert!(text.contains(&label), "{format:?} lacks {label}");
+            }
+            assert!(!text.contains("more, all listed"), "{format:?}");
+        }
+    }
 }

@@ -53,7 +53,15 @@ pub struct SnapshotMeta {
 #[derive(Debug, Clone, PartialEq)]
 pub enum ResourceData {
     Read(Value),
+    /// The read failed or its body cannot be trusted: a server error, a timeout, a body that is
+    /// not JSON or not of the registry's shape, a file altered after collection.
     Unreadable(String),
+    /// The read was not made, or was refused for good: the service answered 401 or 403 (no
+    /// licence, permission or role), or the scan did not read it (not needed, service not
+    /// selected). Every check on it is an error, as for `Unreadable`; only here may a
+    /// declaration stand in for the measurement ("measured, else declared"). A resource that
+    /// is not in the snapshot at all (collected before cloudkeur read it) counts the same.
+    Unavailable(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,7 +94,10 @@ impl Snapshot {
     /// A collection whose items are not all objects is unreadable: see [`check_items`].
     pub fn insert_read(&mut self, name: impl Into<String>, kind: ResourceKind, body: Value) {
         let name = name.into();
-        let data = match normalize_body(kind, body).and_then(|body| check_items(&name, body)) {
+        let data = match kind
+            .normalize(body)
+            .and_then(|body| check_items(&name, body))
+        {
             Ok(body) => ResourceData::Read(body),
             Err(reason) => ResourceData::Unreadable(reason),
         };
@@ -96,6 +107,12 @@ impl Snapshot {
     pub fn insert_unreadable(&mut self, name: impl Into<String>, reason: impl Into<String>) {
         self.resources
             .insert(name.into(), ResourceData::Unreadable(reason.into()));
+    }
+
+    /// A resource this scan did not or could not get for good (see [`ResourceData::Unavailable`]).
+    pub fn insert_unavailable(&mut self, name: impl Into<String>, reason: impl Into<String>) {
+        self.resources
+            .insert(name.into(), ResourceData::Unavailable(reason.into()));
     }
 
     /// `None` means the resource was never collected, which evaluation treats as an error too.
@@ -108,42 +125,9 @@ impl Snapshot {
     }
 }
 
-/// Graph documents some single-object settings both plain and as `{"value": {...}}`; policies
-/// are written against the plain object. A collection must carry its `value` array: anything
-/// else is a body we do not understand, and so unreadable.
-fn normalize_body(kind: ResourceKind, body: Value) -> Result<Value, String> {
-    match kind {
-        ResourceKind::Object => match body {
-            Value::Object(mut map)
-                if map.get("value").is_some_and(Value::is_object)
-                    && map.keys().all(|k| k == "value" || k.starts_with("@odata")) =>
-            {
-                Ok(map.remove("value").unwrap_or(Value::Null))
-            }
-            Value::Object(map) => Ok(Value::Object(map)),
-            other => Err(format!(
-                "expected a JSON object for a settings resource, found {}",
-                json_type(&other)
-            )),
-        },
-        ResourceKind::Collection => match &body {
-            Value::Object(map) if map.get("value").is_some_and(Value::is_array) => Ok(body),
-            Value::Object(map) if map.values().all(is_collection) => Ok(body),
-            other => Err(format!(
-                "expected a collection body with a `value` array, found {}",
-                json_type(other)
-            )),
-        },
-    }
-}
-
-/// A fan-out resource stores one collection per parent id: `{"<id>": {"value": [...]}}`.
-fn is_collection(value: &Value) -> bool {
-    value.get("value").is_some_and(Value::is_array)
-}
-
 /// Every item of a collection (of every parent's collection, for a fan-out) must be a JSON
-/// object: the registry's collections are lists of Graph entities. An item that is `null`, a
+/// object: the registry's collections are lists of objects (Graph entities, the objects a cmdlet
+/// returned, Teams configurations). An item that is `null`, a
 /// string, a number or a list is data the rules do not understand; judged as it is, it would
 /// satisfy a `none` check (nothing in it matches) and turn a `fail` into a `pass`. So the whole
 /// resource is unreadable, with the first such item named, and every check on it is an error.
@@ -171,13 +155,6 @@ fn check_items(name: &str, body: Value) -> Result<Value, String> {
     Ok(body)
 }
 
-pub(crate) fn json_type(value: &Value) -> &'static str {
-    match value {
-        Value::Object(_) => "an object without a `value` array",
-        other => kind_of(other),
-    }
-}
-
 /// The kind of a JSON value, as reasons name it ("null", "a string", ...).
 pub(crate) fn kind_of(value: &Value) -> &'static str {
     match value {
@@ -199,19 +176,13 @@ mod tests {
     fn wrapped_settings_object_reads_like_plain_one() {
         let wrapped = json!({"@odata.context": "x", "value": {"displayConcealedNames": true}});
         let plain = json!({"displayConcealedNames": true});
-        assert_eq!(
-            normalize_body(ResourceKind::Object, wrapped),
-            Ok(plain.clone())
-        );
-        assert_eq!(
-            normalize_body(ResourceKind::Object, plain.clone()),
-            Ok(plain)
-        );
+        assert_eq!(ResourceKind::Object.normalize(wrapped), Ok(plain.clone()));
+        assert_eq!(ResourceKind::Object.normalize(plain.clone()), Ok(plain));
     }
 
     #[test]
     fn collection_without_value_array_is_unreadable() {
-        let reason = normalize_body(ResourceKind::Collection, json!({"error": {"code": "x"}}));
+        let reason = ResourceKind::Collection.normalize(json!({"error": {"code": "x"}}));
         assert!(reason.is_err_and(|r| r.contains("`value` array")));
     }
 
@@ -259,6 +230,6 @@ mod tests {
 
     #[test]
     fn settings_resource_that_is_not_an_object_is_unreadable() {
-        assert!(normalize_body(ResourceKind::Object, json!([1, 2])).is_err());
+        assert!(ResourceKind::Object.normalize(json!([1, 2])).is_err());
     }
 }

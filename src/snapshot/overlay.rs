@@ -1,7 +1,7 @@
 //! Overlays (`scan --offline BASE --overlay DIR`): a proposed change, as resource bodies, laid
 //! over a snapshot before evaluation, so a pipeline can judge a change before it is made.
 //!
-//! The overlay directory holds `<resource>.json` files, bodies as Microsoft Graph returns them;
+//! The overlay directory holds `<resource>.json` files, bodies as the snapshot stores them;
 //! each replaces (or adds) that resource. Only the snapshot in memory changes: the base
 //! directory is never written. Every entry must be a regular `<resource>.json` file inside the
 //! overlay directory: a directory, FIFO or dangling link is an input error, never skipped.

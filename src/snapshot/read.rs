@@ -73,9 +73,12 @@ pub fn read_dir(
             read_resource(dir, name, entry, Layout::of(spec), projection)
         })
         .collect();
-    for ((name, _, _, spec), body) in reads.into_iter().zip(bodies) {
+    for ((name, _, entry, spec), body) in reads.into_iter().zip(bodies) {
         match body {
             Ok(body) => snapshot.insert_read(name.clone(), spec.kind, body),
+            Err(reason) if is_unavailable(entry) => {
+                snapshot.insert_unavailable(name.clone(), reason)
+            }
             Err(reason) => snapshot.insert_unreadable(name.clone(), reason),
         }
     }
@@ -200,6 +203,17 @@ fn file_len(dir: &Path, entry: &ResourceEntry) -> u64 {
         .as_ref()
         .and_then(|file| std::fs::metadata(dir.join(file)).ok())
         .map_or(0, |meta| meta.len())
+}
+
+/// Whether a read that did not give a body was refused or skipped for good (401, 403, not
+/// needed, not selected) rather than failed: only then may a declaration stand in for it
+/// (`ResourceData::Unavailable`). Shared with the live scan.
+pub(super) fn is_unavailable(entry: &ResourceEntry) -> bool {
+    match entry.status {
+        ResourceStatus::Ok => false,
+        ResourceStatus::NotNeeded => true,
+        ResourceStatus::Error => matches!(entry.http_status, Some(401 | 403)),
+    }
 }
 
 /// Why a resource the manifest marks as failed is unreadable (shared with the live scan, so

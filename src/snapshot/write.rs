@@ -9,7 +9,7 @@
 
 use super::manifest::{MANIFEST_FILE, Manifest, ResourceEntry, ResourceStatus, SNAPSHOT_FORMAT};
 use super::projection::{Layout, Projection, project};
-use super::read::failed_read_reason;
+use super::read::{failed_read_reason, is_unavailable};
 use super::{Snapshot, SnapshotMeta, Wanted};
 use crate::digest::sha256_hex;
 use crate::input_file::{Limit, read_inside};
@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Collected {
     /// Read in full. A collection is `{"value": [every item of every page]}`; a fan-out is
-    /// `{"<id>": {"value": [...]}}`; a settings object is as Graph returned it.
+    /// `{"<id>": {"value": [...]}}`; a settings object is as the service returned it.
     Read {
         request: String,
         http_status: u16,
@@ -291,6 +291,9 @@ impl EncodedSnapshot {
             };
             match read {
                 Some(read) => snapshot.insert_read(name.clone(), spec.kind, read),
+                None if is_unavailable(entry) => {
+                    snapshot.insert_unavailable(name.clone(), failed_read_reason(name, entry))
+                }
                 None => snapshot.insert_unreadable(name.clone(), failed_read_reason(name, entry)),
             }
         }

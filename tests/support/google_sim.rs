@@ -175,6 +175,11 @@ impl SimGoogle {
             Request::Read { url, bearer } => self.get(&url, &bearer),
             Request::Token { url, form } => self.token(&url, &form),
             Request::SignJwt(sign) => self.sign_jwt(sign.url(), sign.bearer(), sign.body()),
+            // A Microsoft admin API request never comes here; answer as Google would a POST.
+            Request::Invoke { .. } => json_answer(
+                405,
+                json!({"error": {"code": 405, "message": "Method Not Allowed", "status": "UNAVAILABLE"}}),
+            ),
         }
     }
 

@@ -1,19 +1,29 @@
-//! A simulated Microsoft Graph and Entra ID token endpoint on 127.0.0.1, for tests only.
+//! A simulated Microsoft 365 for tests only: Microsoft Graph and the Entra ID token endpoint,
+//! the Exchange Online and Security & Compliance admin APIs (`admin_sim.rs`) and the Teams admin
+//! API (`teams_sim.rs`), each on its own loopback origin.
 //!
-//! It serves the fixture tenant `fixtures/tenants/zonnedorp` at the registry's paths (collections
-//! paged through `@odata.nextLink`; `$select`, `$expand` and `$filter` honoured as Graph does, see
-//! `odata.rs`), issues tokens for a client secret, a certificate-signed
-//! client assertion (signature checked with jsonwebtoken against the test certificate) or a
-//! federated token, injects faults per path, and logs every request it receives.
+//! It serves a fixture tenant (`fixtures/tenants/zonnedorp` by default) by resource name, as the
+//! registry describes each resource: Graph at the registry's paths (collections paged through
+//! `@odata.nextLink`; `$select`, `$expand` and `$filter` honoured as Graph does, see `odata.rs`),
+//! the admin APIs by the cmdlet an `InvokeCommand` POST names (checked against the compiled-in
+//! allowlist, paged by POSTing the `@odata.nextLink` again), Teams as a bare JSON array. It issues
+//! tokens for a client secret, a certificate-signed client assertion (signature checked with
+//! jsonwebtoken against the test certificate) or a federated token, each for one audience, and
+//! every service refuses a token for another audience. It injects faults per path (Graph, Teams)
+//! or per cmdlet (admin APIs), and logs every request it receives.
 //!
-//! It answers over TCP (`SimGraph::url`, for end-to-end tests of the binary) and in process
-//! (`SimGraph::transport`, the connector's transport seam): the same answers, without a socket,
-//! on the caller's runtime, so tests of retries, `Retry-After` and timeouts run on tokio's paused
-//! clock.
+//! It answers over TCP (`SimGraph::url` and the other `*_url`s, for end-to-end tests of the
+//! binary) and in process (`SimGraph::transport`, the connector's transport seam): the same
+//! answers, without a socket, on the caller's runtime, so tests of retries, `Retry-After` and
+//! timeouts run on tokio's paused clock.
 #![allow(dead_code)]
 
+#[path = "admin_sim.rs"]
+mod admin_sim;
 #[path = "odata.rs"]
 pub mod odata;
+#[path = "teams_sim.rs"]
+mod teams_sim;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -23,10 +33,11 @@ use axum::response::{IntoResponse, Response};
 use cloudkeur::connector::transport::{
     Body, BodySource, BoxFuture, Request, Response as SeamResponse, Transport, TransportError,
 };
+use cloudkeur::connector::{Credential, LiveConfig, check_base_url, token_scope};
 use cloudkeur::policy::{PackSource, PolicyPack};
-use cloudkeur::registry::{ResourceKind, ResourceSpec};
+use cloudkeur::registry::{Registry, ResourceKind, ResourceSpec, Service};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -76,14 +87,35 @@ pub enum Fault {
     /// A 200 whose body streams this many bytes (a JSON object padded with spaces), made as it
     /// is sent, without a `Content-Length`: a body of gigabytes costs the simulator nothing.
     HugeBody(u64),
+    /// Admin APIs: 200 with an `error` member inside, always.
+    EmbeddedError,
+    /// Admin APIs: page `n` (from 2) is answered 400 "Expired or Invalid pagination request",
+    /// as one peer measured when a continuation lands on another backend.
+    ExpiredPage(usize),
+    /// Admin APIs: the last page carries this warning in `@adminapi.warnings`.
+    Warning(&'static str),
+    /// Admin APIs: the first request is answered with a redirect to this `Location`.
+    Redirect(&'static str),
 }
 
 /// What the simulator saw of one request (never a credential's value).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggedRequest {
+    /// `graph` (Graph and the token endpoint), `exchange`, `compliance` or `teams`: the origin
+    /// the request reached.
+    pub service: &'static str,
+    /// The host it was sent to (`eur02b.localhost` for the regional compliance host).
+    pub host: String,
     pub method: String,
     pub path: String,
     pub query: String,
+    /// For an `InvokeCommand` POST: the cmdlet its body names (whatever it is) and its
+    /// parameters, as JSON.
+    pub cmdlet: Option<String>,
+    pub parameters: Option<String>,
+    /// `X-AnchorMailbox` and `Prefer`, as sent.
+    pub anchor: Option<String>,
+    pub prefer: Option<String>,
     pub has_auth: bool,
     /// The `Authorization` scheme (`Bearer`, `Basic`, …), when there was one.
     pub auth_scheme: Option<String>,
@@ -119,6 +151,15 @@ pub struct SimOptions {
     /// A refused token request's `error_description` echoes the request (the form as sent, and
     /// each credential decoded), as a careless or hostile endpoint might.
     pub echo_refused_token_form: bool,
+    /// The registry whose resources are served (default: the built-in pack's).
+    pub registry: Option<Registry>,
+    /// The region the compliance front door sends the tenant to (`eur02b`): it answers every
+    /// `InvokeCommand` with a redirect, and `<region>.localhost` answers it. `None`: the front
+    /// door answers itself.
+    pub compliance_region: Option<&'static str>,
+    /// Services whose audience the token endpoint does not know in this tenant (not licensed,
+    /// never provisioned): a token for them is refused with AADSTS500011.
+    pub unprovisioned: Vec<Service>,
 }
 
 impl Default for SimOptions {
@@ -133,6 +174,9 @@ impl Default for SimOptions {
             latency: Duration::ZERO,
             honour_top: false,
             echo_refused_token_form: false,
+            registry: None,
+            compliance_region: Some("eur02b"),
+            unprovisioned: Vec::new(),
         }
     }
 }
@@ -224,14 +268,46 @@ impl Resource {
     }
 }
 
+/// The simulated services, each on its own loopback origin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// Graph and the token endpoint.
+    Graph,
+    Exchange,
+    /// The compliance front door, and its regional host.
+    Compliance,
+    Teams,
+}
+
+impl Origin {
+    fn name(self) -> &'static str {
+        match self {
+            Origin::Graph => "graph",
+            Origin::Exchange => "exchange",
+            Origin::Compliance => "compliance",
+            Origin::Teams => "teams",
+        }
+    }
+}
+
 struct Sim {
+    /// The Graph (and token endpoint) origin, `http://127.0.0.1:PORT`.
     base: String,
+    /// The other origins: Exchange (`http://127.0.0.1:PORT`), the compliance front door
+    /// (`http://localhost:PORT`: its regional host is `http://<region>.localhost:PORT`), Teams.
+    exchange_base: String,
+    compliance_base: String,
+    teams_base: String,
+    /// The port of each origin, to route a request that arrives in process.
+    ports: Vec<(u16, Origin)>,
     options: SimOptions,
     resources: BTreeMap<String, Resource>,
     faults: Mutex<HashMap<String, Fault>>,
     log: Mutex<Vec<LoggedRequest>>,
     timings: Mutex<Vec<RequestTiming>>,
-    tokens: Mutex<HashSet<String>>,
+    /// Every token valid now, with the scope (audience) it was issued for.
+    tokens: Mutex<HashMap<String, String>>,
+    scopes_issued: Mutex<Vec<String>>,
     issued: Mutex<u32>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -255,8 +331,44 @@ impl Drop for InFlight<'_> {
 }
 
 pub struct SimGraph {
+    /// Graph and the token endpoint.
     pub url: String,
+    pub exchange_url: String,
+    /// The compliance front door (`http://localhost:PORT`).
+    pub compliance_url: String,
+    pub teams_url: String,
     sim: Arc<Sim>,
+}
+
+/// See [`SimGraph::assert_only_reads`].
+pub fn assert_only_reads(requests: &[LoggedRequest]) {
+    use cloudkeur::registry::Cmdlet;
+    for request in requests {
+        let token = request.service == "graph"
+            && request.method == "POST"
+            && request.path.ends_with("/oauth2/v2.0/token");
+        let get = matches!(request.service, "graph" | "teams")
+            && request.method == "GET"
+            && request.has_auth;
+        let invoke = matches!(request.service, "exchange" | "compliance")
+            && request.method == "POST"
+            && request.has_auth
+            && request.path == format!("/adminapi/beta/{TENANT}/InvokeCommand")
+            && request.cmdlet.as_deref().is_some_and(|name| {
+                Cmdlet::ALL
+                    .iter()
+                    .any(|c| c.as_str() == name && c.service().as_str() == request.service)
+            });
+        assert!(token || get || invoke, "unexpected request {request:?}");
+    }
+}
+
+/// What a fault is keyed by: the cmdlet's name for an admin API resource, else its path.
+pub fn fault_key(spec: &ResourceSpec) -> String {
+    match spec.cmdlet {
+        Some(cmdlet) => cmdlet.as_str().to_owned(),
+        None => spec.path.clone(),
+    }
 }
 
 /// Fan-outs that read the same Graph path (e.g. `/v1.0/groups/{id}/transitiveMembers` for
@@ -298,14 +410,25 @@ pub fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/tenants/zonnedorp")
 }
 
+fn bind() -> (std::net::TcpListener, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("addr").port();
+    (listener, port)
+}
+
 impl SimGraph {
     pub fn start(options: SimOptions) -> SimGraph {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("http://{}", listener.local_addr().expect("addr"));
-        let registry = PolicyPack::load(&PackSource::BuiltIn)
-            .expect("built-in pack")
-            .registry;
+        let (graph_listener, graph_port) = bind();
+        let (exchange_listener, exchange_port) = bind();
+        let (compliance_listener, compliance_port) = bind();
+        let (teams_listener, teams_port) = bind();
+        let url = format!("http://127.0.0.1:{graph_port}");
+        let registry = options.registry.clone().unwrap_or_else(|| {
+            PolicyPack::load(&PackSource::BuiltIn)
+                .expect("built-in pack")
+                .registry
+        });
         let mut resources = BTreeMap::new();
         let tenant_dir = options.tenant_dir.clone().unwrap_or_else(fixture_dir);
         for (name, spec) in registry.iter() {
@@ -319,12 +442,22 @@ impl SimGraph {
         assert_one_world(&resources);
         let sim = Arc::new(Sim {
             base: url.clone(),
+            exchange_base: format!("http://127.0.0.1:{exchange_port}"),
+            compliance_base: format!("http://localhost:{compliance_port}"),
+            teams_base: format!("http://127.0.0.1:{teams_port}"),
+            ports: vec![
+                (graph_port, Origin::Graph),
+                (exchange_port, Origin::Exchange),
+                (compliance_port, Origin::Compliance),
+                (teams_port, Origin::Teams),
+            ],
             options,
             resources,
             faults: Mutex::new(HashMap::new()),
             log: Mutex::new(Vec::new()),
             timings: Mutex::new(Vec::new()),
-            tokens: Mutex::new(HashSet::new()),
+            tokens: Mutex::new(HashMap::new()),
+            scopes_issued: Mutex::new(Vec::new()),
             issued: Mutex::new(0),
             in_flight: AtomicUsize::new(0),
             max_in_flight: AtomicUsize::new(0),
@@ -337,12 +470,33 @@ impl SimGraph {
                 .build()
                 .expect("runtime");
             runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                let app = Router::new().fallback(handle).with_state(state);
-                let _ = axum::serve(listener, app).await;
+                let mut servers = Vec::new();
+                for (listener, origin) in [
+                    (graph_listener, Origin::Graph),
+                    (exchange_listener, Origin::Exchange),
+                    (compliance_listener, Origin::Compliance),
+                    (teams_listener, Origin::Teams),
+                ] {
+                    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                    let app = Router::new()
+                        .fallback(handle)
+                        .with_state((Arc::clone(&state), origin));
+                    servers.push(tokio::spawn(async move {
+                        let _ = axum::serve(listener, app).await;
+                    }));
+                }
+                for server in servers {
+                    let _ = server.await;
+                }
             });
         });
-        let graph = SimGraph { url, sim };
+        let graph = SimGraph {
+            url,
+            exchange_url: sim.exchange_base.clone(),
+            compliance_url: sim.compliance_base.clone(),
+            teams_url: sim.teams_base.clone(),
+            sim,
+        };
         // What the tenant's own snapshot records as refused is refused here too.
         let manifest: Value = std::fs::read(tenant_dir.join("manifest.json"))
             .ok()
@@ -360,13 +514,42 @@ impl SimGraph {
                         times: u32::MAX,
                     },
                 };
-                graph.fault(&spec.path, fault);
+                graph.fault(&fault_key(spec), fault);
             }
         }
         graph
     }
 
-    /// Injects `fault` for requests to `path` (the registry path, ids filled in).
+    /// A live configuration reaching this simulator for every service (and its token
+    /// endpoint), with `credential`.
+    pub fn live_config(&self, credential: Credential) -> LiveConfig {
+        let url = |flag, url: &str| check_base_url(flag, url).expect("a loopback URL");
+        LiveConfig {
+            graph_url: url("--graph-url", &self.url),
+            exchange_url: url("--exchange-url", &self.exchange_url),
+            compliance_url: url("--compliance-url", &self.compliance_url),
+            teams_url: url("--teams-url", &self.teams_url),
+            authority_url: url("--authority-url", &self.url),
+            ..LiveConfig::new(TENANT, CLIENT_ID, credential)
+        }
+    }
+
+    /// The flags that send every request of a live scan of the binary to this simulator.
+    pub fn url_args(&self) -> Vec<String> {
+        [
+            ("--graph-url", &self.url),
+            ("--exchange-url", &self.exchange_url),
+            ("--compliance-url", &self.compliance_url),
+            ("--teams-url", &self.teams_url),
+            ("--authority-url", &self.url),
+        ]
+        .into_iter()
+        .flat_map(|(flag, url)| [flag.to_owned(), url.clone()])
+        .collect()
+    }
+
+    /// Injects `fault` for requests to `path` (the registry path, ids filled in), or for an
+    /// admin API's cmdlet (its name, e.g. `Get-AdminAuditLogConfig`).
     pub fn fault(&self, path: &str, fault: Fault) {
         self.sim
             .faults
@@ -389,6 +572,30 @@ impl SimGraph {
             .iter()
             .filter(|r| r.path.ends_with("/oauth2/v2.0/token"))
             .count()
+    }
+
+    /// The scopes of the tokens issued so far, in order.
+    pub fn issued_scopes(&self) -> Vec<String> {
+        self.sim.scopes_issued.lock().expect("lock").clone()
+    }
+
+    /// The scope a token must have to be accepted by `service` here.
+    pub fn scope(&self, service: Service) -> String {
+        self.sim.scope_of(match service {
+            Service::Graph => Origin::Graph,
+            Service::Exchange => Origin::Exchange,
+            Service::Compliance => Origin::Compliance,
+            Service::Teams => Origin::Teams,
+            Service::GoogleDirectory | Service::GooglePolicy => {
+                panic!("the simulated Microsoft 365 has no {service}")
+            }
+        })
+    }
+
+    /// Asserts that only reads reached the simulator: token POSTs, authorised GETs to Graph and
+    /// Teams, and authorised `InvokeCommand` POSTs of an allowlisted cmdlet of that very service.
+    pub fn assert_only_reads(&self) {
+        assert_only_reads(&self.requests());
     }
 
     /// Requests to this path (GETs of every page).
@@ -418,35 +625,37 @@ struct InProcess(Arc<Sim>);
 impl Transport for InProcess {
     fn send(&self, request: Request) -> BoxFuture<'_, Result<SeamResponse, TransportError>> {
         Box::pin(async move {
-            let mut headers = HeaderMap::new();
-            let (method, url, body) = match request {
-                Request::Read { url, bearer } => {
-                    let value = format!("Bearer {}", bearer.expose());
-                    headers.insert(header::AUTHORIZATION, value.parse().expect("header"));
-                    (Method::GET, url, Bytes::new())
-                }
-                Request::Token { url, form } => {
-                    (Method::POST, url, Bytes::from(form.expose().to_owned()))
-                }
-                // Google's signJwt never goes to Microsoft.
-                Request::SignJwt(_) => {
-                    return Err(TransportError::Refused(
-                        "signJwt is not a Graph request".into(),
-                    ));
-                }
-            };
+            // Exactly the HTTP request the network transport would send.
+            let http = request.into_http()?;
+            let url = http.url;
             let target = match url.query() {
                 Some(query) => format!("{}?{query}", url.path()),
                 None => url.path().to_owned(),
             };
             let uri: Uri = target.parse().expect("a path and query");
             let sim = &self.0;
+            let port = url.port_or_known_default().unwrap_or(0);
+            let Some(origin) = sim.origin_of(port) else {
+                return Err(TransportError::Connect(format!(
+                    "nothing listens at {}",
+                    url.origin().ascii_serialization()
+                )));
+            };
+            let host = url.host_str().unwrap_or_default().to_owned();
             if !sim.options.latency.is_zero() {
                 tokio::time::sleep(sim.options.latency).await;
             }
-            let (parts, body) = answer(sim, method, &uri, &headers, &body)
-                .await
-                .into_parts();
+            let (parts, body) = answer(
+                sim,
+                origin,
+                &host,
+                http.method,
+                &uri,
+                &http.headers,
+                &http.body,
+            )
+            .await
+            .into_parts();
             Ok(SeamResponse {
                 status: parts.status.as_u16(),
                 headers: parts.headers,
@@ -474,7 +683,7 @@ impl BodySource for AxumBody {
 }
 
 async fn handle(
-    State(sim): State<Arc<Sim>>,
+    State((sim, origin)): State<(Arc<Sim>, Origin)>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -485,7 +694,12 @@ async fn handle(
         wait_until(arrived + sim.options.latency).await;
     }
     let woke = Instant::now();
-    let response = answer(&sim, method, &uri, &headers, &body).await;
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(|h| h.rsplit_once(':').map_or(h, |(host, _)| host).to_owned())
+        .unwrap_or_default();
+    let response = answer(&sim, origin, &host, method, &uri, &headers, &body).await;
     sim.timings.lock().expect("lock").push(RequestTiming {
         path: uri.path().to_owned(),
         arrived,
@@ -515,59 +729,41 @@ async fn wait_until(deadline: Instant) {
     }
 }
 
-async fn answer(
-    sim: &Sim,
-    method: Method,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Response {
-    let path = uri.path().to_owned();
-    let query = uri.query().unwrap_or("").to_owned();
-    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
-    sim.log.lock().expect("lock").push(LoggedRequest {
-        method: method.to_string(),
-        path: path.clone(),
-        query: query.clone(),
-        has_auth: headers.contains_key(header::AUTHORIZATION),
-        auth_scheme: headers
+impl Sim {
+    fn origin_of(&self, port: u16) -> Option<Origin> {
+        self.ports
+            .iter()
+            .find(|(p, _)| *p == port)
+            .map(|(_, origin)| *origin)
+    }
+
+    /// The scope a token must have been issued for to be accepted at `origin`.
+    fn scope_of(&self, origin: Origin) -> String {
+        let (service, base) = match origin {
+            Origin::Graph => (Service::Graph, &self.base),
+            Origin::Exchange => (Service::Exchange, &self.exchange_base),
+            Origin::Compliance => (Service::Compliance, &self.compliance_base),
+            Origin::Teams => (Service::Teams, &self.teams_base),
+        };
+        token_scope(service, &reqwest::Url::parse(base).expect("a URL"))
+    }
+
+    /// Whether the request's bearer token was issued here, for `origin`'s audience.
+    fn authorised(&self, origin: Origin, headers: &HeaderMap) -> bool {
+        let bearer = headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(' ').next())
-            .map(str::to_owned),
-        form_fields: if method == Method::POST {
-            form.iter().map(|(k, _)| k.clone()).collect()
-        } else {
-            Vec::new()
-        },
-    });
-    if method == Method::POST && path == format!("/{TENANT}/oauth2/v2.0/token") {
-        return token(sim, &form, body);
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        let scope = self.scope_of(origin);
+        self.tokens.lock().expect("lock").get(bearer) == Some(&scope)
     }
-    if method != Method::GET {
-        return graph_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "BadRequest",
-            "read-only simulator",
-        );
-    }
-    let _in_flight = InFlight::new(sim);
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
-    if !sim.tokens.lock().expect("lock").contains(bearer) {
-        return graph_error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "Access token is empty or invalid.",
-        );
-    }
-    let fault = {
-        let mut faults = sim.faults.lock().expect("lock");
-        let fault = faults.get(&path).cloned();
-        match faults.get_mut(&path) {
+
+    /// The fault for `key` (a path or a cmdlet), counted down where it has a count.
+    fn take_fault(&self, key: &str) -> Option<Fault> {
+        let mut faults = self.faults.lock().expect("lock");
+        let fault = faults.get(key).cloned();
+        match faults.get_mut(key) {
             Some(
                 Fault::Throttle { times, .. }
                 | Fault::UnavailableUntil { times, .. }
@@ -584,7 +780,81 @@ async fn answer(
             }
             _ => fault,
         }
+    }
+}
+
+async fn answer(
+    sim: &Sim,
+    origin: Origin,
+    host: &str,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
+    let path = uri.path().to_owned();
+    let query = uri.query().unwrap_or("").to_owned();
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let command: Option<Value> = serde_json::from_slice::<Value>(body)
+        .ok()
+        .map(|json| json["CmdletInput"].clone())
+        .filter(Value::is_object);
+    let header_text = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     };
+    sim.log.lock().expect("lock").push(LoggedRequest {
+        service: origin.name(),
+        host: host.to_owned(),
+        method: method.to_string(),
+        path: path.clone(),
+        query: query.clone(),
+        cmdlet: command
+            .as_ref()
+            .map(|c| c["CmdletName"].as_str().unwrap_or("").to_owned()),
+        parameters: command.as_ref().map(|c| c["Parameters"].to_string()),
+        anchor: header_text("x-anchormailbox"),
+        prefer: header_text("prefer"),
+        has_auth: headers.contains_key(header::AUTHORIZATION),
+        auth_scheme: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(' ').next())
+            .map(str::to_owned),
+        form_fields: if method == Method::POST && command.is_none() {
+            form.iter().map(|(k, _)| k.clone()).collect()
+        } else {
+            Vec::new()
+        },
+    });
+    match origin {
+        Origin::Exchange | Origin::Compliance => {
+            return admin_sim::answer(sim, origin, host, &method, uri, headers, body).await;
+        }
+        Origin::Teams => return teams_sim::answer(sim, &method, uri, headers).await,
+        Origin::Graph => {}
+    }
+    if method == Method::POST && path == format!("/{TENANT}/oauth2/v2.0/token") {
+        return token(sim, &form, body);
+    }
+    if method != Method::GET {
+        return graph_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "BadRequest",
+            "read-only simulator",
+        );
+    }
+    let _in_flight = InFlight::new(sim);
+    if !sim.authorised(Origin::Graph, headers) {
+        return graph_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty or invalid, or not for Microsoft Graph.",
+        );
+    }
+    let fault = sim.take_fault(&path);
     match &fault {
         Some(Fault::Throttle { retry_after, .. }) => {
             let mut response = graph_error(
@@ -815,7 +1085,11 @@ fn find<'a>(
 ) -> Option<(&'a Resource, Option<String>)> {
     // The path arrives percent-encoded where the client encoded it.
     let decoded = percent_decode(path);
-    for resource in sim.resources.values() {
+    let graph = sim
+        .resources
+        .values()
+        .filter(|resource| resource.spec.service == Service::Graph);
+    for resource in graph {
         match resource.spec.path.split_once("{id}") {
             None if resource.spec.path == decoded && resource.spec.for_each.is_some() => {
                 let id = resource.spec.query.iter().find_map(|(key, template)| {
@@ -861,11 +1135,44 @@ fn token(sim: &Sim, form: &[(String, String)], raw: &[u8]) -> Response {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    let scope = format!("{}/.default", sim.base);
-    if field("grant_type") != Some("client_credentials")
-        || field("client_id") != Some(CLIENT_ID)
-        || field("scope") != Some(scope.as_str())
-    {
+    // A token is for one audience: the scope of one of the simulated services.
+    let scope = [
+        Origin::Graph,
+        Origin::Exchange,
+        Origin::Compliance,
+        Origin::Teams,
+    ]
+    .into_iter()
+    .map(|origin| sim.scope_of(origin))
+    .find(|scope| field("scope") == Some(scope.as_str()));
+    let Some(scope) = scope else {
+        return token_error(
+            "invalid_scope",
+            "AADSTS70011: The provided request must include a 'scope' input parameter of a known resource.",
+        );
+    };
+    let unprovisioned = sim.options.unprovisioned.iter().any(|service| {
+        let origin = match service {
+            Service::Graph => Origin::Graph,
+            Service::Exchange => Origin::Exchange,
+            Service::Compliance => Origin::Compliance,
+            Service::Teams => Origin::Teams,
+            Service::GoogleDirectory | Service::GooglePolicy => return false,
+        };
+        sim.scope_of(origin) == scope
+    });
+    if unprovisioned {
+        let description = format!(
+            "AADSTS500011: The resource principal named {} was not found in the tenant named Gemeente Zonnedorp.",
+            scope.trim_end_matches("/.default")
+        );
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid_resource", "error_description": description})),
+        )
+            .into_response();
+    }
+    if field("grant_type") != Some("client_credentials") || field("client_id") != Some(CLIENT_ID) {
         return token_error(
             "invalid_request",
             "AADSTS900144: The request body is not as expected.",
@@ -901,7 +1208,11 @@ fn token(sim: &Sim, form: &[(String, String)], raw: &[u8]) -> Response {
         *issued += 1;
         format!("sim-access-token-{}", *issued)
     };
-    sim.tokens.lock().expect("lock").insert(token.clone());
+    sim.scopes_issued.lock().expect("lock").push(scope.clone());
+    sim.tokens
+        .lock()
+        .expect("lock")
+        .insert(token.clone(), scope);
     axum::Json(json!({
         "token_type": "Bearer",
         "expires_in": sim.options.token_lifetime_secs,

@@ -101,3 +101,50 @@ pub fn finding<'a>(report: &'a Value, policy: &str) -> &'a Value {
         .and_then(|all| all.iter().find(|f| f["policy"] == policy))
         .unwrap_or_else(|| panic!("no finding for {policy} in {report}"))
 }
+
+/// Whether CI runs these tests: `CI` is set by GitHub Actions, GitLab CI, Azure Pipelines and
+/// `.ci/run`.
+pub fn in_ci() -> bool {
+    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
+}
+
+/// Says that `test` was skipped and why, where `cargo test` shows it. Not through `eprintln!`:
+/// the test harness captures that and prints it only for a failing test, so a skip would look
+/// like any passing test. Writing to the standard error handle itself goes past the capture and
+/// lands in the output beside the `test … ok` lines, locally and in CI logs.
+pub fn report_skip(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}
+
+/// The first of `names` that runs (`NAME --version` succeeds), for a test that needs an external
+/// tool CI provides (`.ci/run` installs it). Without it: in CI the test fails, naming the tool and
+/// how to install it, so that CI can never pass a check it did not run; elsewhere the test is
+/// skipped, visibly ([`report_skip`]).
+pub fn required_tool(test: &str, names: &[&'static str], install: &str) -> Option<&'static str> {
+    let found = names.iter().copied().find(|name| {
+        std::process::Command::new(name)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    });
+    if found.is_none() {
+        let why = format!("{} is not installed ({install})", names.join(" or "));
+        assert!(!in_ci(), "{test}: {why}, and CI is set: CI must provide it");
+        report_skip(test, &why);
+    }
+    found
+}
+
+/// Like [`required_tool`], for a tool CI may lack (`systemd-analyze` in a container): without
+/// it the test is skipped, visibly, in CI too.
+pub fn optional_tool(test: &str, name: &'static str, install: &str) -> Option<&'static str> {
+    let found = std::process::Command::new(name)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        report_skip(test, &format!("{name} is not installed ({install})"));
+    }
+    found.then_some(name)
+}

@@ -52,9 +52,16 @@ pub struct TenantSpec {
     /// Accounts (users and registration-details rows), guests included.
     pub accounts: usize,
     pub seed: u64,
-    /// Members that are not MFA capable, by account index. `None`: about 1 in 200 members,
-    /// chosen by the seed.
+    /// Members that are not MFA capable, by account index. `None`: decided by `failing`.
     pub not_mfa_capable: Option<Vec<usize>>,
+    /// The fraction of items that fail, in every collection that grows with the tenant: of the
+    /// accounts (break-glass accounts excepted) that many are not MFA capable (VTC-MFA-04; a
+    /// guest among them is not counted by that policy), that many others have a preferred data
+    /// location outside the EU (VTC-LOC-02), and that many team sites are stored outside the EU
+    /// (VTC-LOC-02; the tenant is then Multi-Geo). Spread evenly over the lists, so the count is
+    /// exact. The accounts' ids and names do not depend on it. `None`: about 1 member in 200 not MFA capable, chosen by the
+    /// seed, and nothing else failing (the near-compliant tenant of the first benchmarks).
+    pub failing: Option<f64>,
 }
 
 impl TenantSpec {
@@ -63,7 +70,26 @@ impl TenantSpec {
             accounts,
             seed: 0x5eed_c10d,
             not_mfa_capable: None,
+            failing: None,
         }
+    }
+
+    /// A tenant of `accounts` accounts of which the fraction `failing` fails (see
+    /// [`TenantSpec::failing`]).
+    pub fn failing(accounts: usize, failing: f64) -> Self {
+        TenantSpec {
+            failing: Some(failing),
+            ..TenantSpec::new(accounts)
+        }
+    }
+
+    /// Whether item `index` of a list is one of the failing fraction; `phase` (0..1) shifts
+    /// which items, so that different lists fail on different accounts.
+    fn fails(&self, index: usize, phase: f64) -> bool {
+        self.failing.is_some_and(|fraction| {
+            let at = |i: usize| (i as f64 * fraction + phase).floor();
+            at(index + 1) > at(index)
+        })
     }
 
     pub fn domain(&self) -> String {
@@ -137,9 +163,12 @@ pub fn accounts(spec: &TenantSpec) -> Vec<Account> {
                     format!("{} {} {i}", title(given), title(family)),
                 )
             };
-            let mfa_capable = match &spec.not_mfa_capable {
-                Some(indices) => !indices.contains(&i),
-                None => guest || i < 2 || rng.below(200) != 0,
+            // Drawn whatever decides below, so that ids and names stay the same.
+            let one_in_200 = guest || i < 2 || rng.below(200) != 0;
+            let mfa_capable = match (&spec.not_mfa_capable, spec.failing) {
+                (Some(indices), _) => !indices.contains(&i),
+                (None, Some(_)) => i < 2 || !spec.fails(i, 0.0),
+                (None, None) => one_in_200,
             };
             Account {
                 id,
@@ -150,6 +179,34 @@ pub fn accounts(spec: &TenantSpec) -> Vec<Account> {
             }
         })
         .collect()
+}
+
+/// How many items of the generated tenant fail, per policy: members not MFA capable
+/// (VTC-MFA-04), and users plus team sites outside the EU (VTC-LOC-02).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    pub mfa_04: usize,
+    pub loc_02: usize,
+}
+
+pub fn failures(spec: &TenantSpec) -> Failures {
+    let accounts = accounts(spec);
+    let mfa_04 = accounts
+        .iter()
+        .filter(|a| !a.guest && !a.mfa_capable)
+        .count();
+    let users = accounts
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| !a.guest && *i >= 2 && spec.fails(*i, 0.5))
+        .count();
+    let sites = (0..spec.accounts / 20)
+        .filter(|n| spec.fails(*n, 0.25))
+        .count();
+    Failures {
+        mfa_04,
+        loc_02: users + sites,
+    }
 }
 
 fn title(word: &str) -> String {
@@ -173,12 +230,20 @@ pub fn bodies(spec: &TenantSpec) -> BTreeMap<String, Value> {
 
     let users: Vec<Value> = accounts
         .iter()
-        .map(|a| {
+        .enumerate()
+        .map(|(i, a)| {
+            let location = if a.guest {
+                Value::Null
+            } else if i >= 2 && spec.fails(i, 0.5) {
+                json!("NAM")
+            } else {
+                json!("EUR")
+            };
             json!({
                 "id": a.id,
                 "userPrincipalName": a.upn,
                 "userType": if a.guest { "Guest" } else { "Member" },
-                "preferredDataLocation": if a.guest { Value::Null } else { json!("EUR") },
+                "preferredDataLocation": location,
                 "accountEnabled": true,
                 "creationType": if a.guest { json!("Invitation") } else { Value::Null },
                 "externalUserState": if a.guest { json!("Accepted") } else { Value::Null },
@@ -347,13 +412,33 @@ pub fn bodies(spec: &TenantSpec) -> BTreeMap<String, Value> {
         "siteCollection": {"hostName": host, "dataLocationCode": "EUR", "root": {}},
     })];
     for n in 0..(spec.accounts / 20) {
+        // A failing team site reports a data location outside the EU (a Multi-Geo satellite).
+        let site_collection = if spec.fails(n, 0.25) {
+            json!({"hostName": host, "dataLocationCode": "NAM"})
+        } else {
+            json!({"hostName": host})
+        };
         sites.push(json!({
             "createdDateTime": "2022-04-12T13:41:02Z",
             "id": format!("{host},{},{}", rng.uuid(), rng.uuid()),
             "name": format!("Team {n}"), "displayName": format!("Team {n}"), "isPersonalSite": false,
             "webUrl": format!("https://{host}/sites/team-{n}"),
-            "siteCollection": {"hostName": host},
+            "siteCollection": site_collection,
         }));
+    }
+    // A tenant with data outside the EU is a Multi-Geo tenant: without Multi-Geo, VTC-LOC-02
+    // passes on the organization's flag and judges no site.
+    if spec.failing.is_some() {
+        let fixture =
+            std::fs::read(fixture_dir().join("organization.json")).expect("fixture organization");
+        let mut organization: Value =
+            serde_json::from_slice(&fixture).expect("fixture organization is JSON");
+        if let Some(rows) = organization["value"].as_array_mut() {
+            for row in rows {
+                row["isMultipleDataLocationsForServicesEnabled"] = json!(true);
+            }
+        }
+        out.insert("organization".into(), organization);
     }
     out.insert(
         "sites".into(),

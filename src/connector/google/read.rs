@@ -20,7 +20,7 @@ use super::super::transport::origin::{origin_text, same_origin};
 use super::super::transport::{Request, Transport, TransportError, content_length};
 use super::super::{RetryPolicy, Secret, one_line, redact};
 use super::token::GoogleTokens;
-use crate::connector::graph::retry::{is_retryable_status, jitter, parse_retry_after};
+use crate::connector::retry::{is_retryable_status, jitter, parse_retry_after};
 use crate::registry::{ResourceKind, ResourceSpec, Service};
 use crate::snapshot::Collected;
 use jsonpath_rust::JsonPath;

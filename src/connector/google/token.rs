@@ -293,7 +293,7 @@ impl GoogleTokens {
             };
             let delay = self
                 .retry
-                .delay(attempt, None, crate::connector::graph::retry::jitter())
+                .delay(attempt, None, crate::connector::retry::jitter())
                 .filter(|d| {
                     retryable
                         && attempt < self.retry.max_attempts

@@ -1,4 +1,4 @@
-//! Reads one resource: requests with retries ([`Fetcher::body`]) and collections page by page
+//! Reads one Graph resource: requests with retries ([`GraphFetcher::body`]) and collections page by page
 //! ([`read_collection`]), following `@odata.nextLink` exactly as given, refusing a link to another
 //! host and stopping at a link that repeats.
 //!
@@ -6,164 +6,62 @@
 //! current one's items are parsed on the blocking pool while that request is out
 //! ([`super::page`]): parsing is off the chain of requests that must follow one another.
 
-use super::super::transport::origin::{has_user_info, origin_text, same_origin};
-use super::super::{Secret, one_line, redact};
-use super::auth::TokenSource;
+use super::super::Secret;
+use super::super::fetch::{Fetcher, ReadBody, ReadFailure, ServiceErrors};
+use super::super::next_link::checked_next_link;
+use super::super::reader::Reader;
+use super::super::{one_line, redact};
 use super::page::{self, Envelope, PageError};
-use super::reader::GraphReader;
-use super::retry::{RetryPolicy, is_retryable_status, jitter};
 use reqwest::Url;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::task::Poll;
-use tokio::time::Instant;
 
-/// A collection longer than this many pages is treated as a runaway.
-const MAX_PAGES: u32 = 10_000;
-
-/// A resource that could not be read: what goes into the snapshot's `error` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadFailure {
-    pub http_status: Option<u16>,
-    pub error: String,
+/// A success status whose body is not what Graph sends.
+fn bad_page(status: u16, err: &PageError) -> ReadFailure {
+    ReadFailure::new(Some(status), err.to_string())
 }
 
-impl ReadFailure {
-    fn new(http_status: Option<u16>, error: impl Into<String>) -> Self {
-        ReadFailure {
-            http_status,
-            error: error.into(),
-        }
-    }
-
-    /// A success status whose body is not what Graph sends.
-    fn bad_page(status: u16, err: &PageError) -> Self {
-        ReadFailure::new(Some(status), err.to_string())
-    }
+/// GETs for one Graph resource: the reader, and the fetcher's retries and budget.
+pub struct GraphFetcher<'a> {
+    pub reader: &'a Reader,
+    pub fetcher: Fetcher<'a>,
 }
 
-/// What a successful read gives.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReadBody {
-    pub body: Value,
-    pub pages: u32,
-}
-
-/// Sends the requests for one resource, within its retry policy and time budget.
-pub struct Fetcher<'a> {
-    pub reader: &'a GraphReader,
-    pub tokens: &'a TokenSource,
-    pub policy: &'a RetryPolicy,
-    /// The least-privileged permission for this resource, named when Graph says 403.
-    pub permission: &'a str,
-    /// The whole resource must be read before this instant.
-    pub deadline: Instant,
-}
-
-impl Fetcher<'_> {
+impl GraphFetcher<'_> {
     /// GET one page as JSON (a single object's body, or one page of a collection).
     pub async fn page(&self, url: &Url) -> Result<Value, ReadFailure> {
         let (status, body) = self.body(url).await?;
-        serde_json::from_slice(&body)
-            .map_err(|err| ReadFailure::bad_page(status, &page::not_json(&err)))
+        serde_json::from_slice(&body).map_err(|err| bad_page(status, &page::not_json(&err)))
     }
 
-    /// GET one page: its success status and body, retrying throttling and unavailability,
-    /// renewing the token once after a 401.
+    /// GET one page: its success status and body.
     pub async fn body(&self, url: &Url) -> Result<(u16, Vec<u8>), ReadFailure> {
-        let mut renewed = false;
-        let mut attempt = 0u32;
-        loop {
-            attempt += 1;
-            let token = self
-                .tokens
-                .token()
-                .await
-                .map_err(|err| ReadFailure::new(None, err.to_string()))?;
-            let remaining = self.deadline.saturating_duration_since(Instant::now());
-            if remaining.is_zero() {
-                return Err(ReadFailure::new(
-                    None,
-                    "gave up: the time budget for this resource ran out",
-                ));
-            }
-            // Each request (to its last byte) within the request timeout and the budget.
-            let limit = remaining.min(self.policy.request_timeout);
-            let sent = tokio::time::timeout(limit, self.reader.get(url, &token)).await;
-            let (status, retry_after, body) = match sent {
-                Err(_) => (None, None, None),
-                Ok(Err(err)) if !err.is_retryable() => {
-                    return Err(ReadFailure::new(None, err.to_string()));
-                }
-                Ok(Err(err)) => (None, None, Some(Err(err))),
-                Ok(Ok(response)) => (
-                    Some(response.status),
-                    response.retry_after,
-                    Some(Ok(response.body)),
-                ),
-            };
-            match (status, body) {
-                (Some(code @ 200..=299), Some(Ok(bytes))) => return Ok((code, bytes)),
-                (Some(401), Some(Ok(bytes))) => {
-                    if renewed {
-                        return Err(ReadFailure::new(
-                            Some(401),
-                            format!(
-                                "unauthorized even with a new token: {}",
-                                graph_error(&bytes, &token)
-                            ),
-                        ));
-                    }
-                    renewed = true;
-                    self.tokens.invalidate(&token).await;
-                    attempt -= 1;
-                    continue;
-                }
-                (Some(403), Some(Ok(bytes))) => {
-                    return Err(ReadFailure::new(
-                        Some(403),
-                        format!(
-                            "missing permission {} (grant it as an application permission with admin consent): {}",
-                            self.permission,
-                            graph_error(&bytes, &token)
-                        ),
-                    ));
-                }
-                (Some(code), Some(Ok(bytes))) if !is_retryable_status(code) => {
-                    return Err(ReadFailure::new(Some(code), graph_error(&bytes, &token)));
-                }
-                _ => {}
-            }
-            // Retryable: a throttled or unavailable answer, a timeout, a dropped connection.
-            let what = match status {
-                Some(code) => format!("HTTP {code}"),
-                None => "request timed out or connection failed".to_owned(),
-            };
-            if attempt >= self.policy.max_attempts {
-                return Err(ReadFailure::new(
-                    status,
-                    format!("gave up after {attempt} attempts: {what}"),
-                ));
-            }
-            let Some(wait) = self.policy.delay(attempt, retry_after, jitter()) else {
-                return Err(ReadFailure::new(
-                    status,
-                    format!(
-                        "gave up: {what} with Retry-After {} s, longer than the longest wait allowed",
-                        retry_after.map_or(0, |d| d.as_secs())
-                    ),
-                ));
-            };
-            if Instant::now() + wait >= self.deadline {
-                return Err(ReadFailure::new(
-                    status,
-                    format!(
-                        "gave up after {attempt} attempts: {what}; the time budget for this resource ran out"
-                    ),
-                ));
-            }
-            tokio::time::sleep(wait).await;
-        }
+        let answer = self
+            .fetcher
+            .fetch(|token| async move { self.reader.get(url, &token).await })
+            .await?;
+        Ok((answer.status, answer.body))
+    }
+}
+
+/// How Graph words its errors, and what its 403 means: an application permission is missing.
+pub struct GraphErrors<'a> {
+    /// The least-privileged permission for the resource, named when Graph says 403.
+    pub permission: &'a str,
+}
+
+impl ServiceErrors for GraphErrors<'_> {
+    fn forbidden(&self, body: &[u8], token: &Secret) -> String {
+        format!(
+            "missing permission {} (grant it as an application permission with admin consent): {}",
+            self.permission,
+            graph_error(body, token)
+        )
+    }
+
+    fn describe(&self, body: &[u8], token: &Secret) -> String {
+        graph_error(body, token)
     }
 }
 
@@ -173,7 +71,7 @@ impl Fetcher<'_> {
 /// problems are still reported for the first page that has one, and within a page in the order
 /// a page-by-page read checks them (JSON, object, `value` array, then `@odata.nextLink`).
 pub async fn read_collection(
-    fetcher: &Fetcher<'_>,
+    fetcher: &GraphFetcher<'_>,
     first: Url,
     first_page_only: bool,
 ) -> Result<ReadBody, ReadFailure> {
@@ -224,7 +122,7 @@ struct Unparsed {
 
 impl Unparsed {
     fn parse(self) -> Result<Vec<Value>, ReadFailure> {
-        page::items(&self.body, self.page).map_err(|err| ReadFailure::bad_page(self.status, &err))
+        page::items(&self.body, self.page).map_err(|err| bad_page(self.status, &err))
     }
 }
 
@@ -275,7 +173,7 @@ async fn overlap<T>(
 
 /// The next page's URL after page `page` (number, status, body), or `None` at the last page.
 fn next_page(
-    fetcher: &Fetcher<'_>,
+    fetcher: &GraphFetcher<'_>,
     seen: &HashSet<String>,
     (page, status, body): (u32, u16, &[u8]),
     first_page_only: bool,
@@ -283,61 +181,13 @@ fn next_page(
     let link = match Envelope::scan(body, page) {
         // Only the first page is wanted: its link, whatever it holds, is not followed.
         Ok(_) | Err(PageError::NextLinkNotAString(_)) if first_page_only => return Ok(None),
-        Err(err) => return Err(ReadFailure::bad_page(status, &err)),
+        Err(err) => return Err(bad_page(status, &err)),
         Ok(Envelope { next_link: None }) => return Ok(None),
         Ok(Envelope {
             next_link: Some(link),
         }) => link,
     };
-    checked_next_link(fetcher, seen, &link, page).map(Some)
-}
-
-/// `link` as the URL of the next page, if it may be followed: on the Graph host, without user
-/// info, not seen before, and not beyond [`MAX_PAGES`].
-fn checked_next_link(
-    fetcher: &Fetcher<'_>,
-    seen: &HashSet<String>,
-    link: &str,
-    pages: u32,
-) -> Result<Url, ReadFailure> {
-    let link_url = Url::parse(link).map_err(|_| {
-        ReadFailure::new(
-            Some(200),
-            format!("page {pages}: @odata.nextLink is not a URL"),
-        )
-    })?;
-    if !same_origin(&link_url, fetcher.reader.origin()) {
-        return Err(ReadFailure::new(
-            Some(200),
-            format!(
-                "page {pages}: refused an @odata.nextLink to {}: not the configured Graph host",
-                origin_text(&link_url)
-            ),
-        ));
-    }
-    if has_user_info(&link_url) {
-        // An HTTP client sends user info as Basic credentials, instead of the bearer token.
-        return Err(ReadFailure::new(
-            Some(200),
-            format!(
-                "page {pages}: refused an @odata.nextLink carrying user info (user:password@) to {}",
-                origin_text(&link_url)
-            ),
-        ));
-    }
-    if seen.contains(link_url.as_str()) {
-        return Err(ReadFailure::new(
-            Some(200),
-            format!("page {pages}: @odata.nextLink points back to an earlier page (a paging loop)"),
-        ));
-    }
-    if pages >= MAX_PAGES {
-        return Err(ReadFailure::new(
-            Some(200),
-            format!("more than {MAX_PAGES} pages; stopped"),
-        ));
-    }
-    Ok(link_url)
+    checked_next_link(fetcher.reader.origin(), "Graph", seen, &link, page).map(Some)
 }
 
 /// Graph's `{"error": {"code", "message"}}` as one line, or the status text; the access token

@@ -1,34 +1,82 @@
 //! The network transport: the only code in cloudkeur that sends an HTTP request to a service.
 //!
-//! It holds one `reqwest::Client` per origin it was built for (Graph and the token authority
-//! today) and sends a [`Request`] as the one method that request shape maps to: `GET` for
-//! [`Request::Read`], `POST` of a form for [`Request::Token`]. A URL on any other origin, or
+//! It holds one `reqwest::Client` per origin it was built for (the token authority and each
+//! service a scan reads) and sends a [`Request`] as exactly the HTTP request
+//! [`Request::into_http`] says: `GET` for [`Request::Read`], `POST` of a form for
+//! [`Request::Token`], `POST` of a cmdlet for [`Request::Invoke`]. A URL on any other origin, or
 //! carrying user info (which a client would send as Basic credentials), is refused before a
-//! socket is opened. Redirects are not followed, so a bearer token never travels to another
-//! host. Response bodies are not decompressed (no `Accept-Encoding` is sent), so a small
-//! compressed body can never expand past the size cap the readers apply.
+//! socket is opened. The one widening is [`Allowed::with_regional_hosts`], for the admin APIs:
+//! `https://<one DNS label>.<configured host>` on the configured port, where those services send
+//! a tenant to its regional host. Redirects are never followed, so a bearer token never travels
+//! to another host (the admin connector judges a redirect itself, `admin::redirect`). Response
+//! bodies are not decompressed (no `Accept-Encoding` is sent), so a small compressed body can
+//! never expand past the size cap the readers apply.
 
-use super::origin::{has_user_info, is_loopback, origin_text, same_origin};
-use super::{Body, BodySource, BoxFuture, Request, Response, Transport, TransportError};
+use super::origin::{has_user_info, is_loopback, is_regional_host, origin_text, same_origin};
+use super::{
+    Body, BodySource, BoxFuture, HttpRequest, Request, Response, Transport, TransportError,
+};
 use crate::connector::ConnectorError;
 use crate::connector::one_line;
 use bytes::Bytes;
 use reqwest::Url;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
+
+/// An origin a transport may reach.
+#[derive(Debug, Clone)]
+pub struct Allowed {
+    origin: Url,
+    /// Also `<one DNS label>.<host>` on the same scheme and port.
+    regional: bool,
+}
+
+impl Allowed {
+    /// Exactly this origin.
+    pub fn exact(origin: &Url) -> Self {
+        Allowed {
+            origin: origin.clone(),
+            regional: false,
+        }
+    }
+
+    /// This origin, and its regional hosts: one DNS label before its host, same scheme and
+    /// port (`eur02b.ps.compliance.protection.outlook.com` under
+    /// `ps.compliance.protection.outlook.com`).
+    pub fn with_regional_hosts(origin: &Url) -> Self {
+        Allowed {
+            origin: origin.clone(),
+            regional: true,
+        }
+    }
+
+    pub fn admits(&self, url: &Url) -> bool {
+        if same_origin(&self.origin, url) {
+            return true;
+        }
+        self.regional
+            && url.scheme() == self.origin.scheme()
+            && url.port_or_known_default() == self.origin.port_or_known_default()
+            && matches!(
+                (url.host(), self.origin.host()),
+                (Some(url::Host::Domain(host)), Some(url::Host::Domain(parent)))
+                    if is_regional_host(host, parent)
+            )
+    }
+}
 
 /// Sends requests to a fixed set of origins over HTTPS (http only to loopback).
 pub struct HttpTransport {
-    clients: Vec<(Url, reqwest::Client)>,
+    clients: Vec<(Allowed, reqwest::Client)>,
 }
 
 impl HttpTransport {
-    /// A transport that may reach `origins` and nothing else; each request times out after
+    /// A transport that may reach `allowed` and nothing else; each request times out after
     /// `timeout` (connect to last byte; the readers above also time out on their own clock).
-    pub fn new(origins: &[&Url], timeout: Duration) -> Result<Self, ConnectorError> {
-        let clients = origins
+    pub fn new(allowed: &[Allowed], timeout: Duration) -> Result<Self, ConnectorError> {
+        let clients = allowed
             .iter()
-            .map(|origin| Ok(((*origin).clone(), build_client(origin, timeout)?)))
+            .map(|allowed| Ok((allowed.clone(), build_client(&allowed.origin, timeout)?)))
             .collect::<Result<_, ConnectorError>>()?;
         Ok(HttpTransport { clients })
     }
@@ -42,7 +90,7 @@ impl HttpTransport {
         }
         self.clients
             .iter()
-            .find(|(origin, _)| same_origin(origin, url))
+            .find(|(allowed, _)| allowed.admits(url))
             .map(|(_, client)| client)
             .ok_or_else(|| {
                 TransportError::Refused(format!("{}: not a configured host", origin_text(url)))
@@ -54,45 +102,41 @@ impl Transport for HttpTransport {
     fn send(&self, request: Request) -> BoxFuture<'_, Result<Response, TransportError>> {
         Box::pin(async move {
             let client = self.client_for(request.url())?;
-            let builder = match request {
-                Request::Read { url, bearer } => {
-                    let mut value = HeaderValue::from_str(&format!("Bearer {}", bearer.expose()))
-                        .map_err(|_| {
-                        TransportError::Connect("the access token is not a valid header".into())
-                    })?;
-                    value.set_sensitive(true);
-                    client.get(url).header(AUTHORIZATION, value)
-                }
-                Request::Token { url, form } => client
-                    .post(url)
-                    .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-                    .body(form.expose().to_owned()),
-                Request::SignJwt(sign) => {
-                    let mut value =
-                        HeaderValue::from_str(&format!("Bearer {}", sign.bearer().expose()))
-                            .map_err(|_| {
-                                TransportError::Connect(
-                                    "the access token is not a valid header".into(),
-                                )
-                            })?;
-                    value.set_sensitive(true);
-                    client
-                        .post(sign.url().clone())
-                        .header(AUTHORIZATION, value)
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(sign.body().expose().to_owned())
-                }
-            };
-            let response = builder
-                .header(ACCEPT, "application/json")
-                .send()
-                .await
-                .map_err(|err| transport_error(&err))?;
+            let HttpRequest {
+                method,
+                url,
+                headers,
+                body,
+            } = request.into_http()?;
+            let mut builder = client.request(method.clone(), url).headers(headers);
+            if method != http::Method::GET {
+                builder = builder.body(body);
+            }
+            let response = builder.send().await.map_err(|err| transport_error(&err))?;
             Ok(Response {
                 status: response.status().as_u16(),
                 headers: response.headers().clone(),
                 body: Body::new(ReqwestBody(response)),
             })
+        })
+    }
+}
+
+/// Resolves `localhost` names to 127.0.0.1 and nothing else: the resolver of loopback clients.
+struct LocalhostOnly;
+
+impl reqwest::dns::Resolve for LocalhostOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().trim_end_matches('.').to_ascii_lowercase();
+        let local = host == "localhost" || host.ends_with(".localhost");
+        Box::pin(async move {
+            if local {
+                let addrs: reqwest::dns::Addrs =
+                    Box::new(std::iter::once(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))));
+                Ok(addrs)
+            } else {
+                Err(format!("{host} is not a localhost name").into())
+            }
         })
     }
 }
@@ -106,11 +150,14 @@ impl BodySource for ReqwestBody {
 }
 
 /// A client for one origin. System proxy settings apply, except to a loopback host: a local
-/// test server is never reached through a proxy.
+/// test server is never reached through a proxy, and its `localhost` names (`localhost`,
+/// `eur02b.localhost`) are resolved to 127.0.0.1 here, never by DNS (RFC 6761, section 6.3).
 fn build_client(target: &Url, timeout: Duration) -> Result<reqwest::Client, ConnectorError> {
     let mut builder = reqwest::Client::builder();
     if is_loopback(target) {
-        builder = builder.no_proxy();
+        builder = builder
+            .no_proxy()
+            .dns_resolver(std::sync::Arc::new(LocalhostOnly));
     }
     builder
         .redirect(reqwest::redirect::Policy::none())
@@ -165,7 +212,8 @@ mod tests {
     #[tokio::test]
     async fn a_url_on_another_origin_or_with_user_info_is_refused_unsent() {
         let graph = Url::parse("http://127.0.0.1:9").unwrap();
-        let transport = HttpTransport::new(&[&graph], Duration::from_secs(1)).unwrap();
+        let transport =
+            HttpTransport::new(&[Allowed::exact(&graph)], Duration::from_secs(1)).unwrap();
         for url in [
             "https://elsewhere.example/v1.0/users",
             "http://127.0.0.1:10/v1.0/users",
@@ -181,5 +229,35 @@ mod tests {
             assert!(matches!(err, TransportError::Refused(_)), "{url}: {err}");
             assert!(!err.to_string().contains("pw"), "{err}");
         }
+    }
+
+    #[test]
+    fn a_regional_host_is_one_label_under_the_configured_host_on_its_port() {
+        let front = Url::parse("https://ps.compliance.protection.outlook.com").unwrap();
+        let allowed = Allowed::with_regional_hosts(&front);
+        for ok in [
+            "https://ps.compliance.protection.outlook.com/adminapi/beta/t/InvokeCommand",
+            "https://eur02b.ps.compliance.protection.outlook.com/adminapi/beta/t/InvokeCommand",
+            "https://EUR02B.ps.compliance.protection.outlook.com:443/x",
+        ] {
+            assert!(allowed.admits(&Url::parse(ok).unwrap()), "{ok}");
+        }
+        for bad in [
+            "https://a.b.ps.compliance.protection.outlook.com/x",
+            "https://eur02b.admin.protection.outlook.com/x",
+            "https://eur02b.ps.compliance.protection.outlook.com:446/x",
+            "http://eur02b.ps.compliance.protection.outlook.com/x",
+            "https://evil.example/?ps.compliance.protection.outlook.com",
+            "https://eur02bps.compliance.protection.outlook.com/x",
+            "https://-x.ps.compliance.protection.outlook.com/x",
+        ] {
+            assert!(!allowed.admits(&Url::parse(bad).unwrap()), "{bad}");
+        }
+        let exact = Allowed::exact(&front);
+        assert!(
+            !exact.admits(
+                &Url::parse("https://eur02b.ps.compliance.protection.outlook.com/x").unwrap()
+            )
+        );
     }
 }

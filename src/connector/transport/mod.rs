@@ -1,10 +1,14 @@
 //! The transport seam: the one narrow interface through which every request leaves cloudkeur.
 //!
 //! A [`Request`] can only be one of the shapes cloudkeur sends: a `GET` with a bearer token
-//! ([`Request::Read`]), the token request form `POST` ([`Request::Token`]), or Google IAM
+//! ([`Request::Read`]), the token request form `POST` ([`Request::Token`]), an admin API's
+//! `InvokeCommand` `POST` of a read-only cmdlet ([`Request::Invoke`], whose body is built from an
+//! [`Invocation`], itself made only from a [`crate::registry::Cmdlet`]), or Google IAM
 //! Credentials' `signJwt` JSON `POST` ([`Request::SignJwt`], whose URL and body only
-//! [`SignJwt::new`] makes). It has no method and no free headers, so a request that writes to a tenant cannot be expressed, whichever
-//! [`Transport`] carries it. A transport answers with the status, the headers and the body as a
+//! [`SignJwt::new`] makes). It has no method, no free headers and no free body, so a request that
+//! writes to a tenant cannot be expressed, whichever [`Transport`] carries it;
+//! [`Request::into_http`] is the one place that says which HTTP request each shape is. A
+//! transport answers with the status, the headers and the body as a
 //! stream of chunks ([`Body`]), which the layers above read with a size cap.
 //!
 //! [`http::HttpTransport`] carries requests over the network and is the only code in cloudkeur
@@ -12,9 +16,9 @@
 //! in-process transport (the simulated Graph) under the same connector code, so retries,
 //! `Retry-After` and timeouts run on tokio's paused clock instead of real sleeps.
 //!
-//! The seam knows nothing of Graph: a connector for another service (its own origin and token
-//! audience) sends its reads through the same [`Transport`]; a new request shape is a new
-//! variant here, mapped to exactly one HTTP method by each transport.
+//! The seam knows no service: each connector (its own origin and token audience) sends its reads
+//! through the same [`Transport`]; a new request shape is a new variant here, mapped to exactly
+//! one HTTP request by [`Request::into_http`].
 //!
 //! ```no_run
 //! # use cloudkeur::connector::{Secret, transport::{Request, Transport}};
@@ -23,7 +27,7 @@
 //! # }
 //! ```
 //!
-//! ```compile_fail
+//! ```compile_fail,E0308
 //! // An arbitrary HTTP request cannot go through the seam:
 //! # use cloudkeur::connector::transport::Transport;
 //! async fn delete(transport: &dyn Transport, url: reqwest::Url) {
@@ -32,9 +36,14 @@
 //! ```
 
 pub mod http;
+mod invoke;
 pub mod origin;
 
+pub use invoke::{Anchor, Invocation};
+
 use super::Secret;
+use ::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
+use ::http::{HeaderMap, Method};
 use bytes::Bytes;
 use reqwest::Url;
 use std::future::Future;
@@ -43,7 +52,8 @@ use std::pin::Pin;
 /// A boxed future, as the seam's trait methods return them.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The requests cloudkeur sends. Each maps to one HTTP method; there is no other.
+/// The requests cloudkeur sends. Each maps to one HTTP request ([`Request::into_http`]); there
+/// is no other.
 #[derive(Debug, Clone)]
 pub enum Request {
     /// `GET url` with `Authorization: Bearer <bearer>` and `Accept: application/json`.
@@ -51,6 +61,16 @@ pub enum Request {
     /// `POST url` with the `application/x-www-form-urlencoded` body `form` (the OAuth 2.0 token
     /// request; it carries the client secret or assertion, hence a [`Secret`]).
     Token { url: Url, form: Secret },
+    /// `POST url` (an admin API's `…/InvokeCommand`, or the `@odata.nextLink` of its previous
+    /// page) with the JSON body of `invocation`, a read-only cmdlet, and the admin API's fixed
+    /// headers: `Prefer: odata.maxpagesize=1000`, `X-ResponseFormat: json`, a fresh
+    /// `client-request-id`, and `X-AnchorMailbox` when an anchor is given.
+    Invoke {
+        url: Url,
+        bearer: Secret,
+        invocation: Invocation,
+        anchor: Option<Anchor>,
+    },
     /// `POST …/v1/projects/-/serviceAccounts/{email}:signJwt` with a bearer token and the JSON
     /// body `{"delegates": [], "payload": …}`: Google's IAM Credentials API signs a JWT for a
     /// keyless (workload identity) service account. It signs and changes nothing; the URL and
@@ -58,12 +78,97 @@ pub enum Request {
     SignJwt(SignJwt),
 }
 
+/// A request as HTTP: what every transport sends, and all it sends.
+pub struct HttpRequest {
+    pub method: Method,
+    pub url: Url,
+    pub headers: HeaderMap,
+    /// Empty for a `GET`.
+    pub body: Bytes,
+}
+
+/// `Prefer` for the admin APIs: pages of up to 1000 objects (the service's own maximum).
+pub const ADMIN_PAGE_SIZE: &str = "odata.maxpagesize=1000";
+
 impl Request {
     pub fn url(&self) -> &Url {
         match self {
-            Request::Read { url, .. } | Request::Token { url, .. } => url,
+            Request::Read { url, .. }
+            | Request::Token { url, .. }
+            | Request::Invoke { url, .. } => url,
             Request::SignJwt(sign) => &sign.url,
         }
+    }
+
+    /// The HTTP request this is: its one method, its fixed headers, its body. The bearer token
+    /// is marked sensitive (never logged by the HTTP client).
+    pub fn into_http(self) -> Result<HttpRequest, TransportError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        let bearer = |headers: &mut HeaderMap, token: &Secret| {
+            let mut value =
+                HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                    TransportError::Connect("the access token is not a valid header".into())
+                })?;
+            value.set_sensitive(true);
+            headers.insert(AUTHORIZATION, value);
+            Ok::<_, TransportError>(())
+        };
+        let (method, url, body) = match self {
+            Request::Read { url, bearer: token } => {
+                bearer(&mut headers, &token)?;
+                (Method::GET, url, Bytes::new())
+            }
+            Request::Token { url, form } => {
+                headers.insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("application/x-www-form-urlencoded"),
+                );
+                (Method::POST, url, Bytes::from(form.expose().to_owned()))
+            }
+            Request::Invoke {
+                url,
+                bearer: token,
+                invocation,
+                anchor,
+            } => {
+                bearer(&mut headers, &token)?;
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                headers.insert(
+                    HeaderName::from_static("prefer"),
+                    HeaderValue::from_static(ADMIN_PAGE_SIZE),
+                );
+                headers.insert(
+                    HeaderName::from_static("x-responseformat"),
+                    HeaderValue::from_static("json"),
+                );
+                if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+                    headers.insert(HeaderName::from_static("client-request-id"), id);
+                }
+                if let Some(anchor) = anchor {
+                    let value = HeaderValue::from_str(anchor.as_str()).map_err(|_| {
+                        TransportError::Refused("an anchor mailbox that is not a header".into())
+                    })?;
+                    headers.insert(HeaderName::from_static("x-anchormailbox"), value);
+                }
+                (Method::POST, url, Bytes::from(invocation.body()))
+            }
+            Request::SignJwt(SignJwt {
+                url,
+                bearer: token,
+                body,
+            }) => {
+                bearer(&mut headers, &token)?;
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                (Method::POST, url, Bytes::from(body.expose().to_owned()))
+            }
+        };
+        Ok(HttpRequest {
+            method,
+            url,
+            headers,
+            body,
+        })
     }
 }
 

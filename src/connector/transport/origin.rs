@@ -37,13 +37,37 @@ pub fn check_base_url(flag: &'static str, text: &str) -> Result<Url, ConnectorEr
     Url::parse(&trimmed).map_err(|err| bad(&format!("not a URL ({err})")))
 }
 
+/// A loopback host: 127.0.0.0/8, `::1`, `localhost`, or a name under `localhost` (which the
+/// network transport resolves to 127.0.0.1 itself, RFC 6761 section 6.3).
 pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
-        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip == Ipv6Addr::LOCALHOST,
         None => false,
     }
+}
+
+/// One DNS label, as a regional host's prefix: lowercase letters, digits and inner hyphens,
+/// at most 63 characters (`eur02b`, `nam13b`).
+pub fn is_dns_label(label: &str) -> bool {
+    (1..=63).contains(&label.len())
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !label.starts_with('-')
+        && !label.ends_with('-')
+}
+
+/// Whether `host` is one DNS label followed by `.parent` (both compared in lowercase).
+pub fn is_regional_host(host: &str, parent: &str) -> bool {
+    let (host, parent) = (host.to_ascii_lowercase(), parent.to_ascii_lowercase());
+    host.strip_suffix(parent.as_str())
+        .and_then(|prefix| prefix.strip_suffix('.'))
+        .is_some_and(is_dns_label)
 }
 
 /// `user:password@` in a URL: an HTTP client would send it as Basic credentials.
@@ -77,6 +101,7 @@ mod tests {
             "http://127.9.9.9",
             "http://[::1]:5",
             "http://localhost:1",
+            "http://compliance.localhost:1",
             "https://graph.microsoft.com/",
         ] {
             assert!(check_base_url("--graph-url", ok).is_ok(), "{ok}");
@@ -84,6 +109,8 @@ mod tests {
         for bad in [
             "http://graph.microsoft.com",
             "http://10.0.0.1",
+            "http://localhost.example",
+            "http://localhostx:1",
             "http://[::2]",
             "ftp://127.0.0.1",
             "https://u:p@graph.microsoft.com",

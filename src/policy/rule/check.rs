@@ -2,7 +2,9 @@
 //! or unreadable sources leave it unknown, and its assertion over the selection.
 
 use super::operands::{address, key_of, resolve, resolve_count, resolve_list};
-use super::{AgeUnit, Assertion, Binding, Check, Context, Outcome, Rule, Scope, Source, Truth};
+use super::{
+    AgeUnit, Assertion, Binding, Check, Context, Operand, Outcome, Rule, Scope, Source, Truth,
+};
 use crate::findings::FindingItem;
 use crate::policy::selector::{Absences, Selection};
 use crate::policy::{EVIDENCE_RESOURCE, SETTINGS_RESOURCE};
@@ -25,8 +27,18 @@ impl Source {
         name_paths: bool,
         absent_ok: bool,
     ) -> Result<(Vec<Selected<'a>>, Absences), Outcome> {
+        static NOTHING: Value = Value::Null;
         let root = match (scope, &self.resource) {
-            (_, Some(name)) => resource_root(ctx, name)?,
+            // `absent: ok` on the declaration: no declaration at all reads as nothing (the
+            // loader allows it only with assertions that fail on nothing). An expired or
+            // incomplete one is still missing evidence.
+            (_, Some(name)) if name == EVIDENCE_RESOURCE && absent_ok && ctx.no_declaration => {
+                ctx.evidence.unwrap_or(&NOTHING)
+            }
+            (_, Some(name)) => match &self.of {
+                Some(parent) => fan_out_entry(ctx, name, parent)?,
+                None => resource_root(ctx, name)?,
+            },
             (Scope::Item(item), None) => item,
             (Scope::Resource, None) => {
                 return Err(Outcome::new(
@@ -124,10 +136,28 @@ pub(super) fn resource_root<'a>(ctx: Context<'a>, name: &str) -> Result<&'a Valu
     }
 }
 
+/// `of:`: the collection a fan-out resource holds for one parent id, `{"value": [...]}`. A
+/// parent whose entry was not read makes the check an error: its items are unknown.
+fn fan_out_entry<'a>(ctx: Context<'a>, name: &str, parent: &Operand) -> Result<&'a Value, Outcome> {
+    let id = resolve(ctx, parent)?;
+    let Some(id) = id.as_str() else {
+        return Err(Outcome::new(
+            Truth::Error,
+            format!("{name}: `of` gives {}, not an id", show(&id)),
+        ));
+    };
+    read(ctx, name)?
+        .get(id)
+        .filter(|entry| entry.get("value").is_some_and(Value::is_array))
+        .ok_or_else(|| Outcome::new(Truth::Error, format!("{name} was not read for {id}")))
+}
+
 pub(super) fn read<'a>(ctx: Context<'a>, name: &str) -> Result<&'a Value, Outcome> {
     match ctx.snapshot.resource(name) {
         Some(ResourceData::Read(value)) => Ok(value),
-        Some(ResourceData::Unreadable(reason)) => Err(Outcome::new(Truth::Error, reason.clone())),
+        Some(ResourceData::Unreadable(reason) | ResourceData::Unavailable(reason)) => {
+            Err(Outcome::new(Truth::Error, reason.clone()))
+        }
         None => Err(Outcome::new(
             Truth::Error,
             format!("{name} was not collected in this snapshot"),
@@ -135,8 +165,9 @@ pub(super) fn read<'a>(ctx: Context<'a>, name: &str) -> Result<&'a Value, Outcom
     }
 }
 
+/// A group among directory objects: how a service marks one is the registry's knowledge.
 pub(super) fn is_group(value: &Value) -> bool {
-    value.get("@odata.type").and_then(Value::as_str) == Some("#microsoft.graph.group")
+    crate::registry::is_group(value)
 }
 
 /// The non-group members of a group, from a fan-out resource `{"<group id>": {"value": [...]}}`.
@@ -288,6 +319,7 @@ impl Check {
                     reason: format!("{} found at {at}, expected none", selected.len()),
                     items,
                     missing_evidence: false,
+                    declared: false,
                 }
             }
             Assertion::Empty(true) if selected.is_empty() => Outcome::new(
@@ -357,6 +389,48 @@ impl Check {
                 Value::String(_) => Err(format!("is {}, which does not match {pattern}", show(v))),
                 other => Err(format!("is {}, not a string", show(other))),
             }),
+            Assertion::EndsWith(suffix) => {
+                let suffix = resolve(ctx, suffix)?;
+                let Some(suffix) = suffix.as_str() else {
+                    return Err(Outcome::new(
+                        Truth::Error,
+                        format!("ends_with needs a text, got {}", show(&suffix)),
+                    ));
+                };
+                self.each_value(ctx, selected, |v| match v {
+                    Value::String(text) if text.ends_with(suffix) => Ok(()),
+                    Value::String(_) => Err(format!(
+                        "is {}, which does not end with {suffix:?}",
+                        show(v)
+                    )),
+                    other => Err(format!("is {}, not a string", show(other))),
+                })
+            }
+            Assertion::Number { min, max } => {
+                let bound = |operand: &Option<Operand>| -> Result<Option<f64>, Outcome> {
+                    let Some(operand) = operand else {
+                        return Ok(None);
+                    };
+                    let value = resolve(ctx, operand)?;
+                    number_of(&value).map(Some).ok_or_else(|| {
+                        Outcome::new(
+                            Truth::Error,
+                            format!("number bound {} is not a number", show(&value)),
+                        )
+                    })
+                };
+                let (min, max) = (bound(min)?, bound(max)?);
+                self.each_value(ctx, selected, |v| match number_of(v) {
+                    None => Err(format!("is {}, not a number", show(v))),
+                    Some(n) if min.is_some_and(|lo| n < lo) => {
+                        Err(format!("is {}, below {}", show(v), min.unwrap_or_default()))
+                    }
+                    Some(n) if max.is_some_and(|hi| n > hi) => {
+                        Err(format!("is {}, above {}", show(v), max.unwrap_or_default()))
+                    }
+                    Some(_) => Ok(()),
+                })
+            }
             Assertion::OnlyMembers(known) => {
                 let known = resolve_list(ctx, known)?;
                 self.each_value_or_nothing(ctx, selected, |v| unknown_members(v, &known))
@@ -366,19 +440,32 @@ impl Check {
                 let max = max.as_ref().map(|b| resolve_count(ctx, b)).transpose()?;
                 self.count(selected, min, max)
             }
-            Assertion::NotOlderThan { amount, unit } => {
+            Assertion::NotOlderThan {
+                amount,
+                unit,
+                from_collection,
+            } => {
                 let amount = resolve_count(ctx, amount)?;
-                let Some(oldest) = go_back(ctx.today, amount, *unit) else {
+                // A snapshot built in memory may not say when it was collected: then the scan
+                // date, which is never earlier, is the stricter reference.
+                let collected = from_collection
+                    .then(|| crate::evidence::parse_date(&ctx.snapshot.meta.collected_at))
+                    .flatten();
+                let (reference, what) = match collected {
+                    Some(day) => (day, "the collection date"),
+                    None => (ctx.today, "the scan date"),
+                };
+                let Some(oldest) = go_back(reference, amount, *unit) else {
                     return Err(Outcome::new(
                         Truth::Error,
-                        format!("cannot go back {amount} {unit:?} from {}", ctx.today),
+                        format!("cannot go back {amount} {unit:?} from {reference}"),
                     ));
                 };
                 self.each_value(ctx, selected, |v| {
                     match v.as_str().and_then(crate::evidence::parse_date) {
                         None => Err(format!("is {}, not a date (YYYY-MM-DD)", show(v))),
-                        Some(date) if date > ctx.today => {
-                            Err(format!("is {date}, after the scan date {}", ctx.today))
+                        Some(date) if date > reference => {
+                            Err(format!("is {date}, after {what} {reference}"))
                         }
                         Some(date) if date < oldest => Err(format!(
                             "is {date}, older than {amount} {} (before {oldest})",
@@ -477,6 +564,7 @@ impl Check {
                     .map(|(s, why)| self.item(s, why))
                     .collect(),
                 missing_evidence: false,
+                declared: false,
             },
         }
     }
@@ -521,6 +609,7 @@ impl Check {
                 reason: format!("{n} found at {at}, expected {range}"),
                 items,
                 missing_evidence: false,
+                declared: false,
             }
         } else {
             Outcome::new(Truth::Pass, format!("{n} found at {at}, within {range}"))
@@ -573,10 +662,18 @@ impl Check {
         }
         // Each item's truth first; the few items the outcome lists or quotes are evaluated
         // again with their reasons.
-        let truths: Vec<Truth> = selected
+        let judged: Vec<Outcome> = selected
             .iter()
-            .map(|s| self.on_item(ctx.truth_only(), rule, s).truth)
+            .map(|s| self.on_item(ctx.truth_only(), rule, s))
             .collect();
+        let truths: Vec<Truth> = judged.iter().map(|o| o.truth).collect();
+        // An error of the whole is missing evidence when every item's error is; a pass of
+        // `all` rests on every item, a pass of `any` on the items that pass.
+        let missing_evidence = judged
+            .iter()
+            .filter(|o| o.truth == Truth::Error)
+            .all(|o| o.missing_evidence);
+        let declared_by = |truth: Truth| judged.iter().any(|o| o.truth == truth && o.declared);
         let count = |t: Truth| truths.iter().filter(|&&truth| truth == t).count();
         let (passed, failed, errors) =
             (count(Truth::Pass), count(Truth::Fail), count(Truth::Error));
@@ -613,11 +710,15 @@ impl Check {
                 }),
                 items: listed(Truth::Fail),
                 missing_evidence: false,
+                declared: false,
             },
-            Quantifier::Any if passed > 0 => Outcome::new(
-                Truth::Pass,
-                ctx.say(|| format!("{passed} of {total} items at {at} satisfy the rule")),
-            ),
+            Quantifier::Any if passed > 0 => Outcome {
+                declared: declared_by(Truth::Pass),
+                ..Outcome::new(
+                    Truth::Pass,
+                    ctx.say(|| format!("{passed} of {total} items at {at} satisfy the rule")),
+                )
+            },
             Quantifier::None if passed > 0 => Outcome {
                 truth: Truth::Fail,
                 reason: ctx.say(|| {
@@ -628,25 +729,33 @@ impl Check {
                 }),
                 items: listed(Truth::Pass),
                 missing_evidence: false,
+                declared: false,
             },
-            _ if errors > 0 => Outcome::new(
-                Truth::Error,
-                ctx.say(|| {
-                    format!(
-                        "{errors} of {total} items at {at} could not be evaluated: {}",
-                        first_error()
-                    )
-                }),
-            ),
-            Quantifier::All => Outcome::new(
-                Truth::Pass,
-                ctx.say(|| format!("all {total} items at {at} satisfy the rule")),
-            ),
+            _ if errors > 0 => Outcome {
+                missing_evidence,
+                ..Outcome::new(
+                    Truth::Error,
+                    ctx.say(|| {
+                        format!(
+                            "{errors} of {total} items at {at} could not be evaluated: {}",
+                            first_error()
+                        )
+                    }),
+                )
+            },
+            Quantifier::All => Outcome {
+                declared: declared_by(Truth::Pass),
+                ..Outcome::new(
+                    Truth::Pass,
+                    ctx.say(|| format!("all {total} items at {at} satisfy the rule")),
+                )
+            },
             Quantifier::Any => Outcome {
                 truth: Truth::Fail,
                 reason: ctx.say(|| format!("none of the {total} items at {at} satisfies the rule")),
                 items: listed(Truth::Fail),
                 missing_evidence: false,
+                declared: false,
             },
             Quantifier::None => Outcome::new(
                 Truth::Pass,
@@ -697,9 +806,13 @@ pub(super) fn detail_with_nested(outcome: &Outcome) -> String {
     format!("{} ({}{more})", outcome.reason, inner.join("; "))
 }
 
-/// The date `amount` months or years before `today`, clamped to the month's last day.
+/// The date `amount` days, months or years before `today`; months and years clamped to the
+/// month's last day.
 pub(super) fn go_back(today: time::Date, amount: u64, unit: AgeUnit) -> Option<time::Date> {
     let months = match unit {
+        AgeUnit::Days => {
+            return today.checked_sub(time::Duration::days(i64::try_from(amount).ok()?));
+        }
         AgeUnit::Months => i64::try_from(amount).ok()?,
         AgeUnit::Years => i64::try_from(amount).ok()?.checked_mul(12)?,
     };
@@ -712,6 +825,7 @@ pub(super) fn go_back(today: time::Date, amount: u64, unit: AgeUnit) -> Option<t
 
 pub(super) fn unit_name(unit: AgeUnit) -> &'static str {
     match unit {
+        AgeUnit::Days => "days",
         AgeUnit::Months => "months",
         AgeUnit::Years => "years",
     }
@@ -765,6 +879,26 @@ pub(in crate::policy) fn is_annotation(member: &str) -> bool {
     member.contains('@')
 }
 
+/// A JSON number, or a string holding a plain decimal number (`"2555"`, `"-1.5"`): the admin
+/// APIs send `Unlimited<int>` and similar values as text. Anything else (`"Unlimited"`,
+/// `"1e3"`, `"NaN"`, `true`) is not a number.
+pub(super) fn number_of(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(text) => {
+            let digits = text.strip_prefix('-').unwrap_or(text);
+            let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "0"));
+            let plain = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+            if plain(whole) && plain(fraction) {
+                text.parse().ok()
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Short JSON rendering of a value for a reason text.
 pub(super) fn show(value: &Value) -> String {
     let text = value.to_string();
@@ -799,5 +933,30 @@ mod tests {
             go_back(date!(2026 - 06 - 01), 3, AgeUnit::Years),
             Some(date!(2023 - 06 - 01))
         );
+        assert_eq!(
+            go_back(date!(2026 - 03 - 01), 2, AgeUnit::Days),
+            Some(date!(2026 - 02 - 27))
+        );
+    }
+
+    #[test]
+    fn numbers_are_json_numbers_or_plain_decimal_text() {
+        use serde_json::json;
+        assert_eq!(number_of(&json!(2555)), Some(2555.0));
+        assert_eq!(number_of(&json!("2555")), Some(2555.0));
+        assert_eq!(number_of(&json!("-1.5")), Some(-1.5));
+        for not_a_number in [
+            json!("Unlimited"),
+            json!(""),
+            json!("1e3"),
+            json!("NaN"),
+            json!("inf"),
+            json!("12."),
+            json!(" 12"),
+            json!(true),
+            json!(null),
+        ] {
+            assert_eq!(number_of(&not_a_number), None, "{not_a_number}");
+        }
     }
 }

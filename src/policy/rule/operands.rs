@@ -42,10 +42,17 @@ impl<'a> Operands<'a> {
                 rules.iter().for_each(|r| self.collect(r, ctx));
             }
             Rule::Not { rule, .. } => self.collect(rule, ctx),
+            Rule::Fallback(fallback) => {
+                self.collect(&fallback.measured, ctx);
+                self.collect(&fallback.declared, ctx);
+            }
             Rule::Check(check) => {
                 for source in &check.sources {
                     for condition in &source.lookup {
                         self.value(&condition.equals, ctx);
+                    }
+                    if let Some(parent) = &source.of {
+                        self.value(parent, ctx);
                     }
                     if let (Some(resource), Some(first)) = (&source.resource, source.lookup.first())
                     {
@@ -56,12 +63,13 @@ impl<'a> Operands<'a> {
                 match &check.assertion {
                     Assertion::Equals(operand)
                     | Assertion::Contains(operand)
+                    | Assertion::EndsWith(operand)
                     | Assertion::NotOlderThan {
                         amount: operand, ..
                     } => {
                         self.value(operand, ctx);
                     }
-                    Assertion::Count { min, max } => {
+                    Assertion::Count { min, max } | Assertion::Number { min, max } => {
                         min.iter()
                             .chain(max.iter())
                             .for_each(|o| self.value(o, ctx));
@@ -86,6 +94,10 @@ impl<'a> Operands<'a> {
 
     /// Settings and evidence operands; literals need nothing and `{var: …}` differs per item.
     fn value(&mut self, operand: &Operand, ctx: Context<'_>) {
+        if let Operand::Concat(parts) = operand {
+            parts.iter().for_each(|part| self.value(part, ctx));
+            return;
+        }
         if matches!(operand, Operand::Setting(_) | Operand::Evidence(_)) {
             self.values
                 .insert(address(operand), resolve_now(ctx, operand));
@@ -190,6 +202,25 @@ pub(super) fn resolve(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outc
 pub(super) fn resolve_now(ctx: Context<'_>, operand: &Operand) -> Result<Value, Outcome> {
     let (found, missing) = match operand {
         Operand::Literal(value) => return Ok(value.clone()),
+        Operand::Concat(parts) => {
+            let mut text = String::new();
+            for part in parts {
+                match resolve(ctx, part)? {
+                    Value::String(part) => text.push_str(&part),
+                    Value::Number(number) => text.push_str(&number.to_string()),
+                    other => {
+                        return Err(Outcome::new(
+                            Truth::Error,
+                            format!(
+                                "cannot be judged: concat has a part that is {}, not a text",
+                                show(&other)
+                            ),
+                        ));
+                    }
+                }
+            }
+            return Ok(Value::String(text));
+        }
         Operand::Var { name, path } => {
             let bound = ctx.var(name).ok_or_else(|| {
                 Outcome::new(Truth::Error, format!("{{var: {name}}} is not bound here"))

@@ -2,7 +2,7 @@
 //! conditional read (`read_if` in the registry) is needed once the resource that decides it is
 //! known.
 
-use super::super::ConnectorError;
+use super::ConnectorError;
 use crate::registry::{Registry, ResourceSpec};
 use crate::snapshot::Collected;
 use jsonpath_rust::JsonPath;
@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The wanted resources plus every resource they wait for (a fan-out's parent, a `read_if`'s
 /// deciding resource), transitively. Only Microsoft 365's: the pack also holds the Google
 /// Workspace policies, whose resources a scan of a Microsoft tenant neither reads nor records.
-pub(super) fn plan(
+pub(crate) fn plan(
     registry: &Registry,
     wanted: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, ResourceSpec>, ConnectorError> {
@@ -40,7 +40,7 @@ pub(super) fn plan(
 
 /// Whether to read a resource, decided once what it waits for is recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Needed {
+pub(crate) enum Needed {
     /// Read it; the note says why, when it was read only to be safe.
     Yes(Option<String>),
     /// Do not: the reason goes into the snapshot.
@@ -50,14 +50,7 @@ pub(super) enum Needed {
 /// Reads a `read_if` resource only when its deciding resource selects something at its path.
 /// When that cannot be told (the deciding resource unreadable, the path failing), it is read
 /// anyway: reading too much costs a permission, reading too little could hide a finding.
-pub(super) fn needed(results: &BTreeMap<String, Collected>, spec: &ResourceSpec) -> Needed {
-    if spec.service != crate::registry::Service::Graph {
-        // Never send another service's request to the Graph origin.
-        return Needed::No(format!(
-            "not read: this connector reads Microsoft Graph only, not {}",
-            spec.service
-        ));
-    }
+pub(crate) fn needed(results: &BTreeMap<String, Collected>, spec: &ResourceSpec) -> Needed {
     if let Some(fan_out) = &spec.for_each
         && let Some(Collected::NotNeeded { .. }) = results.get(&fan_out.resource)
     {

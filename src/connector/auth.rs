@@ -1,14 +1,16 @@
-//! Access tokens for Graph: the OAuth 2.0 client-credentials grant against
+//! Access tokens: the OAuth 2.0 client-credentials grant against
 //! `{authority}/{tenant}/oauth2/v2.0/token`, with a client secret, a certificate (signed client
-//! assertion) or a federated token file (workload identity). Tokens are cached in memory and
-//! renewed before they expire.
+//! assertion) or a federated token file (workload identity). One [`TokenSource`] per audience
+//! (Graph, Exchange Online, Security & Compliance, the Teams admin API): a token is cached in
+//! memory and renewed before it expires, and a token for one audience is never sent to another
+//! service.
 //!
 //! Every secret here is a [`Secret`]; error messages carry the token endpoint's error code and
 //! description, never a credential.
 
-use super::super::transport::origin::origin_text;
-use super::super::transport::{Request, Transport, TransportError, content_length};
-use super::super::{ConnectorError, LiveConfig, Secret, one_line, redact};
+use super::transport::origin::origin_text;
+use super::transport::{Request, Transport, TransportError, content_length};
+use super::{ConnectorError, LiveConfig, Secret, one_line, redact};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
@@ -74,7 +76,9 @@ impl Credential {
     /// Loads a PEM file holding the private key and the certificate (in either order).
     pub fn certificate_from_pem_file(path: &Path) -> Result<Self, ConnectorError> {
         let shown = path.display();
-        let bytes = std::fs::read(path).map_err(|err| {
+        // Through input_file, as every input: a FIFO or /dev/zero given by mistake must not
+        // hang the scan or fill memory.
+        let bytes = crate::input_file::read(path, crate::input_file::Limit::DOCUMENT).map_err(|err| {
             ConnectorError::Credential(format!(
                 "--certificate {shown}: cannot read: {err}; set --certificate or AZURE_CLIENT_CERTIFICATE_PATH to a PEM file with the private key and the certificate"
             ))
@@ -174,6 +178,10 @@ pub enum TokenError {
     /// The endpoint answered and refused (invalid_client, unauthorized_client, …).
     #[error("the token endpoint refused the credential: {0}")]
     Rejected(String),
+    /// The credential is fine, but the tenant has no such resource (`invalid_resource`,
+    /// AADSTS500011: a service it does not have). Only that service's reads fail.
+    #[error("the token endpoint knows no such resource in this tenant: {0}")]
+    NoSuchResource(String),
     /// No usable answer (network, unreadable response).
     #[error("no access token: {0}")]
     Unavailable(String),
@@ -189,13 +197,50 @@ impl TokenError {
             TokenError::Unavailable(_) => {
                 "check --authority-url (default https://login.microsoftonline.com), the network and any proxy"
             }
-            TokenError::Rejected(_) | TokenError::Credential(_) => credential_hint,
+            TokenError::Rejected(_) | TokenError::NoSuchResource(_) | TokenError::Credential(_) => {
+                credential_hint
+            }
         }
     }
 }
 
-/// Gets and caches access tokens for one app registration and one audience (Graph today; a
-/// connector for another service keeps a source of its own, with that service's audience).
+/// The token sources of one scan: one per audience, shared by every connector that needs it.
+pub struct Tokens {
+    transport: Arc<dyn Transport>,
+    config: LiveConfig,
+    by_scope: std::sync::Mutex<std::collections::BTreeMap<String, Arc<TokenSource>>>,
+}
+
+impl Tokens {
+    pub fn new(transport: Arc<dyn Transport>, config: &LiveConfig) -> Self {
+        Tokens {
+            transport,
+            config: config.clone(),
+            by_scope: std::sync::Mutex::new(std::collections::BTreeMap::new()),
+        }
+    }
+
+    /// The source of tokens for `scope`: made the first time it is asked for, then the same.
+    pub fn source(&self, scope: String) -> Result<Arc<TokenSource>, ConnectorError> {
+        let mut by_scope = self
+            .by_scope
+            .lock()
+            .map_err(|_| ConnectorError::Runtime("the token cache is unusable".into()))?;
+        if let Some(source) = by_scope.get(&scope) {
+            return Ok(Arc::clone(source));
+        }
+        let source = Arc::new(TokenSource::new(
+            Arc::clone(&self.transport),
+            &self.config,
+            scope.clone(),
+        )?);
+        by_scope.insert(scope, Arc::clone(&source));
+        Ok(source)
+    }
+}
+
+/// Gets and caches access tokens for one app registration and one audience; each service's
+/// connector keeps a source of its own, with that service's scope.
 pub struct TokenSource {
     poster: TokenPoster,
     token_url: Url,
@@ -207,12 +252,12 @@ pub struct TokenSource {
 }
 
 impl TokenSource {
-    /// Tokens for `audience` (`{audience}/.default`), from the authority, tenant and credential
-    /// in `config`, posted through `transport`.
+    /// Tokens for `scope` (`https://graph.microsoft.com/.default`, …), from the authority,
+    /// tenant and credential in `config`, posted through `transport`.
     pub fn new(
         transport: Arc<dyn Transport>,
         config: &LiveConfig,
-        audience: &Url,
+        scope: String,
     ) -> Result<Self, ConnectorError> {
         let (authority, tenant) = (&config.authority_url, config.tenant.as_str());
         if tenant.is_empty()
@@ -239,7 +284,7 @@ impl TokenSource {
                 token_url: token_url.clone(),
                 max_response_bytes: config.max_response_bytes,
             },
-            scope: format!("{}/.default", audience.as_str().trim_end_matches('/')),
+            scope,
             token_url,
             client_id: config.client_id.clone(),
             credential: config.credential.clone(),
@@ -250,6 +295,11 @@ impl TokenSource {
 
     pub fn hint(&self) -> &'static str {
         self.credential.hint()
+    }
+
+    /// The scope its tokens are asked for (the audience they are valid for).
+    pub fn scope(&self) -> &str {
+        &self.scope
     }
 
     /// A valid token: the cached one, or a new one when it is missing or about to expire.
@@ -268,7 +318,7 @@ impl TokenSource {
         Ok(token)
     }
 
-    /// Forgets `stale` after Graph said 401, so the next [`Self::token`] asks for a new one.
+    /// Forgets `stale` after a service said 401, so the next [`Self::token`] asks for a new one.
     pub async fn invalidate(&self, stale: &Secret) {
         let mut cache = self.cache.lock().await;
         if cache.as_ref().is_some_and(|c| &c.token == stale) {
@@ -291,7 +341,8 @@ impl TokenSource {
                     .map_err(TokenError::Credential)?,
             ),
             Credential::FederatedTokenFile(path) => {
-                let text = std::fs::read_to_string(path).map_err(|err| {
+                let text = crate::input_file::read_text(path, crate::input_file::Limit::DOCUMENT)
+                    .map_err(|err| {
                     TokenError::Credential(format!(
                         "cannot read the federated token file {}: {err}",
                         path.display()
@@ -353,7 +404,11 @@ fn describe<E: std::error::Error>(
                 text.push_str(": ");
                 text.push_str(description);
             }
-            TokenError::Rejected(safe(&text))
+            if response.error().to_string() == "invalid_resource" {
+                TokenError::NoSuchResource(safe(&text))
+            } else {
+                TokenError::Rejected(safe(&text))
+            }
         }
         RequestTokenError::Request(err) => TokenError::Unavailable(safe(&err.to_string())),
         RequestTokenError::Parse(_, _) => {
@@ -442,7 +497,7 @@ mod tests {
 
     #[tokio::test]
     async fn token_poster_refuses_any_request_but_post_to_the_token_url() {
-        use super::super::super::transport::fake::Canned;
+        use super::super::transport::fake::Canned;
         let transport = Arc::new(Canned::new(200, b"{}"));
         let poster = TokenPoster {
             transport: Arc::clone(&transport) as Arc<dyn Transport>,

@@ -1,55 +1,52 @@
-//! The Graph reader: sends `GET` to the configured Graph origin, through the transport seam, and
-//! nothing else.
+//! The GET reader: sends `GET` to one configured origin (Microsoft Graph, the Teams admin API),
+//! through the transport seam, and nothing else.
 //!
 //! It refuses a URL on another origin (a `@odata.nextLink` to another host) or with user info
-//! before anything is sent, reads `Retry-After` in both of its forms, and reads the body with a
-//! size cap while it streams. It has no method that takes an HTTP method.
+//! before anything is sent, and reads the body with a size cap while it streams. It has no
+//! method that takes an HTTP method.
 //!
 //! ```no_run
-//! # use cloudkeur::connector::{Secret, graph::reader::GraphReader};
-//! # async fn read(reader: &GraphReader, url: reqwest::Url, token: &Secret) {
+//! # use cloudkeur::connector::{Secret, reader::Reader};
+//! # async fn read(reader: &Reader, url: reqwest::Url, token: &Secret) {
 //! let response = reader.get(&url, token).await; // the one request it can send
 //! # }
 //! ```
 //!
-//! ```compile_fail
-//! // There is no way to ask the Graph reader for another method:
-//! fn delete(reader: &cloudkeur::connector::graph::reader::GraphReader, url: reqwest::Url) {
+//! ```compile_fail,E0599
+//! // There is no way to ask the reader for another method:
+//! fn delete(reader: &cloudkeur::connector::reader::Reader, url: reqwest::Url) {
 //!     let _ = reader.request(reqwest::Method::DELETE, url);
 //! }
 //! ```
 
-use super::super::Secret;
-use super::super::transport::origin::{has_user_info, origin_text, same_origin};
-use super::super::transport::{Request, Transport, TransportError, content_length};
-use super::retry::parse_retry_after;
+use super::Secret;
+use super::fetch::Answer;
+use super::transport::origin::{has_user_info, origin_text, same_origin};
+use super::transport::{Request, Transport, TransportError};
 use reqwest::Url;
-use reqwest::header::RETRY_AFTER;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
-/// A response as the layers above need it.
-#[derive(Debug)]
-pub struct GraphResponse {
-    pub status: u16,
-    /// `Retry-After` (seconds or an HTTP date), when the server sent one.
-    pub retry_after: Option<Duration>,
-    pub body: Vec<u8>,
-}
-
-/// Sends `GET` to the configured Graph origin, and nothing else.
+/// Sends `GET` to one configured origin, and nothing else.
 #[derive(Clone)]
-pub struct GraphReader {
+pub struct Reader {
     transport: Arc<dyn Transport>,
     origin: Url,
+    /// The service, for messages ("not the configured Graph host").
+    service: &'static str,
     max_response_bytes: u64,
 }
 
-impl GraphReader {
-    pub fn new(transport: Arc<dyn Transport>, origin: Url, max_response_bytes: u64) -> Self {
-        GraphReader {
+impl Reader {
+    pub fn new(
+        transport: Arc<dyn Transport>,
+        origin: Url,
+        service: &'static str,
+        max_response_bytes: u64,
+    ) -> Self {
+        Reader {
             transport,
             origin,
+            service,
             max_response_bytes,
         }
     }
@@ -60,11 +57,12 @@ impl GraphReader {
 
     /// `GET url` with the bearer token. A URL on another origin, or with user info, is refused
     /// before anything is sent; a body longer than the cap is refused while it arrives.
-    pub async fn get(&self, url: &Url, token: &Secret) -> Result<GraphResponse, TransportError> {
+    pub async fn get(&self, url: &Url, token: &Secret) -> Result<Answer, TransportError> {
         if !same_origin(url, &self.origin) {
             return Err(TransportError::Refused(format!(
-                "{}: not the configured Graph host",
-                origin_text(url)
+                "{}: not the configured {} host",
+                origin_text(url),
+                self.service
             )));
         }
         if has_user_info(url) {
@@ -78,32 +76,24 @@ impl GraphReader {
             bearer: token.clone(),
         };
         let response = self.transport.send(request).await?;
-        let retry_after = response
-            .headers
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, SystemTime::now()));
-        let length = content_length(&response.headers);
-        let body = response
-            .body
-            .read_to_end(self.max_response_bytes, length)
-            .await?;
-        Ok(GraphResponse {
-            status: response.status,
-            retry_after,
-            body,
-        })
+        Answer::read(response, self.max_response_bytes).await
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::transport::fake::Canned;
+    use super::super::transport::fake::Canned;
     use super::*;
+    use std::time::Duration;
 
-    fn reader(transport: &Arc<Canned>, cap: u64) -> GraphReader {
+    fn reader(transport: &Arc<Canned>, cap: u64) -> Reader {
         let origin = Url::parse("https://graph.microsoft.com").unwrap();
-        GraphReader::new(Arc::clone(transport) as Arc<dyn Transport>, origin, cap)
+        Reader::new(
+            Arc::clone(transport) as Arc<dyn Transport>,
+            origin,
+            "Graph",
+            cap,
+        )
     }
 
     #[tokio::test]

@@ -1,0 +1,236 @@
+//! The engine: one scan over several services. It decides what to read and when; a connector per
+//! service ([`ServiceConnector`]) decides how.
+//!
+//! Resources are read concurrently (at most `concurrency` request chains at a time, across every
+//! service); reads that may page start before reads of a single request. A resource that waits for
+//! another (a fan-out for its parent's ids, a `read_if` for the resource that decides whether it is
+//! needed) starts as soon as what it waits for is recorded, so a dependency never holds up the rest
+//! of the scan and a scan takes about as long as its longest chain of pages. A resource of a
+//! service the scan may not read (`--services`) is recorded unreadable with a reason naming the
+//! service; one that fails is recorded with its reason. Neither ever stops the others, and neither
+//! ever becomes an empty body.
+//!
+//! The engine knows no service's wire format: a new service, or another vendor's, is a new
+//! [`ServiceConnector`] handed to [`run`].
+
+use super::ConnectorError;
+use super::Progress;
+use super::fetch::{ReadBody, ReadFailure};
+use super::plan::{self, Needed};
+use crate::registry::{ResourceKind, ResourceSpec, Service};
+use crate::snapshot::Collected;
+use reqwest::Url;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+/// A future a connector returns; connectors run on one thread (a `LocalSet`), so it need not be
+/// `Send`.
+pub type LocalFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// One service's connector: how a resource of that service is read. The small interface every
+/// service (Graph, Exchange Online, Security & Compliance, Teams, and any later one) implements.
+pub trait ServiceConnector {
+    /// The service whose resources it reads.
+    fn service(&self) -> Service;
+
+    /// Where its requests go, for the snapshot's `source`.
+    fn origin(&self) -> &Url;
+
+    /// Gets a first token: a credential the token endpoint refuses is a setup error of the whole
+    /// scan (exit 2), found before anything is read.
+    fn check_credential(&self) -> LocalFuture<'_, Result<(), ConnectorError>>;
+
+    /// Starts reading one resource. `job.results` holds what was recorded so far (a fan-out's
+    /// parent is among it); the future owns what it needs. Every request chain it makes holds a
+    /// permit of `job.permits` while it runs.
+    fn read(&self, job: Job<'_>) -> LocalFuture<'static, Read>;
+
+    /// The tenant's display name, when this service's resources tell it.
+    fn tenant_name(&self, _results: &BTreeMap<String, Collected>) -> Option<String> {
+        None
+    }
+}
+
+/// What a connector is given to read one resource.
+pub struct Job<'a> {
+    pub name: &'a str,
+    pub spec: &'a ResourceSpec,
+    pub results: &'a BTreeMap<String, Collected>,
+    pub permits: &'a Arc<Semaphore>,
+}
+
+/// How one read went: the request as finally sent, what happened on the way, the outcome.
+pub struct Read {
+    pub request: String,
+    pub note: Option<String>,
+    pub outcome: Result<ReadBody, ReadFailure>,
+}
+
+impl Read {
+    /// The outcome of the request the registry describes, without a note.
+    pub fn plain(spec: &ResourceSpec, outcome: Result<ReadBody, ReadFailure>) -> Self {
+        Read {
+            request: spec.request_line(),
+            note: None,
+            outcome,
+        }
+    }
+
+    /// As the snapshot records it, with `decided` (why it was read at all, when that needs
+    /// saying) before the read's own note.
+    fn collected(self, decided: Option<String>) -> Collected {
+        let note = match (decided, self.note) {
+            (Some(a), Some(b)) => Some(format!("{a}; {b}")),
+            (a, b) => a.or(b),
+        };
+        match self.outcome {
+            Ok(read) => Collected::Read {
+                request: self.request,
+                http_status: 200,
+                pages: read.pages,
+                body: read.body,
+                note,
+            },
+            // A service the tenant does not have: nothing failed, it was not there to read.
+            Err(failure) if failure.unavailable => Collected::NotNeeded {
+                request: self.request,
+                reason: match note {
+                    Some(note) => format!("{}; {note}", failure.error),
+                    None => failure.error,
+                },
+            },
+            Err(failure) => Collected::Failed {
+                request: self.request,
+                http_status: failure.http_status,
+                error: failure.error,
+                note,
+            },
+        }
+    }
+}
+
+/// The connectors of one scan, by service, and why a service without one is not read.
+pub struct Connectors {
+    pub by_service: BTreeMap<Service, Arc<dyn ServiceConnector>>,
+    /// How the services were chosen, for the reason of a resource left out (e.g.
+    /// "--services graph,teams").
+    pub selection: String,
+}
+
+impl Connectors {
+    fn reason_left_out(&self, service: Service) -> String {
+        format!(
+            "service {service} was not selected ({}); add it to --services to read this resource",
+            self.selection
+        )
+    }
+}
+
+/// Reads every resource of `plan` (built by [`plan::plan`]) with the connector of its service, at
+/// most `concurrency` request chains at a time. The credential is checked first, with the first
+/// connector the plan needs.
+pub async fn run(
+    connectors: &Connectors,
+    plan: BTreeMap<String, ResourceSpec>,
+    concurrency: usize,
+    progress: Arc<dyn Progress>,
+) -> Result<BTreeMap<String, Collected>, ConnectorError> {
+    let first = plan
+        .values()
+        .map(|spec| spec.service)
+        .filter(|service| connectors.by_service.contains_key(service))
+        .min();
+    if let Some(connector) = first.and_then(|service| connectors.by_service.get(&service)) {
+        connector.check_credential().await?;
+    }
+    progress.start(plan.len());
+    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    // Tasks run on this thread (the oauth2 futures are not `Send`); they interleave while they
+    // wait on the network, which is all the concurrency reading needs.
+    let local = tokio::task::LocalSet::new();
+    Ok(local
+        .run_until(read_all(connectors, plan, permits, progress))
+        .await)
+}
+
+/// Reads every resource of the plan: those that wait for nothing at once, and each that waits
+/// as soon as what it waits for is recorded.
+async fn read_all(
+    connectors: &Connectors,
+    plan: BTreeMap<String, ResourceSpec>,
+    permits: Arc<Semaphore>,
+    progress: Arc<dyn Progress>,
+) -> BTreeMap<String, Collected> {
+    let mut results: BTreeMap<String, Collected> = BTreeMap::new();
+    let mut waiting: Vec<(String, ResourceSpec)> = plan.into_iter().collect();
+    let mut tasks = JoinSet::new();
+    loop {
+        // Start everything whose dependencies are recorded (or, once nothing else runs, whose
+        // dependencies never will be: the read then says why). Reads that may take many pages
+        // ask for a permit first (the sort is stable: registry order within each group). A read
+        // of one request takes one round trip whenever it starts; a paged read that waits for
+        // a permit pushes its whole chain of pages back, and the longest chain is what a scan
+        // takes.
+        let (mut ready, still): (Vec<_>, Vec<_>) = waiting
+            .into_iter()
+            .partition(|(_, spec)| spec.depends_on().all(|dep| results.contains_key(dep)));
+        waiting = still;
+        if ready.is_empty() && tasks.is_empty() {
+            ready = std::mem::take(&mut waiting);
+        }
+        ready.sort_by_key(|(_, spec)| !may_page(spec));
+        let mut decided = false;
+        for (name, spec) in ready {
+            let request = spec.request_line();
+            let Some(connector) = connectors.by_service.get(&spec.service) else {
+                progress.finished(&name, false);
+                // Left out on purpose (what the municipality licenses and has consented): not
+                // a failed read, so a declaration may stand in for it.
+                let reason = connectors.reason_left_out(spec.service);
+                results.insert(name, Collected::NotNeeded { request, reason });
+                decided = true;
+                continue;
+            };
+            match plan::needed(&results, &spec) {
+                Needed::No(reason) => {
+                    progress.finished(&name, true);
+                    results.insert(name, Collected::NotNeeded { request, reason });
+                    decided = true;
+                }
+                Needed::Yes(note) => {
+                    let job = Job {
+                        name: &name,
+                        spec: &spec,
+                        results: &results,
+                        permits: &permits,
+                    };
+                    let read = connector.read(job);
+                    tasks.spawn_local(async move { (name, read.await.collected(note)) });
+                }
+            }
+        }
+        if decided {
+            // A skipped read may be what another resource waits for.
+            continue;
+        }
+        let Some(joined) = tasks.join_next().await else {
+            break;
+        };
+        // A task that panicked has no name to record; the resource stays missing, which
+        // evaluation treats as an error too.
+        if let Ok((name, collected)) = joined {
+            progress.finished(&name, matches!(collected, Collected::Read { .. }));
+            results.insert(name, collected);
+        }
+    }
+    results
+}
+
+/// A collection read in full: as many requests as it has pages.
+fn may_page(spec: &ResourceSpec) -> bool {
+    spec.kind == ResourceKind::Collection && !spec.first_page_only
+}

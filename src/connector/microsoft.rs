@@ -1,0 +1,147 @@
+//! Microsoft 365: the connectors of its four services, built from one [`LiveConfig`] (one app
+//! registration, one credential, a token per audience), handed to the engine. Another vendor
+//! would have a module like this one beside it, with its own configuration and connectors, and
+//! the same engine, transport and snapshot.
+
+use super::auth::Tokens;
+use super::engine::{self, Connectors, ServiceConnector};
+use super::transport::Transport;
+use super::transport::http::{Allowed, HttpTransport};
+use super::{ConnectorError, LiveConfig, Progress, admin, graph, plan, teams, token_scope};
+use crate::registry::{Registry, ResourceSpec, Service};
+use crate::snapshot::Collection;
+use crate::vendor::Vendor;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+/// Reads `wanted` (and the resources they wait for) from the tenant, over the network: to the
+/// configured origins of the services they need, and the authority, and nowhere else.
+pub async fn collect(
+    config: &LiveConfig,
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+    progress: Arc<dyn Progress>,
+) -> Result<Collection, ConnectorError> {
+    let services = services_read(config, &plan::plan(registry, wanted)?);
+    let mut allowed = vec![Allowed::exact(&config.authority_url)];
+    for service in &services {
+        let Some(origin) = config.origin(*service) else {
+            continue;
+        };
+        allowed.push(if service.invokes_cmdlets() {
+            // The admin APIs may send a tenant to a regional host: one label under their own.
+            Allowed::with_regional_hosts(origin)
+        } else {
+            Allowed::exact(origin)
+        });
+    }
+    let transport = HttpTransport::new(&allowed, config.retry.request_timeout)?;
+    collect_with(Arc::new(transport), config, registry, wanted, progress).await
+}
+
+/// [`collect`] through the given transport (tests: an in-process simulator on tokio's paused
+/// clock).
+pub async fn collect_with(
+    transport: Arc<dyn Transport>,
+    config: &LiveConfig,
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+    progress: Arc<dyn Progress>,
+) -> Result<Collection, ConnectorError> {
+    let plan = plan::plan(registry, wanted)?;
+    let services = services_read(config, &plan);
+    let connectors = microsoft_connectors(transport, config, &services)?;
+    let resources = engine::run(&connectors, plan, config.concurrency, progress).await?;
+    let tenant_name = connectors
+        .by_service
+        .values()
+        .find_map(|connector| connector.tenant_name(&resources));
+    let source = connectors
+        .by_service
+        .values()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c.service(),
+                c.origin().as_str().trim_end_matches('/')
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Collection {
+        tenant_id: config.tenant.clone(),
+        tenant_name,
+        source,
+        collected_at: String::new(),
+        resources,
+    })
+}
+
+/// The services a scan of `wanted` reads: those its resources need, as far as `--services`
+/// allows.
+fn services_read(config: &LiveConfig, plan: &BTreeMap<String, ResourceSpec>) -> BTreeSet<Service> {
+    plan.values()
+        .map(|spec| spec.service)
+        .filter(|service| service.vendor() == Vendor::Microsoft && config.allows(*service))
+        .collect()
+}
+
+/// A connector for each of `services`, each with the token source of its own audience.
+fn microsoft_connectors(
+    transport: Arc<dyn Transport>,
+    config: &LiveConfig,
+    services: &BTreeSet<Service>,
+) -> Result<Connectors, ConnectorError> {
+    let tokens = Tokens::new(Arc::clone(&transport), config);
+    let mut by_service: BTreeMap<Service, Arc<dyn ServiceConnector>> = BTreeMap::new();
+    for &service in services {
+        let Some(origin) = config.origin(service).cloned() else {
+            continue;
+        };
+        let tokens = tokens.source(token_scope(service, &origin))?;
+        let transport = Arc::clone(&transport);
+        let connector: Arc<dyn ServiceConnector> = match service {
+            Service::Graph => Arc::new(graph::GraphConnector::new(
+                transport,
+                origin,
+                tokens,
+                config.retry.clone(),
+                config.max_response_bytes,
+            )),
+            Service::Exchange | Service::Compliance => Arc::new(admin::AdminConnector::new(
+                service,
+                transport,
+                origin,
+                &config.tenant,
+                tokens,
+                config.retry.clone(),
+                config.max_response_bytes,
+            )?),
+            Service::Teams => Arc::new(teams::TeamsConnector::new(
+                transport,
+                origin,
+                tokens,
+                config.retry.clone(),
+                config.max_response_bytes,
+            )),
+            // Read by the Google connector, never by a Microsoft scan (`services_read`).
+            Service::GoogleDirectory | Service::GooglePolicy => continue,
+        };
+        by_service.insert(service, connector);
+    }
+    let selection = match &config.services {
+        Some(selected) => format!(
+            "--services {}",
+            selected
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        None => "every service".to_owned(),
+    };
+    Ok(Connectors {
+        by_service,
+        selection,
+    })
+}
