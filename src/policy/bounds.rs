@@ -8,7 +8,7 @@
 //! A policy author learns both at once, as one located line. The limits are far above what
 //! any policy needs (the shipped pack's longest path has under 300 characters and about a
 //! dozen segments), and low enough that the deepest policy they allow evaluates safely on a
-//! worker thread's stack (`tests/hostile_input.rs` runs one).
+//! worker thread's stack (`tests/it/hostile_input.rs` runs one).
 
 use super::source::RawRule;
 use jsonpath_rust::parser::model::{

@@ -1,8 +1,7 @@
 //! A mistake in a policy file is reported as `file:line:column: what is wrong; fix: …`, exit 2.
 
-mod support;
+use crate::support::cloudkeur;
 use predicates::prelude::*;
-use support::cloudkeur;
 
 const GOOD: &str = "\
 policy: tel-01-test

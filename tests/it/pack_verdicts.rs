@@ -1,8 +1,7 @@
 //! The complete pack on the example tenants: what a DPO and ICT see, control by control.
 
-mod support;
+use crate::support::{cloudkeur, finding, repo_path};
 use serde_json::Value;
-use support::{cloudkeur, finding, repo_path};
 
 fn scan(tenant: &str, extra: &[&str]) -> (i32, Value) {
     let output = cloudkeur()

@@ -12,23 +12,23 @@
 //! Most reads run in process on tokio's paused clock; a few scans of the binary go over TCP
 //! (the compliance front door's redirect to `eur02b.localhost` included).
 
-#[path = "support/graph_sim.rs"]
-mod graph_sim;
-mod support;
-
+use crate::graph_sim;
+use crate::graph_sim::{
+    CLIENT_ID, Fault, LoggedRequest, SimGraph, SimOptions, TENANT, assert_only_reads,
+};
+use crate::support;
+use crate::support::{cloudkeur, repo_path};
 use cloudkeur::connector::auth::TokenSource;
 use cloudkeur::connector::transport::{Invocation, Request};
 use cloudkeur::connector::{Credential, LiveConfig, NoProgress, RetryPolicy, Secret, collect_with};
 use cloudkeur::policy::{PackSource, PolicyPack};
 use cloudkeur::registry::{Cmdlet, Service};
 use cloudkeur::snapshot::{Collected, Collection};
-use graph_sim::{CLIENT_ID, Fault, LoggedRequest, SimGraph, SimOptions, TENANT, assert_only_reads};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use support::{cloudkeur, repo_path};
 use tempfile::TempDir;
 
 const SECRET: &str = "services-suite-secret";

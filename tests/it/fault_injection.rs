@@ -13,25 +13,21 @@
 //! The scans run in process (the simulator as the connector's transport) on tokio's paused
 //! clock: waits, backoffs and timeouts take no real time, and the times asserted are exact.
 
-#[path = "support/graph_sim.rs"]
-mod graph_sim;
-mod support;
-#[path = "support/tenant_gen.rs"]
-mod tenant_gen;
-
+use crate::graph_sim::{CLIENT_ID, Fault, SimGraph, SimOptions, TENANT};
+use crate::support;
+use crate::support::{cloudkeur, repo_path};
+use crate::tenant_gen;
+use crate::tenant_gen::TenantSpec;
 use cloudkeur::connector::{Credential, LiveConfig, NoProgress, RetryPolicy, Secret, collect_with};
 use cloudkeur::evidence::Evidence;
 use cloudkeur::findings::Verdict;
 use cloudkeur::policy::{Inputs, PackSource, PolicyPack, evaluate};
 use cloudkeur::settings::Settings;
 use cloudkeur::snapshot::{Collected, Collection, encode};
-use graph_sim::{CLIENT_ID, Fault, SimGraph, SimOptions, TENANT};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use support::{cloudkeur, repo_path};
-use tenant_gen::TenantSpec;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
 

@@ -7,23 +7,21 @@
 //! connector (the transport seam) on tokio's paused clock: retries, `Retry-After` and timeouts
 //! take no real time, and their waits are measured exactly.
 
-#[path = "support/graph_sim.rs"]
-mod graph_sim;
-mod support;
-
+use crate::graph_sim;
+use crate::graph_sim::{CLIENT_ID, Fault, SimGraph, SimOptions, TENANT};
+use crate::support;
+use crate::support::cloudkeur;
 use cloudkeur::connector::{
     ConnectorError, Credential, DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, NoProgress, RetryPolicy,
     Secret, collect_blocking, collect_with,
 };
 use cloudkeur::policy::{PackSource, PolicyPack};
 use cloudkeur::snapshot::{Collected, Collection};
-use graph_sim::{CLIENT_ID, Fault, SimGraph, SimOptions, TENANT};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
-use support::cloudkeur;
 use tokio::time::Instant;
 
 const CANARY: &str = "canary-Zx9-secret-value-7f3e";

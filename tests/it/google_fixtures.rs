@@ -3,9 +3,8 @@
 //! built from the Directory and Policy APIs' documented response shapes. The same reports,
 //! exit codes and pseudonyms as for a Microsoft 365 tenant, naming the suite.
 
-mod support;
+use crate::support::{cloudkeur, finding, repo_path};
 use serde_json::Value;
-use support::{cloudkeur, finding, repo_path};
 
 fn path(relative: &str) -> String {
     repo_path(relative).to_string_lossy().into_owned()

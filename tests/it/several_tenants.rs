@@ -1,10 +1,9 @@
 //! `scan --all --tenants FILE`: every tenant gets its report and bundle, concurrently; a tenant
 //! that fails is reported as failed and the others are still reported.
 
-mod support;
+use crate::support::{cloudkeur, repo_path};
 use serde_json::Value;
 use std::path::Path;
-use support::{cloudkeur, repo_path};
 
 fn run_all(tenants: &Path, out: &Path) -> (i32, Value, String) {
     let output = cloudkeur()

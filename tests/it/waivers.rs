@@ -1,9 +1,8 @@
 //! Waivers: a waived finding keeps its verdict underneath; waivers expire on their date; a waiver
 //! that matches nothing is reported as stale; a bad waiver file is one line and exit 2.
 
-mod support;
+use crate::support::{cloudkeur, finding, repo_path};
 use serde_json::Value;
-use support::{cloudkeur, finding, repo_path};
 
 fn scan_kleinwaarde(date: &str) -> (i32, Value, String) {
     let output = cloudkeur()

@@ -3,9 +3,8 @@
 //! member a rule compares (absent, not null), both make the verdict `error`, in an offline scan of
 //! a real snapshot directory (the live page decoding has its own test in `connector::graph::page`).
 
-mod support;
+use crate::support::{finding, repo_path, scan_json};
 use serde_json::{Value, json};
-use support::{finding, repo_path, scan_json};
 
 /// Stad Kleinwaarde's snapshot copied, with one resource file replaced and its hash resealed.
 fn kleinwaarde_with(resource: &str, body: &Value) -> tempfile::TempDir {

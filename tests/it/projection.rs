@@ -2,9 +2,7 @@
 //! finding: every fixture tenant, and a generated one, gives the same findings (verdicts,
 //! reasons, items) projected as kept whole, for the whole pack and for each policy on its own.
 
-#[path = "support/tenant_gen.rs"]
-mod tenant_gen;
-
+use crate::tenant_gen;
 use cloudkeur::evidence::Evidence;
 use cloudkeur::findings::Finding;
 use cloudkeur::policy::{Inputs, PackSource, PolicyPack, evaluate};

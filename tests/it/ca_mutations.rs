@@ -7,8 +7,7 @@
 //! each table), NOT derived from the policy files: a property the pack forgets to judge makes this
 //! suite fail.
 
-mod support;
-
+use crate::support::repo_path;
 use cloudkeur::evidence::Evidence;
 use cloudkeur::findings::Verdict;
 use cloudkeur::policy::{PackSource, Policy, PolicyPack, evaluate_policy};
@@ -18,7 +17,6 @@ use cloudkeur::snapshot::{Snapshot, read_dir};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
-use support::repo_path;
 
 const MFA01: &str = "mfa-01-mfa-for-all-users";
 const MFA03: &str = "mfa-03-phishing-resistant-mfa-for-admins";

@@ -1,9 +1,8 @@
 //! Tenant settings (`--config`): break-glass exclusions, skipped controls, and bad settings files.
 
-mod support;
+use crate::support::{cloudkeur, finding, repo_path};
 use predicates::prelude::*;
 use serde_json::Value;
-use support::{cloudkeur, finding, repo_path};
 
 fn scan(tenant: &str, config: Option<&str>) -> (i32, Value) {
     let mut cmd = cloudkeur();

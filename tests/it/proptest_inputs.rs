@@ -4,8 +4,7 @@
 //!
 //! The long-running versions of these are the cargo-fuzz targets in `fuzz/`.
 
-mod support;
-
+use crate::support::{SnapshotDir, repo_path};
 use cloudkeur::evidence::Evidence;
 use cloudkeur::findings::Verdict;
 use cloudkeur::policy::{Inputs, PackSource, PolicyPack, evaluate};
@@ -15,7 +14,6 @@ use cloudkeur::vendor::Vendor;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 use std::sync::OnceLock;
-use support::{SnapshotDir, repo_path};
 
 fn pack() -> &'static PolicyPack {
     static PACK: OnceLock<PolicyPack> = OnceLock::new();

@@ -2,13 +2,12 @@
 //! understand, hang, destroy, copy what is not its own, crash, or write escape sequences to a
 //! terminal. One section per class; every test here failed before the fix of its class.
 
-mod support;
+use crate::support::{SnapshotDir, cloudkeur, finding, repo_path, scan_json};
 use predicates::prelude::*;
 use serde_json::{Value, json};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support::{SnapshotDir, cloudkeur, finding, repo_path, scan_json};
 
 /// A hung read must fail the test, not the suite.
 const NO_HANG: Duration = Duration::from_secs(30);

@@ -2,10 +2,10 @@
 //! verify` (where it is installed; skipped with a `SKIPPED` line in the test output elsewhere), the Kubernetes manifest as YAML with the fields that matter,
 //! the Containerfile's instructions; and `--log-format json` gives one JSON object per line.
 
-mod support;
+use crate::support;
+use crate::support::{cloudkeur, repo_path};
 use serde_json::Value;
 use std::process::Command;
-use support::{cloudkeur, repo_path};
 
 #[test]
 fn systemd_units_verify() {

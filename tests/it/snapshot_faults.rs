@@ -1,8 +1,7 @@
 //! Never fail open: whatever is wrong with a resource, its policies give `error`, never `pass`.
 
-mod support;
+use crate::support::{SnapshotDir, finding, scan_json};
 use serde_json::json;
-use support::{SnapshotDir, finding, scan_json};
 
 const POLICY: &str = "tel-01-usage-reports-conceal-names";
 

@@ -1,9 +1,7 @@
 //! Personal data in findings is minimised: account names become keyed pseudonyms by default.
 
-mod support;
-#[path = "support/tenant_gen.rs"]
-mod tenant_gen;
-
+use crate::support::{SnapshotDir, cloudkeur};
+use crate::tenant_gen;
 use cloudkeur::evidence::Evidence;
 use cloudkeur::findings::Finding;
 use cloudkeur::policy::{Inputs, PackSource, PolicyPack, evaluate};
@@ -11,7 +9,6 @@ use cloudkeur::pseudonym::{PseudonymKey, pseudonymise};
 use cloudkeur::settings::Settings;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use support::{SnapshotDir, cloudkeur};
 
 const POLICY: &str = "\
 policy: mfa-04-test

@@ -4,9 +4,9 @@
 //! give `error` and never `pass`, only GETs to the APIs and only read-only scopes, and no secret
 //! anywhere.
 
-#[path = "support/google_sim.rs"]
-mod google_sim;
-
+use crate::google_sim::{
+    AUDIENCE, Fault, ORIGIN, SERVICE_ACCOUNT, SUBJECT_TOKEN, SimGoogle, SimOptions,
+};
 use cloudkeur::connector::google::{
     ApiOrigins, AuthEndpoints, GoogleConfig, GoogleCredential, MY_CUSTOMER, collect, encode, scopes,
 };
@@ -18,7 +18,6 @@ use cloudkeur::policy::{Inputs, PackSource, PolicyPack, evaluate};
 use cloudkeur::settings::Settings;
 use cloudkeur::snapshot::{Collected, Collection, read_dir};
 use cloudkeur::vendor::Vendor;
-use google_sim::{AUDIENCE, Fault, ORIGIN, SERVICE_ACCOUNT, SUBJECT_TOKEN, SimGoogle, SimOptions};
 use reqwest::Url;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -92,7 +91,7 @@ fn options(key_pem: Option<String>) -> SimOptions {
     SimOptions {
         fixture: "fixtures/tenants/klimop".into(),
         key_pem,
-        delegated: google_sim::all_read_only_scopes(),
+        delegated: crate::google_sim::all_read_only_scopes(),
         super_admins: BTreeSet::from([ADMIN.to_owned()]),
         users: klimop_users(),
         page_size: 3,

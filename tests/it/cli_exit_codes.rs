@@ -1,9 +1,9 @@
 //! Exit codes are an interface: 0 compliant, 1 not compliant, 2 usage or input error.
 
-mod support;
+use crate::support;
+use crate::support::{SnapshotDir, cloudkeur, scan_json};
 use predicates::prelude::*;
 use serde_json::json;
-use support::{SnapshotDir, cloudkeur, scan_json};
 
 fn compliant_tel_snapshot() -> SnapshotDir {
     SnapshotDir::new()

@@ -4,7 +4,7 @@
 //! read, and never passes on nothing. Also the language pieces the measured controls need:
 //! `number`, `ends_with`, `{concat: …}`, `of:`, and `not_older_than` in days from the collection.
 
-mod support;
+use crate::support::{SnapshotDir, cloudkeur};
 use cloudkeur::evidence::Evidence;
 use cloudkeur::findings::{Finding, Verdict};
 use cloudkeur::policy::{PackSource, PolicyPack, evaluate_policy};
@@ -12,7 +12,6 @@ use cloudkeur::registry::ResourceKind;
 use cloudkeur::settings::Settings;
 use cloudkeur::snapshot::{Snapshot, SnapshotMeta};
 use serde_json::{Value, json};
-use support::{SnapshotDir, cloudkeur};
 
 const TODAY: time::Date = time::macros::date!(2026 - 06 - 01);
 

@@ -1,10 +1,9 @@
 //! The change gate: `--overlay DIR` lays proposed resource bodies over a snapshot, and
 //! `--gate new-only` fails only on non-compliant findings the change introduces.
 
-mod support;
+use crate::support::{cloudkeur, repo_path};
 use serde_json::Value;
 use std::path::Path;
-use support::{cloudkeur, repo_path};
 
 /// An overlay directory holding Zonnedorp's Conditional Access policies, changed by `edit`.
 fn overlay(edit: impl FnOnce(&mut Value)) -> tempfile::TempDir {

@@ -1,17 +1,15 @@
 //! Every report format, written with `--report FORMAT=PATH` from one scan of Stad Kleinwaarde,
 //! read back with a standard reader of that format.
 
-mod support;
-#[path = "support/tenant_gen.rs"]
-mod tenant_gen;
-
+use crate::support;
+use crate::support::{cloudkeur, repo_path};
+use crate::tenant_gen;
 use serde_json::Value;
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use support::{cloudkeur, repo_path};
 
 const FORMATS: [(&str, &str); 8] = [
     ("table", "report.txt"),

@@ -2,12 +2,10 @@
 //! a scan runs only the snapshot vendor's policies, and every control is covered for every
 //! vendor — by a policy or by an explicit `not_applicable` with its reason.
 
-mod support;
-
+use crate::support::{SnapshotDir, cloudkeur, finding};
 use cloudkeur::policy::{PackSource, PolicyPack};
 use cloudkeur::vendor::Vendor;
 use serde_json::json;
-use support::{SnapshotDir, cloudkeur, finding};
 
 const MICROSOFT: &str = "\
 policy: tel-01-test

@@ -1,8 +1,7 @@
 //! The evidence file: bad declarations are input errors (exit 2) with file, line and fix.
 
-mod support;
+use crate::support::{cloudkeur, repo_path};
 use predicates::prelude::*;
-use support::{cloudkeur, repo_path};
 
 const VALID: &str = "\
 declarations:

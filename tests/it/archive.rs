@@ -1,10 +1,9 @@
 //! The evidence archive: bundles chained by hashes; `archive verify` catches a changed byte, a
 //! deleted bundle and a swapped order; `diff` names the setting that flipped between two scans.
 
-mod support;
+use crate::support::{cloudkeur, repo_path};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use support::{cloudkeur, repo_path};
 
 /// A copy of the Kleinwaarde snapshot in which usage reports conceal names (TEL-01 passes).
 fn kleinwaarde_fixed(dir: &Path) -> PathBuf {
