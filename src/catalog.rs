@@ -6,6 +6,7 @@
 
 use crate::diag::{Diagnostic, locate_text, parse_yaml};
 use crate::findings::Localized;
+use crate::vendor::Vendor;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -38,6 +39,19 @@ pub struct EvidenceNeeds {
     pub document: String,
 }
 
+/// How a control reads for one vendor where its wording names the other suite's products.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorWording {
+    /// How the control is checked for this vendor, when it differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ControlKind>,
+    pub requirement: Localized,
+    /// What the declaration's document is, for this vendor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Control {
@@ -50,6 +64,35 @@ pub struct Control {
     pub gdpr: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub evidence: Option<EvidenceNeeds>,
+    /// The wording for a vendor other than Microsoft, where the requirement names Microsoft 365
+    /// products; a vendor not listed reads `requirement` as it is.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vendors: BTreeMap<Vendor, VendorWording>,
+}
+
+impl Control {
+    /// The requirement as `vendor`'s customers read it.
+    pub fn requirement_for(&self, vendor: Vendor) -> &Localized {
+        self.vendors
+            .get(&vendor)
+            .map_or(&self.requirement, |w| &w.requirement)
+    }
+
+    /// How the control is checked for `vendor`.
+    pub fn kind_for(&self, vendor: Vendor) -> ControlKind {
+        self.vendors
+            .get(&vendor)
+            .and_then(|w| w.kind)
+            .unwrap_or(self.kind)
+    }
+
+    /// The document a declaration for `vendor` points to, when the control has one.
+    pub fn document_for(&self, vendor: Vendor) -> Option<&str> {
+        self.vendors
+            .get(&vendor)
+            .and_then(|w| w.document.as_deref())
+            .or(self.evidence.as_ref().map(|e| e.document.as_str()))
+    }
 }
 
 #[derive(Debug, Deserialize)]

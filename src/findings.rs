@@ -183,6 +183,9 @@ impl Tool {
 /// What was scanned, when, and from which exact snapshot.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScanInfo {
+    /// The suite scanned (the snapshot's vendor); a report without it is Microsoft 365's.
+    #[serde(default)]
+    pub vendor: crate::vendor::Vendor,
     pub tenant: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_name: Option<String>,

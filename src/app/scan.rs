@@ -74,6 +74,7 @@ fn run_scan(plan: &ScanPlan) -> Result<Outcome, Error> {
     // adding to the peak. Freeing 100 MB of parsed JSON takes tens of milliseconds, so another
     // thread does it meanwhile (inline if no thread can be started).
     let meta = snapshot.meta.clone();
+    let vendor = snapshot.vendor();
     let freeing = std::thread::Builder::new()
         .name("free-snapshot".into())
         .spawn(move || drop((snapshot, base)))
@@ -82,6 +83,7 @@ fn run_scan(plan: &ScanPlan) -> Result<Outcome, Error> {
     let waiver_states = crate::waiver::apply(&mut findings, &waivers, today);
     let identities = protect_identities(&mut findings, &meta.tenant_id, plan)?;
     let scan = ScanInfo {
+        vendor,
         tenant: meta.tenant_id,
         tenant_name: meta.tenant_name,
         source: meta.source,

@@ -21,6 +21,8 @@ pub const fn default_origin(service: Service) -> &'static str {
         // The front door: it redirects a tenant to its regional host (see `admin::redirect`).
         Service::Compliance => "https://ps.compliance.protection.outlook.com",
         Service::Teams => "https://api.interfaces.records.teams.microsoft.com",
+        Service::GoogleDirectory => "https://admin.googleapis.com",
+        Service::GooglePolicy => "https://cloudidentity.googleapis.com",
     }
 }
 
@@ -31,6 +33,8 @@ pub const fn origin_flag(service: Service) -> &'static str {
         Service::Exchange => "--exchange-url",
         Service::Compliance => "--compliance-url",
         Service::Teams => "--teams-url",
+        // One test origin stands in for both of Google's API hosts.
+        Service::GoogleDirectory | Service::GooglePolicy => "--google-url",
     }
 }
 
@@ -107,13 +111,15 @@ impl LiveConfig {
         }
     }
 
-    /// The configured origin of `service`.
-    pub fn origin(&self, service: Service) -> &Url {
+    /// The configured origin of `service`; none for another vendor's service, which a Microsoft
+    /// scan never reads.
+    pub fn origin(&self, service: Service) -> Option<&Url> {
         match service {
-            Service::Graph => &self.graph_url,
-            Service::Exchange => &self.exchange_url,
-            Service::Compliance => &self.compliance_url,
-            Service::Teams => &self.teams_url,
+            Service::Graph => Some(&self.graph_url),
+            Service::Exchange => Some(&self.exchange_url),
+            Service::Compliance => Some(&self.compliance_url),
+            Service::Teams => Some(&self.teams_url),
+            Service::GoogleDirectory | Service::GooglePolicy => None,
         }
     }
 
@@ -134,10 +140,16 @@ mod tests {
     fn the_defaults_are_the_public_cloud_and_every_service() {
         let config = LiveConfig::new("t", "c", Credential::ClientSecret(Secret::new("s")));
         for service in Service::ALL {
-            assert_eq!(
-                config.origin(service).as_str().trim_end_matches('/'),
-                default_origin(service)
-            );
+            match config.origin(service) {
+                Some(origin) => {
+                    assert_eq!(service.vendor(), crate::vendor::Vendor::Microsoft);
+                    assert_eq!(
+                        origin.as_str().trim_end_matches('/'),
+                        default_origin(service)
+                    );
+                }
+                None => assert_eq!(service.vendor(), crate::vendor::Vendor::Google),
+            }
             assert!(config.allows(service));
         }
         assert_eq!(

@@ -10,6 +10,7 @@ use super::transport::http::{Allowed, HttpTransport};
 use super::{ConnectorError, LiveConfig, Progress, admin, graph, plan, teams, token_scope};
 use crate::registry::{Registry, ResourceSpec, Service};
 use crate::snapshot::Collection;
+use crate::vendor::Vendor;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -24,12 +25,14 @@ pub async fn collect(
     let services = services_read(config, &plan::plan(registry, wanted)?);
     let mut allowed = vec![Allowed::exact(&config.authority_url)];
     for service in &services {
-        allowed.push(match service {
+        let Some(origin) = config.origin(*service) else {
+            continue;
+        };
+        allowed.push(if service.invokes_cmdlets() {
             // The admin APIs may send a tenant to a regional host: one label under their own.
-            Service::Exchange | Service::Compliance => {
-                Allowed::with_regional_hosts(config.origin(*service))
-            }
-            Service::Graph | Service::Teams => Allowed::exact(config.origin(*service)),
+            Allowed::with_regional_hosts(origin)
+        } else {
+            Allowed::exact(origin)
         });
     }
     let transport = HttpTransport::new(&allowed, config.retry.request_timeout)?;
@@ -79,7 +82,7 @@ pub async fn collect_with(
 fn services_read(config: &LiveConfig, plan: &BTreeMap<String, ResourceSpec>) -> BTreeSet<Service> {
     plan.values()
         .map(|spec| spec.service)
-        .filter(|service| config.allows(*service))
+        .filter(|service| service.vendor() == Vendor::Microsoft && config.allows(*service))
         .collect()
 }
 
@@ -92,7 +95,9 @@ fn microsoft_connectors(
     let tokens = Tokens::new(Arc::clone(&transport), config);
     let mut by_service: BTreeMap<Service, Arc<dyn ServiceConnector>> = BTreeMap::new();
     for &service in services {
-        let origin = config.origin(service).clone();
+        let Some(origin) = config.origin(service).cloned() else {
+            continue;
+        };
         let tokens = tokens.source(token_scope(service, &origin))?;
         let transport = Arc::clone(&transport);
         let connector: Arc<dyn ServiceConnector> = match service {
@@ -119,6 +124,8 @@ fn microsoft_connectors(
                 config.retry.clone(),
                 config.max_response_bytes,
             )),
+            // Read by the Google connector, never by a Microsoft scan (`services_read`).
+            Service::GoogleDirectory | Service::GooglePolicy => continue,
         };
         by_service.insert(service, connector);
     }

@@ -17,6 +17,7 @@ pub mod auth;
 mod config;
 pub mod engine;
 pub mod fetch;
+pub mod google;
 pub mod graph;
 mod microsoft;
 pub mod next_link;

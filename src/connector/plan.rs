@@ -9,13 +9,22 @@ use jsonpath_rust::JsonPath;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The wanted resources plus every resource they wait for (a fan-out's parent, a `read_if`'s
-/// deciding resource), transitively.
+/// deciding resource), transitively. Only Microsoft 365's: the pack also holds the Google
+/// Workspace policies, whose resources a scan of a Microsoft tenant neither reads nor records.
 pub(crate) fn plan(
     registry: &Registry,
     wanted: &BTreeSet<String>,
 ) -> Result<BTreeMap<String, ResourceSpec>, ConnectorError> {
     let mut plan = BTreeMap::new();
-    let mut todo: Vec<String> = wanted.iter().cloned().collect();
+    let mut todo: Vec<String> = wanted
+        .iter()
+        .filter(|name| {
+            registry
+                .get(name)
+                .is_none_or(|spec| spec.service.vendor() == crate::vendor::Vendor::Microsoft)
+        })
+        .cloned()
+        .collect();
     while let Some(name) = todo.pop() {
         if plan.contains_key(&name) {
             continue;
@@ -104,6 +113,23 @@ resources:
             body: json!({"value": [{"id": "o", "isMultipleDataLocationsForServicesEnabled": multi_geo}]}),
             note: None,
         }
+    }
+
+    #[test]
+    fn a_google_resource_is_not_in_a_microsoft_scans_plan() {
+        let pack = crate::policy::PolicyPack::load(&crate::policy::PackSource::BuiltIn).unwrap();
+        let plan = plan(&pack.registry, &pack.needed_resources()).unwrap();
+        assert!(plan.contains_key("conditional_access_policies"));
+        assert!(
+            plan.values()
+                .all(|spec| spec.service.vendor() == crate::vendor::Vendor::Microsoft),
+            "{:?}",
+            plan.keys().collect::<Vec<_>>()
+        );
+        assert!(
+            pack.needed_resources()
+                .contains("google_effective_settings")
+        );
     }
 
     #[test]

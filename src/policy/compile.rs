@@ -6,12 +6,13 @@
 use super::rule::{
     AgeUnit, Assertion, Check, Fallback, Operand, Rule, Selector, Source, Values, Where,
 };
-use super::source::{PolicyFile, RawExample, RawRule, RawWhere};
+use super::source::{PolicyFile, PolicyMeta, RawExample, RawRule, RawWhere};
 use super::{EVIDENCE_RESOURCE, EvidenceNeed, Example, Policy, SETTINGS_RESOURCE};
 use crate::catalog::Catalog;
 use crate::diag::{Diagnostic, Position};
 use crate::registry::Registry;
 use crate::settings::Settings;
+use crate::vendor::Vendor;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::{Location, Spanned};
@@ -100,6 +101,17 @@ impl Compiler<'_> {
                 ),
             )
         })?;
+        let vendors = self.vendors(&raw)?;
+        if let Some(reason) = &raw.not_applicable {
+            return self.not_applicable(raw.clone_meta(), control, vendors, reason);
+        }
+        let Some(remediation) = raw.remediation.clone() else {
+            return Err(self.error(
+                &raw.policy.referenced,
+                "a policy needs a `remediation` (nl and en)",
+                "say what an administrator does to comply, in both languages",
+            ));
+        };
         let mut evidence = raw.evidence.as_ref().map(|need| EvidenceNeed {
             optional: need.value.optional,
             values: need.value.values.clone(),
@@ -131,6 +143,8 @@ impl Compiler<'_> {
                     "add `rule:` (policies/README.md), or `evidence:` for a control proven by a declaration"));
             }
         };
+        let resources = rule.as_ref().map(Rule::resources).unwrap_or_default();
+        self.check_vendors(&raw, &vendors, &resources)?;
         if let (Some(rule), Some(need)) = (&rule, evidence.as_mut()) {
             need.direct = rule.reads_evidence(true);
             if has_fallback(rule) && !need.optional {
@@ -155,16 +169,117 @@ impl Compiler<'_> {
             control: control.id.clone(),
             title: raw.title,
             severity: raw.severity,
+            vendors,
+            not_applicable: None,
             guideline: raw
                 .guideline
                 .unwrap_or_else(|| control.guideline.section.clone()),
             gdpr: raw.gdpr.unwrap_or_else(|| control.gdpr.clone()),
-            remediation: raw.remediation,
+            remediation,
             references: raw.references,
-            resources: rule.as_ref().map(Rule::resources).unwrap_or_default(),
+            resources,
             evidence,
             rule,
             examples,
+            file: self.file.to_path_buf(),
+        })
+    }
+
+    /// The policy's `vendors`: `[microsoft]` when left out; never empty or repeated.
+    fn vendors(&self, raw: &PolicyFile) -> Result<Vec<Vendor>, Diagnostic> {
+        let Some(listed) = &raw.vendors else {
+            return Ok(vec![Vendor::default()]);
+        };
+        let mut vendors = listed.value.clone();
+        vendors.sort();
+        vendors.dedup();
+        if vendors.is_empty() || vendors.len() != listed.value.len() {
+            return Err(self.error(
+                &listed.referenced,
+                "`vendors` must name each suite once, and at least one",
+                "write e.g. vendors: [google], or vendors: [microsoft, google] for a declaration that means the same for both",
+            ));
+        }
+        Ok(vendors)
+    }
+
+    /// Every resource a rule reads belongs to a service of each vendor the policy is for: a
+    /// Microsoft Graph read cannot judge a Google customer. A policy for several vendors can
+    /// therefore read only the declaration and the settings.
+    fn check_vendors(
+        &self,
+        raw: &PolicyFile,
+        vendors: &[Vendor],
+        resources: &[String],
+    ) -> Result<(), Diagnostic> {
+        for name in resources {
+            let Some(spec) = self.registry.get(name) else {
+                continue;
+            };
+            let owner = spec.service.vendor();
+            if let Some(other) = vendors.iter().find(|v| **v != owner) {
+                let at = raw
+                    .vendors
+                    .as_ref()
+                    .map_or(&raw.policy.referenced, |v| &v.referenced);
+                return Err(self.error(
+                    at,
+                    format!(
+                        "the rule reads {name}, a {} resource, but the policy is for {other} too",
+                        owner.suite()
+                    ),
+                    format!("write `vendors: [{owner}]`, or split the policy: one file per vendor"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// A policy saying the control has no meaning for its vendors: the reason and nothing to
+    /// judge, so no rule, evidence or examples.
+    fn not_applicable(
+        &self,
+        raw: PolicyMeta,
+        control: &crate::catalog::Control,
+        vendors: Vec<Vendor>,
+        reason: &Spanned<String>,
+    ) -> Result<Policy, Diagnostic> {
+        if raw.has_rule_or_evidence_or_examples {
+            return Err(self.error(
+                &reason.referenced,
+                "a not_applicable policy judges nothing: it takes no rule, evidence or examples",
+                "remove `rule`, `evidence` and `examples`, or remove `not_applicable`",
+            ));
+        }
+        if reason.value.trim().is_empty() {
+            return Err(self.error(
+                &reason.referenced,
+                "not_applicable needs its reason",
+                "say why the control has no meaning for this vendor",
+            ));
+        }
+        Ok(Policy {
+            id: raw.id,
+            control: control.id.clone(),
+            title: raw.title,
+            severity: raw.severity,
+            vendors,
+            not_applicable: Some(reason.value.trim().to_owned()),
+            guideline: raw
+                .guideline
+                .unwrap_or_else(|| control.guideline.section.clone()),
+            gdpr: raw.gdpr.unwrap_or_else(|| control.gdpr.clone()),
+            remediation: raw
+                .remediation
+                .unwrap_or_else(|| crate::findings::Localized {
+                    nl: String::new(),
+                    en: String::new(),
+                }),
+            references: raw.references,
+            resources: Vec::new(),
+            evidence: None,
+            rule: None,
+            examples: Vec::new(),
             file: self.file.to_path_buf(),
         })
     }
@@ -965,6 +1080,20 @@ impl Compiler<'_> {
             .chain(raw.unreadable.keys())
             .chain(raw.unavailable.keys())
         {
+            if self
+                .registry
+                .get(name)
+                .is_some_and(|spec| spec.is_derived())
+            {
+                return Err(self.error(
+                    &node.referenced,
+                    format!(
+                        "example '{}' gives {name}, which cloudkeur derives from other resources",
+                        raw.name
+                    ),
+                    "give the resources it is derived from (derived_from in resources.yaml), as the API returns them",
+                ));
+            }
             if !self.registry.contains(name) {
                 let known: Vec<&str> = self.registry.names().collect();
                 return Err(self.error(

@@ -19,11 +19,16 @@ pub struct Inputs<'a> {
     pub today: time::Date,
 }
 
-/// One finding per policy, in catalogue order. Policies are independent and read shared,
-/// immutable inputs, so they are evaluated on every core.
+/// One finding per policy of the snapshot's vendor, in catalogue order. Policies are
+/// independent and read shared, immutable inputs, so they are evaluated on every core. The
+/// vendor's derived resources (Google's effective settings) are made first, from the snapshot
+/// alone.
 pub fn evaluate(pack: &PolicyPack, inputs: Inputs<'_>) -> Vec<Finding> {
     let settings = inputs.settings.to_document();
-    pack.policies
+    let vendor = inputs.snapshot.vendor();
+    let snapshot = crate::google::derive(inputs.snapshot);
+    let policies: Vec<&Policy> = pack.policies.iter().filter(|p| p.is_for(vendor)).collect();
+    policies
         .par_iter()
         // One policy per task: the costly ones (MFA-04, LOC-02) must not share a thread's share.
         .with_max_len(1)
@@ -35,19 +40,16 @@ pub fn evaluate(pack: &PolicyPack, inputs: Inputs<'_>) -> Vec<Finding> {
                     format!("declared not applicable in the tenant settings: {reason}"),
                     Vec::new(),
                 ),
-                None => evaluate_policy(
-                    policy,
-                    inputs.snapshot,
-                    &settings,
-                    inputs.evidence,
-                    inputs.today,
-                ),
+                None => {
+                    evaluate_policy(policy, &snapshot, &settings, inputs.evidence, inputs.today)
+                }
             },
         )
         .collect()
 }
 
-/// `settings` is the settings document (`Settings::to_document`), built once per scan.
+/// `settings` is the settings document (`Settings::to_document`), built once per scan; the
+/// snapshot already holds its derived resources (see [`crate::google::derive`]).
 ///
 /// A required declaration (`evidence:` without `optional`) is checked first: absent,
 /// incomplete or expired, it decides the verdict. An optional one is checked too, but counts
@@ -60,6 +62,14 @@ pub fn evaluate_policy(
     evidence: &Evidence,
     today: time::Date,
 ) -> Finding {
+    if let Some(reason) = &policy.not_applicable {
+        return finding(
+            policy,
+            Verdict::NotApplicable,
+            format!("not applicable to {}: {reason}", vendors_text(policy)),
+            Vec::new(),
+        );
+    }
     let declaration = evidence.declaration(&policy.control);
     let checked = policy.evidence.as_ref().map(|need| {
         (
@@ -221,6 +231,16 @@ fn check_declaration(
         text("statement"),
         text("document")
     ))
+}
+
+/// "Google Workspace", or "Microsoft 365 and Google Workspace".
+fn vendors_text(policy: &Policy) -> String {
+    policy
+        .vendors
+        .iter()
+        .map(|v| v.suite())
+        .collect::<Vec<_>>()
+        .join(" and ")
 }
 
 fn is_blank(value: &Value) -> bool {

@@ -29,6 +29,10 @@ impl ExampleResult {
 pub fn run_examples(pack: &PolicyPack) -> Vec<ExampleResult> {
     let mut results = Vec::new();
     for policy in &pack.policies {
+        if policy.not_applicable.is_some() {
+            // Nothing to judge, so nothing to show: its verdict is fixed.
+            continue;
+        }
         // A rule must show it can fail; a declaration-only policy can only lack its declaration.
         let non_pass = if policy.rule.is_some() {
             ("fail", ExpectedVerdict::Fail)
@@ -55,7 +59,8 @@ pub fn run_examples(pack: &PolicyPack) -> Vec<ExampleResult> {
                 ),
                 None => Evidence::default(),
             };
-            let snapshot = example_snapshot(&pack.registry, &wanted, example);
+            let snapshot = example_snapshot(&pack.registry, &wanted, example, policy);
+            let snapshot = crate::google::derive(&snapshot);
             let settings = example.settings.to_document();
             let finding = evaluate_policy(policy, &snapshot, &settings, &evidence, example.today);
             results.push(ExampleResult {
@@ -71,7 +76,12 @@ pub fn run_examples(pack: &PolicyPack) -> Vec<ExampleResult> {
 
 /// The example's bodies are projected as a scan of this policy alone would read them, so every
 /// example also checks that the projection keeps what the rule reads.
-fn example_snapshot(registry: &Registry, wanted: &Wanted, example: &Example) -> Snapshot {
+fn example_snapshot(
+    registry: &Registry,
+    wanted: &Wanted,
+    example: &Example,
+    policy: &Policy,
+) -> Snapshot {
     let mut snapshot = Snapshot::new(SnapshotMeta {
         tenant_id: "example".into(),
         tenant_name: None,
@@ -80,8 +90,12 @@ fn example_snapshot(registry: &Registry, wanted: &Wanted, example: &Example) -> 
         collected_at: format!("{}T00:00:00Z", example.today),
         manifest_sha256: String::new(),
     });
+    // A policy for one vendor is shown on that vendor's data (one for several: the first).
+    if let Some(vendor) = policy.vendors.first() {
+        snapshot.set_vendor(*vendor);
+    }
     for (name, body) in &example.resources {
-        if let Some(spec) = registry.get(name) {
+        if let Some(spec) = registry.get(name).filter(|spec| !spec.is_derived()) {
             let projection = wanted.get(name).unwrap_or(&Projection::Whole);
             let body = project(body, Layout::of(spec), projection);
             snapshot.insert_read(name.clone(), spec.kind, body);

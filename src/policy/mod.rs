@@ -24,6 +24,7 @@ pub use source::ExpectedVerdict;
 use crate::diag::Position;
 use crate::findings::{Localized, Severity};
 use crate::settings::Settings;
+use crate::vendor::Vendor;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,6 +36,12 @@ pub struct Policy {
     pub control: String,
     pub title: Localized,
     pub severity: Severity,
+    /// The suites whose tenants it judges (at least one); a scan runs only the policies of its
+    /// snapshot's vendor.
+    pub vendors: Vec<Vendor>,
+    /// Set when the control has no meaning for these vendors: the reason, given as the
+    /// `not-applicable` verdict. Such a policy has no rule, evidence or examples.
+    pub not_applicable: Option<String>,
     /// VTC guideline section; defaults to the control's.
     pub guideline: String,
     /// GDPR articles; default to the control's.
@@ -71,6 +78,13 @@ pub const EVIDENCE_RESOURCE: &str = "evidence";
 /// The name under which a rule reads the tenant settings as a resource (e.g. to quantify over
 /// `$.privileged_roles[*]`).
 pub const SETTINGS_RESOURCE: &str = "settings";
+
+impl Policy {
+    /// Whether this policy judges tenants of `vendor`.
+    pub fn is_for(&self, vendor: Vendor) -> bool {
+        self.vendors.contains(&vendor)
+    }
+}
 
 /// An input the policy carries with the verdict it must give.
 #[derive(Debug, Clone)]

@@ -132,12 +132,19 @@ impl PolicyPack {
         super::projections(&self.policies, &self.registry)
     }
 
-    /// Every resource the pack's policies read.
+    /// Every resource the pack's policies read, and those a derived one is made from.
     pub fn needed_resources(&self) -> std::collections::BTreeSet<String> {
-        self.policies
+        let direct: std::collections::BTreeSet<String> = self
+            .policies
             .iter()
             .flat_map(|p| p.resources.iter().cloned())
-            .collect()
+            .collect();
+        let inputs: Vec<String> = direct
+            .iter()
+            .filter_map(|name| self.registry.get(name))
+            .flat_map(|spec| spec.derived_from.iter().cloned())
+            .collect();
+        direct.into_iter().chain(inputs).collect()
     }
 }
 

@@ -36,6 +36,16 @@ pub fn projections<'a>(
             analysis.rule(rule, &Scope::Top);
         }
     }
+    // A derived resource is computed from its inputs whole, whatever the rules read of it.
+    let derived: Vec<String> = analysis
+        .wanted
+        .keys()
+        .filter_map(|name| registry.get(name).filter(|s| s.is_derived()))
+        .flat_map(|spec| spec.derived_from.iter().cloned())
+        .collect();
+    for input in derived {
+        analysis.wanted.insert(input, Projection::Whole);
+    }
     analysis.wanted
 }
 

@@ -341,6 +341,35 @@ impl Rule {
         names
     }
 
+    /// Every JSONPath the rule's checks select with, in rule order (for documentation: which
+    /// settings a policy reads, e.g. `@.setting == 'security.less_secure_apps'`).
+    pub fn paths(&self) -> Vec<&str> {
+        let mut paths = Vec::new();
+        self.collect_paths(&mut paths);
+        paths
+    }
+
+    fn collect_paths<'a>(&'a self, paths: &mut Vec<&'a str>) {
+        match self {
+            Rule::AllOf { rules, .. } | Rule::AnyOf { rules, .. } => {
+                rules.iter().for_each(|r| r.collect_paths(paths));
+            }
+            Rule::Not { rule, .. } => rule.collect_paths(paths),
+            Rule::Fallback(fallback) => {
+                fallback.measured.collect_paths(paths);
+                fallback.declared.collect_paths(paths);
+            }
+            Rule::Check(check) => {
+                paths.extend(check.sources.iter().map(|s| s.path.text.as_str()));
+                if let Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) =
+                    &check.assertion
+                {
+                    rule.collect_paths(paths);
+                }
+            }
+        }
+    }
+
     fn collect_resources(&self, names: &mut Vec<String>) {
         match self {
             Rule::AllOf { rules, .. } | Rule::AnyOf { rules, .. } => {
@@ -501,6 +530,8 @@ pub(super) fn service_title(service: Service) -> &'static str {
         Service::Exchange => "Exchange Online",
         Service::Compliance => "Security & Compliance (Purview)",
         Service::Teams => "the Teams admin API",
+        Service::GoogleDirectory => "Google's Admin SDK Directory API",
+        Service::GooglePolicy => "Google's Cloud Identity Policy API",
     }
 }
 

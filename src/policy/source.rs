@@ -5,6 +5,7 @@
 
 use crate::findings::{Localized, Severity};
 use crate::settings::Settings;
+use crate::vendor::Vendor;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use serde_saphyr::Spanned;
@@ -17,6 +18,14 @@ pub(super) struct PolicyFile {
     pub control: Spanned<String>,
     pub title: Localized,
     pub severity: Severity,
+    /// The suites whose tenants this policy judges; `[microsoft]` when left out, so policies
+    /// written before there were two vendors keep their meaning.
+    #[serde(default)]
+    pub vendors: Option<Spanned<Vec<Vendor>>>,
+    /// The control has no meaning for these vendors, and why: the policy has no rule and gives
+    /// `not-applicable` with this reason, so a control is never silently absent.
+    #[serde(default)]
+    pub not_applicable: Option<Spanned<String>>,
     #[serde(default)]
     pub guideline: Option<String>,
     #[serde(default)]
@@ -27,11 +36,43 @@ pub(super) struct PolicyFile {
     /// May be left out when the declaration alone proves the control.
     #[serde(default)]
     pub rule: Option<Spanned<RawRule>>,
-    pub remediation: Localized,
+    /// Required, except on a `not_applicable` policy (there is nothing to remedy).
+    #[serde(default)]
+    pub remediation: Option<Localized>,
     #[serde(default)]
     pub references: Vec<String>,
     #[serde(default)]
     pub examples: Vec<Spanned<RawExample>>,
+}
+
+/// What a `not_applicable` policy keeps of its file.
+pub(super) struct PolicyMeta {
+    pub id: String,
+    pub title: Localized,
+    pub severity: Severity,
+    pub guideline: Option<String>,
+    pub gdpr: Option<Vec<String>>,
+    pub remediation: Option<Localized>,
+    pub references: Vec<String>,
+    pub has_rule_or_evidence_or_examples: bool,
+}
+
+impl PolicyFile {
+    /// The metadata, for a policy that judges nothing.
+    pub(super) fn clone_meta(&self) -> PolicyMeta {
+        PolicyMeta {
+            id: self.policy.value.clone(),
+            title: self.title.clone(),
+            severity: self.severity,
+            guideline: self.guideline.clone(),
+            gdpr: self.gdpr.clone(),
+            remediation: self.remediation.clone(),
+            references: self.references.clone(),
+            has_rule_or_evidence_or_examples: self.rule.is_some()
+                || self.evidence.is_some()
+                || !self.examples.is_empty(),
+        }
+    }
 }
 
 /// Every key a rule node may carry; `compile.rs` checks which combinations make sense.

@@ -94,6 +94,24 @@ pub struct FanOut {
     pub resource: String,
     /// RFC 9535 JSONPath selecting the ids that fill `{id}` in the path.
     pub ids: String,
+    /// The selected values carry this prefix before the id (Google's Policy API names a group
+    /// `groups/{id}`): only values that start with it are ids, with the prefix removed; others
+    /// (an empty group, a special group name) are not read.
+    #[serde(default)]
+    pub id_prefix: Option<String>,
+}
+
+impl FanOut {
+    /// The id a selected value stands for: the value itself, or without `id_prefix` (`None`
+    /// when it lacks the prefix or nothing follows it).
+    pub fn id_of<'a>(&self, selected: &'a str) -> Option<&'a str> {
+        match &self.id_prefix {
+            None => Some(selected),
+            Some(prefix) => selected
+                .strip_prefix(prefix.as_str())
+                .filter(|id| !id.is_empty()),
+        }
+    }
 }
 
 /// A read made only when another resource says it is needed (least privilege: e.g. every site
@@ -150,7 +168,19 @@ pub struct ResourceSpec {
     #[serde(default)]
     pub read_if: Option<ReadIf>,
     pub kind: ResourceKind,
-    /// The least-privileged application permission that allows this read.
+    /// For a Google collection: the member of each page that holds the items (`users`,
+    /// `items`, `policies`, …). The connector stores them as `{"value": [...]}` like every
+    /// collection.
+    #[serde(default)]
+    pub items: Option<String>,
+    /// Computed by cloudkeur from these resources before evaluation, never read from a service
+    /// (e.g. Google's effective setting per org unit, from the raw policies). The snapshot keeps
+    /// only what the services said; a derived resource is made again at every evaluation.
+    #[serde(default)]
+    pub derived_from: Vec<String>,
+    /// The least-privileged application permission (for Google: the read-only OAuth scope) that
+    /// allows this read. Empty for a derived resource.
+    #[serde(default)]
     pub permission: String,
     #[serde(default)]
     pub for_each: Option<FanOut>,
@@ -173,17 +203,118 @@ impl ResourceSpec {
     }
 
     /// The resources that must be read before this one: a fan-out's parent, a `read_if`'s
-    /// deciding resource.
+    /// deciding resource, a derived resource's inputs.
     pub fn depends_on(&self) -> impl Iterator<Item = &str> {
         let fan_out = self.for_each.as_ref().map(|f| f.resource.as_str());
         let read_if = self.read_if.as_ref().map(|r| r.resource.as_str());
-        fan_out.into_iter().chain(read_if)
+        let derived = self.derived_from.iter().map(String::as_str);
+        fan_out.into_iter().chain(read_if).chain(derived)
+    }
+
+    /// Computed by cloudkeur from other resources rather than read from a service.
+    pub fn is_derived(&self) -> bool {
+        !self.derived_from.is_empty()
+    }
+
+    /// A derived resource has no request of its own: no path, query, cmdlet, fan-out,
+    /// condition or permission, and it is a list (of rows); its inputs are the ones cloudkeur's
+    /// code derives it from, so the registry cannot claim other sources than are used.
+    fn validate_derived(&self, name: &str) -> Result<(), (String, &'static str)> {
+        let Some(inputs) = crate::google::derived_inputs(name) else {
+            return Err((
+                format!("resource '{name}': cloudkeur derives no resource of this name"),
+                "leave derived_from out and give the request, or name a resource cloudkeur derives (e.g. google_effective_settings)",
+            ));
+        };
+        let listed: Vec<&str> = self.derived_from.iter().map(String::as_str).collect();
+        if listed != inputs {
+            return Err((
+                format!(
+                    "resource '{name}': derived_from lists {listed:?}, but cloudkeur derives it from {inputs:?}"
+                ),
+                "list exactly the resources cloudkeur reads to derive it",
+            ));
+        }
+        if !self.path.is_empty()
+            || !self.query.is_empty()
+            || self.cmdlet.is_some()
+            || self.for_each.is_some()
+            || self.read_if.is_some()
+            || self.items.is_some()
+            || !self.permission.is_empty()
+            || self.kind != ResourceKind::Collection
+        {
+            return Err((
+                format!(
+                    "resource '{name}': a derived resource is not read, so it takes no path, query, cmdlet, for_each, read_if, items or permission"
+                ),
+                "keep title, service, kind: collection, derived_from and docs only",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A Google read: a path (Directory `/admin/directory/v1/...`, Policy API `/v1/policies`),
+    /// `{customer}` standing for the customer, `items` naming the member that holds a
+    /// collection's items, and no Graph-only options.
+    fn validate_google(&self, name: &str) -> Result<(), (String, &'static str)> {
+        match (self.kind, &self.items) {
+            (ResourceKind::Collection, None) => {
+                return Err((
+                    format!(
+                        "resource '{name}': a Google collection names the member that holds its items"
+                    ),
+                    "add `items: users` (or `items`, `policies`, … as the API's list response calls it)",
+                ));
+            }
+            (ResourceKind::Object, Some(_)) => {
+                return Err((
+                    format!("resource '{name}': a settings object has no items member"),
+                    "leave `items` out, or write `kind: collection`",
+                ));
+            }
+            _ => {}
+        }
+        if !self.fallback_on_400.is_empty() {
+            return Err((
+                format!("resource '{name}': fallback_on_400 is for Microsoft Graph's $top"),
+                "leave fallback_on_400 out; Google's page sizes are documented",
+            ));
+        }
+        Ok(())
     }
 
     /// The request form fits the service: a path for Graph and Teams, a cmdlet of that very
     /// service (and scalar parameters) for Exchange and Security & Compliance.
     fn validate_request(&self, name: &str) -> Result<(), (String, &'static str)> {
         let service = self.service;
+        if self.is_derived() {
+            return self.validate_derived(name);
+        }
+        if self.permission.is_empty() {
+            return Err((
+                format!("resource '{name}': no permission"),
+                "name the least-privileged permission (for Google, the read-only OAuth scope) that allows the read",
+            ));
+        }
+        if self.items.is_some() && service.vendor() != crate::vendor::Vendor::Google {
+            return Err((
+                format!("resource '{name}': `items` is for Google's list responses"),
+                "leave `items` out: a Microsoft collection is read from `value`",
+            ));
+        }
+        if service.vendor() == crate::vendor::Vendor::Google {
+            self.validate_google(name)?;
+        } else if self
+            .for_each
+            .as_ref()
+            .is_some_and(|f| f.id_prefix.is_some())
+        {
+            return Err((
+                format!("resource '{name}': for_each.id_prefix is for Google's prefixed names"),
+                "leave id_prefix out: Microsoft Graph ids are GUIDs",
+            ));
+        }
         if service.invokes_cmdlets() {
             let Some(cmdlet) = self.cmdlet else {
                 return Err((
@@ -418,6 +549,31 @@ impl Registry {
                         format!("resource '{name}': read_if.path is not valid JSONPath: {err}"),
                     )
                     .with_fix("write an RFC 9535 JSONPath such as $.value[?@.isMultipleDataLocationsForServicesEnabled == true]"));
+                }
+            }
+            for input in &spec.derived_from {
+                match self.resources.get(input) {
+                    None => {
+                        return Err(Diagnostic::new(
+                            file,
+                            at(),
+                            format!(
+                                "resource '{name}': derived_from names unknown resource '{input}'"
+                            ),
+                        )
+                        .with_fix("name a resource defined in this file"));
+                    }
+                    Some(input_spec) if input_spec.is_derived() => {
+                        return Err(Diagnostic::new(
+                            file,
+                            at(),
+                            format!(
+                                "resource '{name}': derived_from names '{input}', itself derived"
+                            ),
+                        )
+                        .with_fix("derive from resources that are read"));
+                    }
+                    Some(_) => {}
                 }
             }
             if let Some(cycle) = self.dependency_cycle(name) {
@@ -665,6 +821,74 @@ resources:
             json!("755adf71-9fd6-5248-b53e-b677544ec819"),
         ] {
             assert!(!is_group(&other), "{other}");
+        }
+    }
+
+    #[test]
+    fn a_google_read_names_its_items_and_a_derived_resource_what_cloudkeur_derives_it_from() {
+        let policies = "  google_policies:\n    title: t\n    service: google_policy\n    path: /v1/policies\n    kind: collection\n    items: policies\n    permission: https://www.googleapis.com/auth/cloud-identity.policies.readonly\n";
+        let units = "  google_org_units:\n    title: t\n    service: google_directory\n    path: /admin/directory/v1/customer/{customer}/orgunits\n    kind: collection\n    items: organizationUnits\n    permission: p\n  google_groups:\n    title: t\n    service: google_directory\n    path: /admin/directory/v1/groups\n    kind: collection\n    items: groups\n    permission: p\n";
+        let derived = |from: &str| {
+            format!(
+                "  google_effective_settings:\n    title: t\n    service: google_policy\n    kind: collection\n    derived_from: {from}\n"
+            )
+        };
+        let ok = parse(&format!(
+            "{policies}{units}{}",
+            derived("[google_policies, google_org_units, google_groups]")
+        ))
+        .unwrap();
+        let spec = ok.get("google_effective_settings").unwrap();
+        assert!(spec.is_derived());
+        assert_eq!(
+            spec.depends_on().collect::<Vec<_>>(),
+            ["google_policies", "google_org_units", "google_groups"]
+        );
+        for (extra, problem) in [
+            (
+                policies.replace("    items: policies\n", ""),
+                "names the member that holds its items",
+            ),
+            (
+                "  users2:\n    title: t\n    path: /v1.0/users\n    kind: collection\n    items: users\n    permission: User.Read.All\n".to_owned(),
+                "`items` is for Google's list responses",
+            ),
+            (
+                format!("{policies}{units}{}", derived("[google_policies, google_org_units]")),
+                "but cloudkeur derives it from",
+            ),
+            (
+                format!("{policies}{units}{}", derived("[google_policies, google_org_units, google_groups]").replace("derived_from", "path: /x\n    derived_from")),
+                "takes no path",
+            ),
+            (
+                "  mine:\n    title: t\n    kind: collection\n    derived_from: [organization]\n".to_owned(),
+                "cloudkeur derives no resource of this name",
+            ),
+            (
+                "  members:\n    title: t\n    path: /v1.0/groups/{id}/members\n    kind: collection\n    permission: p\n    for_each: {resource: groups, ids: \"$.value[*].id\", id_prefix: \"groups/\"}\n".to_owned(),
+                "id_prefix is for Google",
+            ),
+            (
+                "  nothing:\n    title: t\n    path: /v1.0/x\n    kind: object\n".to_owned(),
+                "no permission",
+            ),
+        ] {
+            let err = parse(&extra).unwrap_err();
+            assert!(err.contains(problem), "{extra}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_prefixed_fan_out_reads_only_values_with_the_prefix() {
+        let fan_out = FanOut {
+            resource: "google_policies".into(),
+            ids: "$.value[*].policyQuery.group".into(),
+            id_prefix: Some("groups/".into()),
+        };
+        assert_eq!(fan_out.id_of("groups/02xcytpi"), Some("02xcytpi"));
+        for skipped in ["", "groups/", "WORKSPACE_ALL_ADMIN_GROUP"] {
+            assert_eq!(fan_out.id_of(skipped), None, "{skipped}");
         }
     }
 

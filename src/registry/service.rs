@@ -5,6 +5,7 @@
 //! a closed, compiled-in list of read-only `Get-*` cmdlets: a registry naming any other string is
 //! refused when it loads, and no code can build a request for a cmdlet outside [`Cmdlet`].
 
+use crate::vendor::Vendor;
 use serde::Deserialize;
 use std::fmt;
 
@@ -21,14 +22,22 @@ pub enum Service {
     Compliance,
     /// Teams admin configuration API: `GET .../Skype.Policy/configurations/...`.
     Teams,
+    /// Google's Admin SDK Directory API: `GET https://admin.googleapis.com/admin/directory/v1/...`.
+    #[serde(rename = "google_directory")]
+    GoogleDirectory,
+    /// Google's Cloud Identity Policy API: `GET https://cloudidentity.googleapis.com/v1/policies`.
+    #[serde(rename = "google_policy")]
+    GooglePolicy,
 }
 
 impl Service {
-    pub const ALL: [Service; 4] = [
+    pub const ALL: [Service; 6] = [
         Service::Graph,
         Service::Exchange,
         Service::Compliance,
         Service::Teams,
+        Service::GoogleDirectory,
+        Service::GooglePolicy,
     ];
 
     /// The name used in `resources.yaml`, `--services` and reports.
@@ -38,6 +47,29 @@ impl Service {
             Service::Exchange => "exchange",
             Service::Compliance => "compliance",
             Service::Teams => "teams",
+            Service::GoogleDirectory => "google_directory",
+            Service::GooglePolicy => "google_policy",
+        }
+    }
+
+    /// The suite the service belongs to.
+    pub fn vendor(self) -> Vendor {
+        match self {
+            Service::Graph | Service::Exchange | Service::Compliance | Service::Teams => {
+                Vendor::Microsoft
+            }
+            Service::GoogleDirectory | Service::GooglePolicy => Vendor::Google,
+        }
+    }
+
+    /// The service's real origin. Google's two APIs live on two hosts; for tests one origin
+    /// (`--google-url`, part of the live scan) stands in for both, the paths unchanged (they do
+    /// not collide: `/admin/directory/v1/...` and `/v1/policies`).
+    pub fn google_origin(self) -> Option<&'static str> {
+        match self {
+            Service::GoogleDirectory => Some("https://admin.googleapis.com"),
+            Service::GooglePolicy => Some("https://cloudidentity.googleapis.com"),
+            _ => None,
         }
     }
 
@@ -48,6 +80,8 @@ impl Service {
             Service::Exchange => "Exchange Online",
             Service::Compliance => "Security & Compliance",
             Service::Teams => "Teams admin API",
+            Service::GoogleDirectory => "Admin SDK Directory API",
+            Service::GooglePolicy => "Cloud Identity Policy API",
         }
     }
 
@@ -157,6 +191,20 @@ mod tests {
         for cmdlet in Cmdlet::ALL {
             assert!(cmdlet.as_str().starts_with("Get-"), "{cmdlet}");
             assert!(cmdlet.service().invokes_cmdlets(), "{cmdlet}");
+        }
+    }
+
+    #[test]
+    fn every_service_names_its_vendor_and_google_services_their_origin() {
+        for service in Service::ALL {
+            let parsed: Service =
+                serde_json::from_value(serde_json::json!(service.as_str())).unwrap();
+            assert_eq!(parsed, service);
+            assert_eq!(
+                service.google_origin().is_some(),
+                service.vendor() == Vendor::Google,
+                "{service}"
+            );
         }
     }
 

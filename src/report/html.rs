@@ -72,9 +72,9 @@ footer { margin-top: 36px; font-size: 12px; color: var(--muted); border-top: 1px
 /// Fixed texts in the report language.
 struct Texts {
     kicker: &'static str,
-    heading: &'static str,
+    /// After the suite's name: "Google Workspace and the VTC guideline".
+    heading_after: &'static str,
     tenant: &'static str,
-    tenant_id: &'static str,
     collected: &'static str,
     scanned: &'static str,
     source: &'static str,
@@ -110,9 +110,8 @@ struct Texts {
 
 const NL: Texts = Texts {
     kicker: "Conformiteitsrapport",
-    heading: "Microsoft 365 en de VTC-richtlijn",
+    heading_after: "en de VTC-richtlijn",
     tenant: "Bestuur",
-    tenant_id: "Tenant-ID",
     collected: "Gegevens verzameld",
     scanned: "Scan uitgevoerd",
     source: "Bron",
@@ -148,9 +147,8 @@ const NL: Texts = Texts {
 
 const EN: Texts = Texts {
     kicker: "Compliance report",
-    heading: "Microsoft 365 and the VTC guideline",
+    heading_after: "and the VTC guideline",
     tenant: "Organisation",
-    tenant_id: "Tenant ID",
     collected: "Data collected",
     scanned: "Scan run",
     source: "Source",
@@ -433,6 +431,7 @@ fn waiver_table(report: &Report, texts: &Texts) -> Markup {
 fn control_section(
     finding: &Finding,
     catalog: &Catalog,
+    vendor: crate::vendor::Vendor,
     lang: Lang,
     texts: &Texts,
     max_items: usize,
@@ -450,7 +449,7 @@ fn control_section(
             }
             @if let Some(control) = control {
                 div.label { (texts.requirement) }
-                p { (control.requirement.get(lang)) }
+                p { (control.requirement_for(vendor).get(lang)) }
                 div.label { (texts.guideline) }
                 p { "§ " (control.guideline.section) }
                 blockquote { "“" (control.guideline.quote) "”" }
@@ -512,10 +511,10 @@ pub fn render_html(report: &Report, catalog: &Catalog, lang: Lang, max_items: us
                     header.doc {
                         p.kicker { (texts.kicker) }
                         h1 { (scan.tenant_name.as_deref().unwrap_or(&scan.tenant)) }
-                        p { (texts.heading) }
+                        p { (scan.vendor.suite()) " " (texts.heading_after) }
                         dl.meta {
                             dt { (texts.tenant) } dd { (scan.tenant_name.as_deref().unwrap_or("—")) }
-                            dt { (texts.tenant_id) } dd { code { (scan.tenant) } }
+                            dt { (scan.vendor.id_label(lang)) } dd { code { (scan.tenant) } }
                             dt { (texts.collected) } dd { (readable_time(&scan.collected_at)) }
                             dt { (texts.scanned) } dd { (readable_time(&scan.finished_at)) }
                             dt { (texts.source) } dd { (scan.source) }
@@ -561,7 +560,7 @@ pub fn render_html(report: &Report, catalog: &Catalog, lang: Lang, max_items: us
                     (waiver_table(report, texts))
                     h2 { (texts.controls) }
                     @for finding in sorted(report, catalog) {
-                        (control_section(finding, catalog, lang, texts, max_items))
+                        (control_section(finding, catalog, scan.vendor, lang, texts, max_items))
                     }
                     footer { (texts.footer) }
                 }

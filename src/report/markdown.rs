@@ -3,7 +3,10 @@
 //! the table or inject links, HTML or mentions. A finding names at most `max_items` of its
 //! items (`--max-items`), then how many more there are.
 
-use super::{more_items, names_of, short_snapshot_hash, shown_items, tenant_label, verdict_counts};
+use super::{
+    more_items, names_of, scanned_kind, short_snapshot_hash, shown_items, tenant_label,
+    verdict_counts,
+};
 use crate::findings::{Lang, Report};
 
 /// Escapes Markdown and inline HTML, and keeps a cell on one line.
@@ -36,8 +39,9 @@ pub fn render_markdown(report: &Report, lang: Lang, max_items: usize) -> String 
         (false, false) => "❌ not compliant",
     };
     out.push_str(&format!(
-        "### cloudkeur: {} — {status}\n\n",
-        escape(&tenant_label(report))
+        "### cloudkeur: {} — {status}\n\n{}\n\n",
+        escape(&tenant_label(report)),
+        scanned_kind(report)
     ));
     out.push_str(&format!(
         "{} `{}` · {} {} · snapshot `{}`\n\n",

@@ -137,6 +137,12 @@ pub(crate) fn tenant_label(report: &Report) -> String {
     }
 }
 
+/// "Microsoft 365 tenant", "Google Workspace customer": what was scanned, from the report.
+pub(crate) fn scanned_kind(report: &Report) -> String {
+    let vendor = report.scan.vendor;
+    format!("{} {}", vendor.suite(), vendor.organisation_term())
+}
+
 /// "2 fail, 29 pass": the verdicts that occur, for one-line summaries.
 pub(crate) fn verdict_counts(report: &Report) -> String {
     let counts: Vec<String> = report

@@ -198,7 +198,7 @@ fn event(report: &Report, finding: &Finding, time: i64, lang: Lang) -> Complianc
             log_name: report.schema.clone(),
         },
         cloud: Cloud {
-            provider: "Microsoft 365".to_owned(),
+            provider: scan.vendor.suite().to_owned(),
             account: Account {
                 uid: scan.tenant.clone(),
                 name: scan.tenant_name.clone(),
@@ -227,7 +227,7 @@ fn event(report: &Report, finding: &Finding, time: i64, lang: Lang) -> Complianc
             .map(|resource| ResourceDetails {
                 uid: format!("{}/{resource}", scan.tenant),
                 name: resource.clone(),
-                kind: "Microsoft 365 setting".to_owned(),
+                kind: format!("{} setting", scan.vendor.suite()),
             })
             .collect(),
         unmapped: Unmapped {

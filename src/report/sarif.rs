@@ -38,11 +38,16 @@ fn property_bag(tags: Vec<String>, properties: BTreeMap<String, Value>) -> sarif
         .build()
 }
 
-fn rule(finding: &Finding, catalog: &Catalog, lang: Lang) -> sarif::ReportingDescriptor {
+fn rule(
+    finding: &Finding,
+    catalog: &Catalog,
+    vendor: crate::vendor::Vendor,
+    lang: Lang,
+) -> sarif::ReportingDescriptor {
     let control = catalog.get(&finding.control);
     let requirement = control.map_or_else(
         || finding.title.get(lang).to_owned(),
-        |c| c.requirement.get(lang).to_owned(),
+        |c| c.requirement_for(vendor).get(lang).to_owned(),
     );
     let area = super::area_of(catalog, &finding.control);
     let mut tags = vec![
@@ -157,7 +162,7 @@ pub fn render_sarif(report: &Report, catalog: &Catalog, lang: Lang) -> String {
     let rules: Vec<sarif::ReportingDescriptor> = report
         .findings
         .iter()
-        .map(|finding| rule(finding, catalog, lang))
+        .map(|finding| rule(finding, catalog, report.scan.vendor, lang))
         .collect();
     let results: Vec<sarif::Result> = report
         .findings

@@ -1,7 +1,7 @@
 //! The terminal table: one row per finding, verdict first, fitting the given width. Every text
 //! from the report passes through `terminal::inert`: tenant data must not drive the terminal.
 
-use super::{RenderOptions, short_snapshot_hash, tenant_label, verdict_counts};
+use super::{RenderOptions, scanned_kind, short_snapshot_hash, tenant_label, verdict_counts};
 use crate::findings::{Finding, Report, Verdict};
 use crate::terminal::inert;
 use tabled::settings::object::Cell;
@@ -127,8 +127,9 @@ pub fn render_table(report: &Report, options: &RenderOptions) -> String {
         "NOT compliant"
     };
     format!(
-        "cloudkeur {} · tenant {tenant} · collected {} · snapshot sha256 {}\n{table}\n{} finding{}: {} · {status}\n",
+        "cloudkeur {} · {} {tenant} · collected {} · snapshot sha256 {}\n{table}\n{} finding{}: {} · {status}\n",
         inert(&report.tool.version),
+        scanned_kind(report),
         inert(&scan.collected_at),
         short_snapshot_hash(report),
         report.summary.total,

@@ -1,5 +1,6 @@
 //! The snapshot directory's `manifest.json`: what was read, how it went, and each file's hash.
 
+use crate::vendor::Vendor;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -10,6 +11,11 @@ pub const SNAPSHOT_FORMAT: &str = "cloudkeur.snapshot/v1";
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub format: String,
+    /// The suite the snapshot was read from. Absent means Microsoft 365, so snapshots written
+    /// before there were two vendors read as before (and a Microsoft snapshot is written
+    /// without it, so older cloudkeur versions still read it).
+    #[serde(default, skip_serializing_if = "Vendor::is_default")]
+    pub vendor: Vendor,
     pub tenant_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_name: Option<String>,

@@ -23,6 +23,7 @@ pub use write::{
 };
 
 use crate::registry::ResourceKind;
+use crate::vendor::Vendor;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -66,15 +67,27 @@ pub enum ResourceData {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     pub meta: SnapshotMeta,
+    /// The suite it was read from (the manifest's `vendor`): only that vendor's policies judge it.
+    vendor: Vendor,
     resources: BTreeMap<String, ResourceData>,
 }
 
 impl Snapshot {
+    /// An empty snapshot of a Microsoft 365 tenant (see [`Snapshot::set_vendor`]).
     pub fn new(meta: SnapshotMeta) -> Self {
         Snapshot {
             meta,
+            vendor: Vendor::default(),
             resources: BTreeMap::new(),
         }
+    }
+
+    pub fn vendor(&self) -> Vendor {
+        self.vendor
+    }
+
+    pub fn set_vendor(&mut self, vendor: Vendor) {
+        self.vendor = vendor;
     }
 
     /// Adds a resource body as received, reading a wrapped single object like a plain one.

@@ -53,12 +53,14 @@ pub fn read_dir(
         collected_at: manifest.collected_at.clone(),
         manifest_sha256: sha256_hex(&manifest_bytes),
     });
+    snapshot.set_vendor(manifest.vendor);
     // Largest first, so the big collections start at once and the small ones fill in.
     let mut reads: Vec<_> = wanted
         .iter()
         .filter_map(|(name, projection)| {
             let entry = manifest.resources.get(name)?;
-            let spec = registry.get(name)?;
+            // A derived resource is made from the others at evaluation, never read.
+            let spec = registry.get(name).filter(|spec| !spec.is_derived())?;
             Some((name, projection, entry, spec))
         })
         .collect();

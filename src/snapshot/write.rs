@@ -14,6 +14,7 @@ use super::{Snapshot, SnapshotMeta, Wanted};
 use crate::digest::sha256_hex;
 use crate::input_file::{Limit, read_inside};
 use crate::registry::Registry;
+use crate::vendor::Vendor;
 use rayon::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -122,20 +123,26 @@ pub fn encode_owned(collection: Collection) -> EncodedSnapshot {
     }
     let manifest = Manifest {
         format: SNAPSHOT_FORMAT.to_owned(),
+        vendor: Vendor::default(),
         tenant_id,
         tenant_name,
         source,
         collected_at,
         resources: entries,
     };
-    let mut manifest_bytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
-    manifest_bytes.push(b'\n');
     EncodedSnapshot {
+        manifest_bytes: manifest_bytes(&manifest),
         manifest,
-        manifest_bytes,
         files,
         bodies,
     }
+}
+
+/// The manifest as its file holds it: pretty JSON and a newline.
+fn manifest_bytes(manifest: &Manifest) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(manifest).unwrap_or_default();
+    bytes.push(b'\n');
+    bytes
 }
 
 /// A resource's manifest entry, and the body its file holds (for a resource that was read).
@@ -226,6 +233,14 @@ impl Write for HashWriter {
 }
 
 impl EncodedSnapshot {
+    /// The same snapshot, its manifest naming `vendor`: a connector of that vendor's services
+    /// says so once, and every reader of the snapshot evaluates that vendor's policies.
+    pub fn with_vendor(mut self, vendor: Vendor) -> Self {
+        self.manifest.vendor = vendor;
+        self.manifest_bytes = manifest_bytes(&self.manifest);
+        self
+    }
+
     /// The snapshot as `read_dir` would read it back from the written directory: same bodies,
     /// same unreadable reasons, same manifest hash. So a live scan and `--offline` on its
     /// snapshot give the same findings.
@@ -264,6 +279,7 @@ impl EncodedSnapshot {
             collected_at: self.manifest.collected_at.clone(),
             manifest_sha256: sha256_hex(&self.manifest_bytes),
         });
+        snapshot.set_vendor(self.manifest.vendor);
         for (name, projection) in wanted {
             let (Some(entry), Some(spec)) = (self.manifest.resources.get(name), registry.get(name))
             else {
@@ -499,6 +515,30 @@ mod tests {
             collected_at: "2026-11-20T06:00:00Z".into(),
             resources,
         }
+    }
+
+    #[test]
+    fn the_manifest_names_a_vendor_other_than_microsoft_and_reads_it_back() {
+        let pack = crate::policy::PolicyPack::load(&crate::policy::PackSource::BuiltIn).unwrap();
+        let wanted = crate::snapshot::whole(["report_settings".to_owned()].iter());
+        let microsoft = encode(&collection());
+        // Left out for Microsoft, so cloudkeur versions without vendors still read it.
+        let text = String::from_utf8(microsoft.manifest_bytes.clone()).unwrap();
+        assert!(!text.contains("vendor"), "{text}");
+        assert_eq!(
+            microsoft.to_snapshot(&pack.registry, &wanted).vendor(),
+            Vendor::Microsoft
+        );
+        let google = encode(&collection()).with_vendor(Vendor::Google);
+        let text = String::from_utf8(google.manifest_bytes.clone()).unwrap();
+        assert!(text.contains("\"vendor\": \"google\""), "{text}");
+        let parent = std::env::temp_dir().join(format!("ck-vendor-{}", uuid::Uuid::new_v4()));
+        let dir = parent.join("snap");
+        google.write_dir(&dir).unwrap();
+        let read = crate::snapshot::read_dir(&dir, &pack.registry, &wanted).unwrap();
+        assert_eq!(read.vendor(), Vendor::Google);
+        assert_eq!(read, google.to_snapshot(&pack.registry, &wanted));
+        let _ = std::fs::remove_dir_all(&parent);
     }
 
     #[test]

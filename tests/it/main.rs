@@ -4,6 +4,8 @@
 //! The helpers in `tests/support/` are compiled once for all of them (`examples/bench.rs` includes
 //! the simulator and the tenant generator from there too).
 
+#[path = "../support/google_sim.rs"]
+mod google_sim;
 #[path = "../support/graph_sim.rs"]
 mod graph_sim;
 #[path = "../support/mod.rs"]
@@ -20,8 +22,10 @@ mod cli_exit_codes;
 mod deploy_files;
 mod evidence_file;
 mod fault_injection;
+mod google_fixtures;
 mod hostile_input;
 mod identities;
+mod live_google;
 mod live_graph;
 mod live_services;
 mod measured_else_declared;
@@ -35,4 +39,5 @@ mod several_tenants;
 mod shipped_policies;
 mod snapshot_faults;
 mod tenant_settings;
+mod vendors;
 mod waivers;

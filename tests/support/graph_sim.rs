@@ -586,6 +586,9 @@ impl SimGraph {
             Service::Exchange => Origin::Exchange,
             Service::Compliance => Origin::Compliance,
             Service::Teams => Origin::Teams,
+            Service::GoogleDirectory | Service::GooglePolicy => {
+                panic!("the simulated Microsoft 365 has no {service}")
+            }
         })
     }
 
@@ -1154,6 +1157,7 @@ fn token(sim: &Sim, form: &[(String, String)], raw: &[u8]) -> Response {
             Service::Exchange => Origin::Exchange,
             Service::Compliance => Origin::Compliance,
             Service::Teams => Origin::Teams,
+            Service::GoogleDirectory | Service::GooglePolicy => return false,
         };
         sim.scope_of(origin) == scope
     });

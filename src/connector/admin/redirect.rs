@@ -25,7 +25,7 @@ pub fn known_suffixes(service: Service) -> &'static [&'static str] {
             "admin.protection.outlook.com",
             "ps.compliance.protection.outlook.com",
         ],
-        Service::Graph | Service::Teams => &[],
+        Service::Graph | Service::Teams | Service::GoogleDirectory | Service::GooglePolicy => &[],
     }
 }
 

@@ -1,12 +1,14 @@
 //! The transport seam: the one narrow interface through which every request leaves cloudkeur.
 //!
 //! A [`Request`] can only be one of the shapes cloudkeur sends: a `GET` with a bearer token
-//! ([`Request::Read`]), the token request form `POST` ([`Request::Token`]), or an admin API's
+//! ([`Request::Read`]), the token request form `POST` ([`Request::Token`]), an admin API's
 //! `InvokeCommand` `POST` of a read-only cmdlet ([`Request::Invoke`], whose body is built from an
-//! [`Invocation`], itself made only from a [`crate::registry::Cmdlet`]). It has no method, no
-//! free headers and no free body, so a request that writes to a tenant cannot be expressed,
-//! whichever [`Transport`] carries it; [`Request::into_http`] is the one place that says which
-//! HTTP request each shape is. A transport answers with the status, the headers and the body as a
+//! [`Invocation`], itself made only from a [`crate::registry::Cmdlet`]), or Google IAM
+//! Credentials' `signJwt` JSON `POST` ([`Request::SignJwt`], whose URL and body only
+//! [`SignJwt::new`] makes). It has no method, no free headers and no free body, so a request that
+//! writes to a tenant cannot be expressed, whichever [`Transport`] carries it;
+//! [`Request::into_http`] is the one place that says which HTTP request each shape is. A
+//! transport answers with the status, the headers and the body as a
 //! stream of chunks ([`Body`]), which the layers above read with a size cap.
 //!
 //! [`http::HttpTransport`] carries requests over the network and is the only code in cloudkeur
@@ -69,6 +71,11 @@ pub enum Request {
         invocation: Invocation,
         anchor: Option<Anchor>,
     },
+    /// `POST …/v1/projects/-/serviceAccounts/{email}:signJwt` with a bearer token and the JSON
+    /// body `{"delegates": [], "payload": …}`: Google's IAM Credentials API signs a JWT for a
+    /// keyless (workload identity) service account. It signs and changes nothing; the URL and
+    /// the body can only be made by [`SignJwt::new`].
+    SignJwt(SignJwt),
 }
 
 /// A request as HTTP: what every transport sends, and all it sends.
@@ -89,6 +96,7 @@ impl Request {
             Request::Read { url, .. }
             | Request::Token { url, .. }
             | Request::Invoke { url, .. } => url,
+            Request::SignJwt(sign) => &sign.url,
         }
     }
 
@@ -145,6 +153,15 @@ impl Request {
                 }
                 (Method::POST, url, Bytes::from(invocation.body()))
             }
+            Request::SignJwt(SignJwt {
+                url,
+                bearer: token,
+                body,
+            }) => {
+                bearer(&mut headers, &token)?;
+                headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                (Method::POST, url, Bytes::from(body.expose().to_owned()))
+            }
         };
         Ok(HttpRequest {
             method,
@@ -152,6 +169,57 @@ impl Request {
             headers,
             body,
         })
+    }
+}
+
+/// The one JSON `POST` cloudkeur sends: IAM Credentials' `signJwt` for a service account.
+#[derive(Debug, Clone)]
+pub struct SignJwt {
+    url: Url,
+    bearer: Secret,
+    body: Secret,
+}
+
+impl SignJwt {
+    /// The request on `origin` (the IAM Credentials API, `https://iamcredentials.googleapis.com`)
+    /// for `service_account` (an email), signing `payload` (JWT claims). Refused when the
+    /// account is not an email that fits in the path as it is.
+    pub fn new(
+        origin: &Url,
+        service_account: &str,
+        bearer: Secret,
+        payload: &serde_json::Value,
+    ) -> Result<SignJwt, TransportError> {
+        let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@');
+        if service_account.split('@').count() != 2 || !service_account.chars().all(plain) {
+            return Err(TransportError::Refused(
+                "a service account that is not an email address".into(),
+            ));
+        }
+        let url = origin
+            .join(&format!(
+                "/v1/projects/-/serviceAccounts/{service_account}:signJwt"
+            ))
+            .map_err(|err| TransportError::Refused(format!("a signJwt URL: {err}")))?;
+        let body = serde_json::json!({"delegates": [], "payload": payload.to_string()});
+        Ok(SignJwt {
+            url,
+            bearer,
+            body: Secret::new(body.to_string()),
+        })
+    }
+
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    pub fn bearer(&self) -> &Secret {
+        &self.bearer
+    }
+
+    /// The JSON body (it names the administrator impersonated: kept out of logs).
+    pub fn body(&self) -> &Secret {
+        &self.body
     }
 }
 
@@ -356,6 +424,39 @@ mod tests {
         assert_eq!(exact.read_to_end(5, Some(5)).await.unwrap(), b"12345");
         let over = Body::from_chunks(vec![Ok(Bytes::from("123")), Ok(Bytes::from("456"))]);
         assert!(over.read_to_end(5, None).await.is_err());
+    }
+
+    #[test]
+    fn sign_jwt_goes_only_to_one_service_accounts_sign_jwt_path() {
+        let origin = Url::parse("https://iamcredentials.googleapis.com").unwrap();
+        let payload = serde_json::json!({"iss": "a@b.iam.gserviceaccount.com", "sub": "admin@school.example"});
+        let sign = SignJwt::new(
+            &origin,
+            "scanner@project.iam.gserviceaccount.com",
+            Secret::new("t"),
+            &payload,
+        )
+        .unwrap();
+        assert_eq!(
+            sign.url().as_str(),
+            "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/scanner@project.iam.gserviceaccount.com:signJwt"
+        );
+        let body: serde_json::Value = serde_json::from_str(sign.body().expose()).unwrap();
+        assert_eq!(body["delegates"], serde_json::json!([]));
+        assert_eq!(body["payload"], payload.to_string());
+        for bad in [
+            "no-at-sign",
+            "a@b/../../x@y",
+            "a@b?x=1",
+            "a@b#f",
+            "a b@c",
+            "a@b@c",
+        ] {
+            assert!(
+                SignJwt::new(&origin, bad, Secret::new("t"), &payload).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[tokio::test]

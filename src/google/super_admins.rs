@@ -1,0 +1,191 @@
+//! Who holds Google Workspace's super administrator role ([`super::SUPER_ADMINS`]), derived from
+//! the Directory API: accounts flagged `isAdmin` ("Indicates a user with super administrator
+//! privileges"), and every principal assigned a role whose `isSuperAdminRole` is true — a user,
+//! each member of a group (nested members included), or anything else (a service account's
+//! `uniqueId`). One row per principal, however many ways it holds the role:
+//!
+//! ```json
+//! {"id": "1147…", "email": "beheer@school.example", "label": "beheer@school.example",
+//!  "principal": "user", "active": true, "in_customer_domains": true,
+//!  "via": ["isAdmin", "role assignment", "group ict@school.example"]}
+//! ```
+//! `principal` is `user` for an account in `google_users`, else `other` (a service account, or an
+//! id that is no account of the customer). `in_customer_domains` says whether the account's
+//! domain is one of the customer's verified domains or domain aliases; it is absent when the
+//! principal has no email. Sources: users.list, roles.list, roleAssignments.list,
+//! members.list, domains.list (<https://developers.google.com/workspace/admin/directory/reference/rest>).
+
+use super::{DOMAINS, ROLE_ASSIGNMENTS, ROLE_GROUP_MEMBERS, ROLES, USERS};
+use crate::snapshot::{ResourceData, Snapshot};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn body<'a>(snapshot: &'a Snapshot, name: &str) -> Result<&'a Value, String> {
+    match snapshot.resource(name) {
+        Some(ResourceData::Read(body)) => Ok(body),
+        // Refused (a scope not granted) or not read: the view cannot be made, so every control
+        // on it is an error, never a pass on what was not seen.
+        Some(ResourceData::Unreadable(reason) | ResourceData::Unavailable(reason)) => {
+            Err(reason.clone())
+        }
+        None => Err(format!("{name} was not collected")),
+    }
+}
+
+fn items<'a>(snapshot: &'a Snapshot, name: &str) -> Result<&'a [Value], String> {
+    body(snapshot, name)?
+        .get("value")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .ok_or_else(|| format!("{name} has no `value` list"))
+}
+
+fn text<'a>(item: &'a Value, member: &str) -> Option<&'a str> {
+    item.get(member).and_then(Value::as_str)
+}
+
+/// One holder of the role while it is being assembled.
+#[derive(Default)]
+struct Holder {
+    email: Option<String>,
+    principal: &'static str,
+    active: bool,
+    via: BTreeSet<String>,
+}
+
+/// The rows, or why they cannot be told (any input unreadable, a super-admin role's group
+/// whose members were not read: a holder nobody saw could change the count).
+pub fn derive(snapshot: &Snapshot) -> Result<Value, String> {
+    let users = items(snapshot, USERS)?;
+    let by_id: BTreeMap<&str, &Value> = users
+        .iter()
+        .filter_map(|u| Some((text(u, "id")?, u)))
+        .collect();
+    let domains = customer_domains(items(snapshot, DOMAINS)?);
+    let super_roles: BTreeSet<&str> = items(snapshot, ROLES)?
+        .iter()
+        .filter(|r| r.get("isSuperAdminRole").and_then(Value::as_bool) == Some(true))
+        .filter_map(|r| text(r, "roleId"))
+        .collect();
+    let mut holders: BTreeMap<String, Holder> = BTreeMap::new();
+    let add = |id: &str, via: String, holders: &mut BTreeMap<String, Holder>| {
+        let holder = holders.entry(id.to_owned()).or_default();
+        match by_id.get(id) {
+            Some(user) => {
+                holder.email = text(user, "primaryEmail").map(str::to_owned);
+                holder.principal = "user";
+                holder.active = user.get("suspended").and_then(Value::as_bool) != Some(true)
+                    && user.get("archived").and_then(Value::as_bool) != Some(true);
+            }
+            None => {
+                holder.principal = "other";
+                holder.active = true;
+            }
+        }
+        holder.via.insert(via);
+    };
+    for user in users {
+        match user.get("isAdmin") {
+            Some(Value::Bool(true)) => {
+                if let Some(id) = text(user, "id") {
+                    add(id, "isAdmin".into(), &mut holders);
+                }
+            }
+            Some(Value::Bool(false)) => {}
+            _ => {
+                return Err(format!(
+                    "{USERS}: an account does not say whether it is a super administrator (isAdmin absent)"
+                ));
+            }
+        }
+    }
+    let members = body(snapshot, ROLE_GROUP_MEMBERS).ok();
+    for assignment in items(snapshot, ROLE_ASSIGNMENTS)? {
+        let Some(role) = text(assignment, "roleId") else {
+            return Err(format!("{ROLE_ASSIGNMENTS}: an assignment has no roleId"));
+        };
+        if !super_roles.contains(role) {
+            continue;
+        }
+        let assignee = text(assignment, "assignedTo").ok_or_else(|| {
+            format!("{ROLE_ASSIGNMENTS}: a super administrator assignment has no assignedTo")
+        })?;
+        let kind = text(assignment, "assigneeType").map(str::to_ascii_lowercase);
+        if kind.as_deref() == Some("group") {
+            let list = members
+                .and_then(|m| m.get(assignee))
+                .and_then(|m| m.get("value"))
+                .and_then(Value::as_array)
+                .ok_or_else(|| {
+                    format!(
+                        "the members of group {assignee}, which holds the super administrator role, were not read ({ROLE_GROUP_MEMBERS})"
+                    )
+                })?;
+            let group = by_group_email(snapshot, assignee).unwrap_or_else(|| assignee.to_owned());
+            for member in list {
+                if text(member, "type").is_some_and(|t| !t.eq_ignore_ascii_case("user")) {
+                    // Nested groups: their users are listed too (includeDerivedMembership).
+                    continue;
+                }
+                if let Some(id) = text(member, "id") {
+                    add(id, format!("group {group}"), &mut holders);
+                }
+            }
+        } else {
+            add(assignee, "role assignment".into(), &mut holders);
+        }
+    }
+    let rows: Vec<Value> = holders
+        .into_iter()
+        .map(|(id, holder)| {
+            let label = holder.email.clone().unwrap_or_else(|| id.clone());
+            let mut row = json!({
+                "id": id,
+                "label": label,
+                "principal": holder.principal,
+                "active": holder.active,
+                "via": holder.via.into_iter().collect::<Vec<_>>(),
+            });
+            if let Some(email) = &holder.email {
+                row["email"] = json!(email);
+                let domain = email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+                row["in_customer_domains"] = json!(domain.is_some_and(|d| domains.contains(&d)));
+            }
+            row
+        })
+        .collect();
+    Ok(json!({ "value": rows }))
+}
+
+/// The customer's verified domains and domain aliases, lower case.
+fn customer_domains(domains: &[Value]) -> BTreeSet<String> {
+    let verified = |v: &Value| v.get("verified").and_then(Value::as_bool) == Some(true);
+    let mut out = BTreeSet::new();
+    for domain in domains.iter().filter(|d| verified(d)) {
+        if let Some(name) = text(domain, "domainName") {
+            out.insert(name.to_ascii_lowercase());
+        }
+        for alias in domain
+            .get("domainAliases")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|a| verified(a))
+        {
+            if let Some(name) = text(alias, "domainAliasName") {
+                out.insert(name.to_ascii_lowercase());
+            }
+        }
+    }
+    out
+}
+
+/// A group's email from `google_groups`, for the `via` note.
+fn by_group_email(snapshot: &Snapshot, id: &str) -> Option<String> {
+    items(snapshot, super::GROUPS)
+        .ok()?
+        .iter()
+        .find(|g| text(g, "id") == Some(id))
+        .and_then(|g| text(g, "email"))
+        .map(str::to_owned)
+}
