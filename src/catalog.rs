@@ -21,6 +21,10 @@ pub enum ControlKind {
     Evidence,
     /// Read from the tenant and completed by a declaration.
     Mixed,
+    /// Read from the tenant; a declaration stands in only when the service cannot be read
+    /// (no licence, no role), and never overrules a measurement.
+    #[serde(rename = "measured_else_declared")]
+    MeasuredElseDeclared,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

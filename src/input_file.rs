@@ -281,8 +281,10 @@ fn kind_of(meta: &Metadata) -> &'static str {
     "a special file"
 }
 
-/// Opens for reading without waiting for a writer (a FIFO's open blocks otherwise) and
-/// without following a symbolic link in the last component.
+/// Opens for reading without waiting for a writer (a FIFO's open blocks otherwise). Symbolic
+/// links were resolved before (and checked to stay inside for [`read_inside`]); a component
+/// swapped for a link between that check and this open is the one race left (`openat2` with
+/// `RESOLVE_BENEATH` would close it, on Linux only).
 fn open_without_blocking(path: &Path) -> Result<File, InputFileError> {
     let mut options = std::fs::OpenOptions::new();
     options.read(true);

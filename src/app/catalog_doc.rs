@@ -56,6 +56,9 @@ fn kind_text(kind: ControlKind) -> &'static str {
         ControlKind::Automated => "automated (read from the tenant)",
         ControlKind::Evidence => "evidence (declared by the operator)",
         ControlKind::Mixed => "mixed (read from the tenant, completed by a declaration)",
+        ControlKind::MeasuredElseDeclared => {
+            "measured, else declared (read from the tenant; the declaration counts only when the service cannot be read)"
+        }
     }
 }
 

@@ -147,7 +147,7 @@ impl Compiler<'_> {
         self.check_vendors(&raw, &vendors, &resources)?;
         if let (Some(rule), Some(need)) = (&rule, evidence.as_mut()) {
             need.direct = rule.reads_evidence(true);
-            if has_fallback(rule) && !need.optional {
+            if rule.has_fallback() && !need.optional {
                 let at = raw
                     .evidence
                     .as_ref()
@@ -1188,21 +1188,6 @@ fn fails_on_nothing(assertion: &Assertion, allow_empty: bool) -> bool {
             matches!(min, Some(Operand::Literal(n)) if n.as_u64().is_some_and(|n| n >= 1))
         }
         Assertion::Only(_) | Assertion::OnlyMembers(_) | Assertion::None(_) => false,
-    }
-}
-
-/// Whether a rule has a `measured`/`declared` node anywhere.
-fn has_fallback(rule: &Rule) -> bool {
-    match rule {
-        Rule::AllOf { rules, .. } | Rule::AnyOf { rules, .. } => rules.iter().any(has_fallback),
-        Rule::Not { rule, .. } => has_fallback(rule),
-        Rule::Fallback(_) => true,
-        Rule::Check(check) => match &check.assertion {
-            Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
-                has_fallback(rule)
-            }
-            _ => false,
-        },
     }
 }
 

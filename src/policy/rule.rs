@@ -536,6 +536,24 @@ pub(super) fn service_title(service: Service) -> &'static str {
 }
 
 impl Rule {
+    /// Whether a `measured:`/`declared:` node sits anywhere in the rule: the control is read from
+    /// the tenant, and the declaration stands in only when the service cannot be read.
+    pub fn has_fallback(&self) -> bool {
+        match self {
+            Rule::AllOf { rules, .. } | Rule::AnyOf { rules, .. } => {
+                rules.iter().any(Rule::has_fallback)
+            }
+            Rule::Not { rule, .. } => rule.has_fallback(),
+            Rule::Fallback(_) => true,
+            Rule::Check(check) => match &check.assertion {
+                Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
+                    rule.has_fallback()
+                }
+                _ => false,
+            },
+        }
+    }
+
     /// A check marked `note: true`: reported, never deciding.
     pub(super) fn is_note(&self) -> bool {
         matches!(self, Rule::Check(check) if check.note)

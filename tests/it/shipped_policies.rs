@@ -58,3 +58,45 @@ fn policy_test_command_runs_the_same_examples() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains(" 0 failed"));
 }
+
+/// The catalogue's `kind` (what `policy list` and docs/controls.md tell the DPO about how a control
+/// is proven) says what its policies do, for every vendor: no rule is `evidence`, a rule with a
+/// `measured:`/`declared:` node is `measured_else_declared`, a rule completed by a required
+/// declaration is `mixed`, a rule alone is `automated`.
+#[test]
+fn every_controls_kind_says_how_its_policies_prove_it() {
+    use cloudkeur::catalog::ControlKind;
+    let pack = PolicyPack::load(&PackSource::BuiltIn)
+        .unwrap_or_else(|e| panic!("built-in pack loads: {e}"));
+    let mut wrong = Vec::new();
+    let mut judged = 0;
+    for policy in pack.policies.iter().filter(|p| p.not_applicable.is_none()) {
+        let control = pack.catalog.get(&policy.control).unwrap_or_else(|| {
+            panic!("{}: control {} in the catalogue", policy.id, policy.control)
+        });
+        // A rule over the declaration and the settings alone reads nothing from the tenant.
+        let reads_tenant = policy
+            .resources
+            .iter()
+            .any(|r| r != "evidence" && r != "settings");
+        let shown = match (&policy.rule, &policy.evidence) {
+            (None, _) => ControlKind::Evidence,
+            (Some(_), _) if !reads_tenant => ControlKind::Evidence,
+            (Some(rule), _) if rule.has_fallback() => ControlKind::MeasuredElseDeclared,
+            (Some(_), Some(_)) => ControlKind::Mixed,
+            (Some(_), None) => ControlKind::Automated,
+        };
+        for vendor in &policy.vendors {
+            judged += 1;
+            let said = control.kind_for(*vendor);
+            if said != shown {
+                wrong.push(format!(
+                    "{} ({vendor:?}): the catalogue says {said:?}, the policy is {shown:?}",
+                    policy.id
+                ));
+            }
+        }
+    }
+    assert!(judged >= 31, "only {judged} policies judged");
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
