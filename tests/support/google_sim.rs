@@ -7,6 +7,9 @@
 //! account's key (or by the simulator's own key for `signJwt`), `aud` Google's token endpoint,
 //! at most an hour long, `sub` a user of the customer, every scope delegated and read-only; API
 //! requests carry a token whose scopes cover the resource. Every request is logged.
+//!
+//! [`SimGoogle::serve`] also serves it over TCP on 127.0.0.1, for the end-to-end tests of the
+//! `cloudkeur` binary: the same answers, and any method but GET and POST logged and refused.
 #![allow(dead_code)]
 
 use bytes::Bytes;
@@ -619,6 +622,92 @@ fn fault_answer(fault: &Fault) -> Answer {
         Fault::NotJson => Answer::Now(200, vec![], b"<html>Service error</html>".to_vec()),
         Fault::Stall => Answer::Stall,
     }
+}
+
+impl SimGoogle {
+    /// Serves the simulator over HTTP on 127.0.0.1 (a port of its own) until the test process
+    /// ends; returns its origin, `http://127.0.0.1:PORT`. Every path of real Google is served
+    /// there: the APIs, `/token`, STS's `/v1/token` and IAM Credentials' `…:signJwt`.
+    pub fn serve(self: &Arc<Self>) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let sim = Arc::clone(self);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let app = axum::Router::new().fallback(handle_http).with_state(sim);
+                let _ = axum::serve(listener, app).await;
+            });
+        });
+        format!("http://127.0.0.1:{port}")
+    }
+}
+
+/// One HTTP request to the served simulator: the request shapes cloudkeur's transport sends
+/// (a GET with a bearer token, the token form POST, the signJwt JSON POST), answered as in
+/// process; anything else is logged and refused.
+async fn handle_http(
+    axum::extract::State(sim): axum::extract::State<Arc<SimGoogle>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let url = reqwest::Url::parse(&format!("http://127.0.0.1{uri}")).expect("a URL");
+    let bearer = Secret::new(
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default(),
+    );
+    let text = Secret::new(String::from_utf8_lossy(&body).into_owned());
+    let answer = match method.as_str() {
+        "GET" => sim.get(&url, &bearer),
+        "POST" if url.path().ends_with(":signJwt") => sim.sign_jwt(&url, &bearer, &text),
+        "POST" => sim.token(&url, &text),
+        other => {
+            sim.log_request(Logged {
+                method: match other {
+                    "PUT" => "PUT",
+                    "PATCH" => "PATCH",
+                    "DELETE" => "DELETE",
+                    _ => "OTHER",
+                },
+                path: url.path().to_owned(),
+                query: url.query().map(str::to_owned),
+                content_type: None,
+                scopes: Vec::new(),
+                subject: None,
+            });
+            json_answer(
+                405,
+                json!({"error": {"code": 405, "message": "Method Not Allowed", "status": "UNAVAILABLE"}}),
+            )
+        }
+    };
+    let (status, headers, body) = match answer {
+        Answer::Now(status, headers, body) => (status, headers, body),
+        Answer::Stall => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            (504, Vec::new(), Vec::new())
+        }
+    };
+    let mut response = axum::response::Response::new(axum::body::Body::from(body));
+    *response.status_mut() =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
+    for (name, value) in headers {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 impl Transport for SimGoogle {
