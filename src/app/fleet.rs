@@ -405,6 +405,21 @@ pub(super) fn run(args: &ScanArgs) -> Result<Outcome, Error> {
             "--all prints a summary: --format table or json; each tenant's report is JSON in --reports-dir".into(),
         ));
     }
+    // Who is scanned, and as whom, is per entry; a flag for it would be silently ignored.
+    let per_entry: Vec<&str> = [
+        ("--vendor", args.vendor.is_some()),
+        ("--customer", args.google.customer.is_some()),
+        ("--google-admin", args.google.google_admin.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, given)| given.then_some(flag))
+    .collect();
+    if !per_entry.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} cannot be used with --all: each entry of the tenants file names its vendor (`vendor: google`), and a Google entry its `customer` and `admin`",
+            per_entry.join(", ")
+        )));
+    }
     let entries = load(file)?;
     let (pack, all_policies) = super::plan::load_pack(args)?;
     let shared = Shared {

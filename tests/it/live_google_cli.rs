@@ -328,7 +328,7 @@ fn plain_http_to_a_host_that_is_not_loopback_is_refused() {
 fn flags_of_the_other_vendor_are_refused_in_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let (key_path, _, _) = write_key_file(dir.path());
-    let mut cmd = live_cmd("https://google.example", &key_path);
+    let mut cmd = live_cmd("http://127.0.0.1:9", &key_path);
     cmd.args(["--graph-url", "https://graph.example", "--tenant", "t"]);
     assert_usage_error(&mut cmd, &["--tenant", "--graph-url", "Microsoft 365"]);
     let mut cmd = cloudkeur();
@@ -360,7 +360,7 @@ fn flags_of_the_other_vendor_are_refused_in_one_line() {
 fn a_missing_or_bad_credential_is_one_line_without_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let (key_path, _, _) = write_key_file(dir.path());
-    let mut cmd = live_cmd("https://google.example", &key_path);
+    let mut cmd = live_cmd("http://127.0.0.1:9", &key_path);
     cmd.env_remove("GOOGLE_APPLICATION_CREDENTIALS");
     assert_usage_error(
         &mut cmd,
@@ -371,7 +371,7 @@ fn a_missing_or_bad_credential_is_one_line_without_the_key() {
         .env("GOOGLE_APPLICATION_CREDENTIALS", &key_path);
     assert_usage_error(&mut cmd, &["--google-admin", "super administrator"]);
     let missing = dir.path().join("absent.json");
-    let mut cmd = live_cmd("https://google.example", &missing);
+    let mut cmd = live_cmd("http://127.0.0.1:9", &missing);
     assert_usage_error(&mut cmd, &["GOOGLE_APPLICATION_CREDENTIALS", "absent.json"]);
     let broken = dir.path().join("broken.json");
     std::fs::write(
@@ -379,10 +379,10 @@ fn a_missing_or_bad_credential_is_one_line_without_the_key() {
         "{\"type\": \"service_account\", \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nc2VjcmV0LWNhbmFyeQ==",
     )
     .unwrap();
-    let mut cmd = live_cmd("https://google.example", &broken);
+    let mut cmd = live_cmd("http://127.0.0.1:9", &broken);
     let stderr = assert_usage_error(&mut cmd, &["broken.json"]);
     assert!(!stderr.contains("c2VjcmV0"), "{stderr}");
-    let mut cmd = live_cmd("https://google.example", &key_path);
+    let mut cmd = live_cmd("http://127.0.0.1:9", &key_path);
     cmd.args(["--customer", "../C01"]);
     assert_usage_error(&mut cmd, &["--customer"]);
 }

@@ -129,6 +129,32 @@ fn shipped_fleet_example_scans_both_example_tenants() {
 }
 
 #[test]
+fn who_is_scanned_is_named_per_entry_not_by_flag() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    for flags in [
+        ["--vendor", "google"],
+        ["--google-admin", "a@klimop.example"],
+        ["--customer", "C01abcd23"],
+    ] {
+        let out = cloudkeur()
+            .args(["scan", "--all", "--tenants"])
+            .arg(repo_path("fixtures/fleet/tenants.yaml"))
+            .arg("--reports-dir")
+            .arg(temp.path().join("reports"))
+            .args(flags)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(flags[0]) && stderr.contains("each entry"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
 fn an_entry_is_of_one_vendor_and_has_what_its_scan_needs() {
     bad_tenants(
         "tenants:\n  - name: klimop\n    vendor: google\n    tenant: klimop.example\n    admin: a@klimop.example\n    credential: {google_credentials_file: sa.json}\n",
