@@ -96,6 +96,7 @@ pub(crate) fn options(key_pem: Option<String>) -> SimOptions {
         users: klimop_users(),
         page_size: 3,
         token_lifetime: 3599,
+        echo_refused: false,
     }
 }
 

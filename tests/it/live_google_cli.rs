@@ -548,3 +548,45 @@ fn scan_all_reads_a_microsoft_tenant_and_a_google_customer_live() {
     );
     assert!(!written.contains(&pem_body(&private_key)) && !written.contains("canary"));
 }
+
+#[test]
+fn an_endpoint_that_repeats_the_request_never_gets_a_secret_printed() {
+    // A key the token endpoint does not know: refused, the refusal repeating the assertion.
+    let dir = tempfile::tempdir().unwrap();
+    let (key_path, private_key, _) = write_key_file(dir.path());
+    let other = key_file();
+    let mut refusing = options(Some(other.public_pem));
+    refusing.echo_refused = true;
+    let sim = SimGoogle::new(refusing);
+    let origin = sim.serve();
+    let stderr = assert_usage_error(&mut live_cmd(&origin, &key_path), &["invalid_grant"]);
+    assert!(
+        stderr.contains("[redacted]"),
+        "the echo is there, redacted: {stderr}"
+    );
+    assert!(
+        !stderr.contains("eyJ") && !stderr.contains(&pem_body(&private_key)),
+        "{stderr}"
+    );
+    // STS refuses an audience it does not know, repeating the subject token.
+    let mut refusing = options(None);
+    refusing.echo_refused = true;
+    let sim = SimGoogle::new(refusing);
+    let origin = sim.serve();
+    std::fs::write(dir.path().join("token.jwt"), SUBJECT_TOKEN).unwrap();
+    let external = json!({
+        "type": "external_account",
+        "audience": "//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/other/providers/x",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "token_url": format!("{origin}/v1/token"),
+        "service_account_impersonation_url": format!("{origin}/v1/projects/-/serviceAccounts/{SERVICE_ACCOUNT}:generateAccessToken"),
+        "credential_source": {"file": "token.jwt"}
+    });
+    let path = dir.path().join("external.json");
+    std::fs::write(&path, external.to_string()).unwrap();
+    let stderr = assert_usage_error(&mut live_cmd(&origin, &path), &["invalid_grant"]);
+    assert!(
+        !stderr.contains(SUBJECT_TOKEN) && !stderr.contains("federated-canary"),
+        "{stderr}"
+    );
+}

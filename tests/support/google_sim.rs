@@ -76,6 +76,9 @@ pub struct SimOptions {
     pub page_size: usize,
     /// `expires_in` of the access tokens it issues.
     pub token_lifetime: u64,
+    /// A refused token or STS request's `error_description` repeats the form as received
+    /// (assertion, subject token), as a careless or hostile endpoint might.
+    pub echo_refused: bool,
 }
 
 pub fn all_read_only_scopes() -> BTreeSet<String> {
@@ -219,7 +222,7 @@ impl SimGoogle {
                     .unwrap_or_default(),
                 subject: None,
             });
-            return self.sts(&fields);
+            return self.sts(&fields, form);
         }
         let assertion = fields.get("assertion").cloned().unwrap_or_default();
         let claims = self.verify(&assertion);
@@ -249,18 +252,18 @@ impl SimGoogle {
             || fields.get("grant_type").map(String::as_str)
                 != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
         {
-            return oauth_error(400, "unsupported_grant_type", "Invalid grant_type");
+            return self.refuse(form, 400, "unsupported_grant_type", "Invalid grant_type");
         }
         let claims = match claims {
             Ok(claims) => claims,
-            Err(why) => return oauth_error(400, "invalid_grant", &why),
+            Err(why) => return self.refuse(form, 400, "invalid_grant", &why),
         };
         let subject = subject.unwrap_or_default();
         if !self.options.users.contains(&subject) {
-            return oauth_error(400, "invalid_grant", "Invalid email or User ID");
+            return self.refuse(form, 400, "invalid_grant", "Invalid email or User ID");
         }
         if scopes.iter().any(|s| !self.options.delegated.contains(s)) {
-            return oauth_error(
+            return self.refuse(form,
                 401,
                 "unauthorized_client",
                 "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.",
@@ -324,7 +327,7 @@ impl SimGoogle {
         Ok(claims)
     }
 
-    fn sts(&self, fields: &BTreeMap<String, String>) -> Answer {
+    fn sts(&self, fields: &BTreeMap<String, String>, form: &Secret) -> Answer {
         if let Some(fault) = self.take_fault("/v1/token") {
             return fault_answer(&fault);
         }
@@ -337,7 +340,8 @@ impl SimGoogle {
             && fields.get("requested_token_type").map(String::as_str)
                 == Some("urn:ietf:params:oauth:token-type:access_token");
         if !ok {
-            return oauth_error(
+            return self.refuse(
+                form,
                 400,
                 "invalid_grant",
                 "The audience or subject token is not valid.",
@@ -354,6 +358,19 @@ impl SimGoogle {
             200,
             json!({"access_token": token, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token", "token_type": "Bearer", "expires_in": 3600}),
         )
+    }
+
+    /// An OAuth error answer, repeating the request when `echo_refused` says so.
+    fn refuse(&self, form: &Secret, status: u16, code: &str, description: &str) -> Answer {
+        if self.options.echo_refused {
+            oauth_error(
+                status,
+                code,
+                &format!("{description} (received: {})", form.expose()),
+            )
+        } else {
+            oauth_error(status, code, description)
+        }
     }
 
     fn sign_jwt(&self, url: &reqwest::Url, bearer: &Secret, body: &Secret) -> Answer {
