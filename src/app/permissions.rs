@@ -61,8 +61,11 @@ pub(super) fn run(args: PermissionsArgs) -> Result<Outcome, Error> {
     }
     let count: usize = by_service.values().map(Vec::len).sum();
     let mut text = format!(
-        "What the app needs for {} policies ({count} resources), per service:\n",
-        pack.policies.len(),
+        "What the app needs for {} Microsoft 365 policies ({count} resources), per service:\n",
+        pack.policies
+            .iter()
+            .filter(|p| p.is_for(Vendor::Microsoft))
+            .count(),
     );
     if let Some(names) = by_service.get(&Service::Graph) {
         text.push_str(&graph(&pack, names));

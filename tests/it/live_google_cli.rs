@@ -450,7 +450,37 @@ fn permissions_for_google_lists_the_read_only_scopes_for_domain_wide_delegation(
     );
     // Microsoft's list names no Google scope; Microsoft's --services has no meaning here.
     let microsoft = cloudkeur().arg("permissions").output().unwrap();
-    assert!(scopes_in(&String::from_utf8_lossy(&microsoft.stdout)).is_empty());
+    let microsoft = String::from_utf8_lossy(&microsoft.stdout);
+    assert!(scopes_in(&microsoft).is_empty());
+    // Each vendor's list counts its own policies.
+    let count = |text: &str, suite: &str| -> usize {
+        let head = text.lines().next().unwrap_or_default();
+        head.split(&format!(" {suite} policies"))
+            .next()
+            .and_then(|before| before.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no count in {head}"))
+    };
+    let policies = cloudkeur()
+        .args(["policy", "list", "--format", "json"])
+        .output()
+        .unwrap();
+    let policies: Value = serde_json::from_slice(&policies.stdout).unwrap();
+    let total: usize = policies["controls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["policies"].as_array().map_or(0, Vec::len))
+        .sum();
+    let (ms, google) = (
+        count(&microsoft, "Microsoft 365"),
+        count(&text, "Google Workspace"),
+    );
+    // Neither counts the other's; together (a declaration may serve both) they cover all.
+    assert!(
+        ms < total && google < total && ms + google >= total,
+        "{ms} {google} {total}"
+    );
     let mut cmd = cloudkeur();
     cmd.args(["permissions", "--vendor", "google", "--services", "graph"]);
     assert_usage_error(&mut cmd, &["--services"]);
