@@ -221,6 +221,9 @@ async fn a_service_account_key_reads_the_customer_as_the_offline_fixture_has_it(
     let collection = scan(&sim, &config(key_credential(&keys)))
         .await
         .expect("scan");
+    // `my_customer` resolved to the customer's id; its name is its primary domain.
+    assert_eq!(collection.tenant_id, "C02klmp9x");
+    assert_eq!(collection.tenant_name.as_deref(), Some("klimop.example"));
     for (name, collected) in &collection.resources {
         let Collected::Read { body, .. } = collected else {
             panic!("{name} not read: {collected:?}");

@@ -108,6 +108,7 @@ fn scan_and_compare(sim: &Arc<SimGoogle>, credentials: &Path, secrets: &[&str]) 
     );
     let live: Value = serde_json::from_str(&stdout).expect("report JSON");
     assert_eq!(live["scan"]["vendor"], "google", "{}", live["scan"]);
+    assert_eq!(live["scan"]["tenant"], "C02klmp9x", "my_customer resolved");
     let manifest: Value =
         serde_json::from_slice(&std::fs::read(snap.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["vendor"], "google");

@@ -193,9 +193,19 @@ pub async fn collect_reporting(
         selection: "every Google service".to_owned(),
     };
     let resources = engine::run(&connectors, plan, config.concurrency, progress).await?;
+    let tenant_name = connectors
+        .by_service
+        .values()
+        .find_map(|connector| connector.tenant_name(&resources));
+    // `my_customer` is an alias; the report and the archive name the customer itself.
+    let tenant_id = match config.customer.as_str() {
+        MY_CUSTOMER => service::customer_id(&resources),
+        _ => None,
+    }
+    .unwrap_or_else(|| config.customer.clone());
     Ok(Collection {
-        tenant_id: config.customer.clone(),
-        tenant_name: None,
+        tenant_id,
+        tenant_name,
         source: format!(
             "google {}",
             config.api.directory.as_str().trim_end_matches('/')

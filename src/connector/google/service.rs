@@ -10,6 +10,8 @@ use crate::connector::fetch::{ReadBody, ReadFailure};
 use crate::registry::Service;
 use crate::snapshot::Collected;
 use reqwest::Url;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// One Google service's connector.
@@ -54,6 +56,24 @@ impl ServiceConnector for GoogleConnector {
         })
     }
 
+    /// The customer's primary domain (`google_domains`), the name people know it by: its
+    /// display name needs `customers.get` and a scope of its own, which no control needs.
+    fn tenant_name(&self, results: &BTreeMap<String, Collected>) -> Option<String> {
+        if self.service != Service::GoogleDirectory {
+            return None;
+        }
+        let Some(Collected::Read { body, .. }) = results.get("google_domains") else {
+            return None;
+        };
+        body.get("value")?
+            .as_array()?
+            .iter()
+            .find(|domain| domain.get("isPrimary") == Some(&Value::Bool(true)))?
+            .get("domainName")?
+            .as_str()
+            .map(str::to_owned)
+    }
+
     fn read(&self, job: Job<'_>) -> LocalFuture<'static, Read> {
         let reader = Arc::clone(&self.reader);
         let name = job.name.to_owned();
@@ -75,6 +95,24 @@ impl ServiceConnector for GoogleConnector {
             };
             as_read(collected)
         })
+    }
+}
+
+/// The customer id behind `my_customer`: the `customerId` every user read carries, when they
+/// all carry the same plain one. Otherwise none (the scan keeps the alias).
+pub(super) fn customer_id(results: &BTreeMap<String, Collected>) -> Option<String> {
+    let Some(Collected::Read { body, .. }) = results.get("google_users") else {
+        return None;
+    };
+    let ids: BTreeSet<&str> = body
+        .get("value")?
+        .as_array()?
+        .iter()
+        .map(|user| user.get("customerId").and_then(Value::as_str))
+        .collect::<Option<_>>()?;
+    match ids.into_iter().collect::<Vec<_>>()[..] {
+        [id] if super::is_plain_customer(id) => Some(id.to_owned()),
+        _ => None,
     }
 }
 
@@ -115,5 +153,40 @@ fn as_read(collected: Collected) -> Read {
                 unavailable: false,
             }),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn users(body: Value) -> BTreeMap<String, Collected> {
+        BTreeMap::from([(
+            "google_users".to_owned(),
+            Collected::Read {
+                request: String::new(),
+                http_status: 200,
+                pages: 1,
+                body,
+                note: None,
+            },
+        )])
+    }
+
+    #[test]
+    fn the_customer_id_is_taken_only_when_every_user_names_the_same_plain_one() {
+        let one = json!({"value": [{"customerId": "C02klmp9x"}, {"customerId": "C02klmp9x"}]});
+        assert_eq!(customer_id(&users(one)).as_deref(), Some("C02klmp9x"));
+        for unclear in [
+            json!({"value": [{"customerId": "C02klmp9x"}, {"customerId": "C03other"}]}),
+            json!({"value": [{"customerId": "C02klmp9x"}, {}]}),
+            json!({"value": [{"customerId": "../C02"}]}),
+            json!({"value": []}),
+            json!({}),
+        ] {
+            assert_eq!(customer_id(&users(unclear.clone())), None, "{unclear}");
+        }
+        assert_eq!(customer_id(&BTreeMap::new()), None);
     }
 }
