@@ -77,12 +77,16 @@ fn offline_report(dir: &Path) -> (Option<i32>, Value) {
     )
 }
 
-/// Every file of a directory, as text.
+/// Every file under a directory, as text.
 fn dir_text(dir: &Path) -> String {
     let mut text = String::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        text.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+        if path.is_dir() {
+            text.push_str(&dir_text(&path));
+        } else {
+            text.push_str(&String::from_utf8_lossy(&std::fs::read(&path).unwrap()));
+        }
     }
     text
 }
@@ -94,9 +98,12 @@ fn scan_and_compare(sim: &Arc<SimGoogle>, credentials: &Path, secrets: &[&str]) 
     let origin = sim.serve();
     let out = tempfile::tempdir().unwrap();
     let snap = out.path().join("snap");
+    let archive = out.path().join("archive");
     let run = live_cmd(&origin, credentials)
         .args(["--format", "json", "--snapshot-out"])
         .arg(&snap)
+        .arg("--archive")
+        .arg(&archive)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
@@ -125,7 +132,19 @@ fn scan_and_compare(sim: &Arc<SimGoogle>, credentials: &Path, secrets: &[&str]) 
             .any(|(_, verdict, _)| verdict == "fail")
     );
 
-    let written = format!("{stdout}{stderr}{}", dir_text(&snap));
+    // Kept in the evidence archive like a Microsoft 365 scan.
+    let verify = cloudkeur()
+        .args(["archive", "verify"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+    let written = format!("{stdout}{stderr}{}{}", dir_text(&snap), dir_text(&archive));
     for secret in secrets {
         assert!(!written.contains(secret), "a secret reached the output");
     }
