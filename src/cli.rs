@@ -2,6 +2,7 @@
 
 use crate::findings::{Lang, Severity};
 use crate::report::Format;
+use crate::vendor::Vendor;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -13,7 +14,8 @@ Exit codes:
   2  usage or input error: bad flag, policy file, snapshot or config (one line names file,
      place and fix)";
 
-/// Checks Microsoft 365 tenants against the VTC guideline for office suites in the public cloud.
+/// Checks Microsoft 365 tenants and Google Workspace customers against the VTC guideline for
+/// office suites in the public cloud.
 ///
 /// Reads a tenant's settings into a snapshot, evaluates the policy pack against it and reports
 /// findings. Read-only: it never changes a tenant. It talks to no host but the ones you configure.
@@ -54,7 +56,8 @@ pub enum Command {
     #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
     /// List what the app needs for the selected policies, per service: the Microsoft Graph
-    /// application permissions, Exchange.ManageAsApp and the Entra role for the admin APIs.
+    /// application permissions, Exchange.ManageAsApp and the Entra role for the admin APIs; with
+    /// --vendor google, the OAuth scopes for domain-wide delegation.
     Permissions(PermissionsArgs),
     /// Inspect and test policies.
     #[command(subcommand)]
@@ -224,8 +227,45 @@ pub struct ScanArgs {
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
 
+    /// The suite a live scan reads: microsoft (Microsoft 365, the default) or google (Google
+    /// Workspace). With --offline the snapshot's manifest names it; given, it must agree.
+    #[arg(long, value_name = "VENDOR", value_parser = parse_vendor)]
+    pub vendor: Option<Vendor>,
+
     #[command(flatten)]
     pub live: LiveArgs,
+
+    #[command(flatten)]
+    pub google: GoogleArgs,
+}
+
+/// How a live scan reaches a Google Workspace customer (`--vendor google`). The credential is
+/// the file GOOGLE_APPLICATION_CREDENTIALS names (environment only, as Google's own tools take
+/// it): a service account's JSON key, or an external-account file (workload identity
+/// federation, no key).
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Live scan (Google Workspace, with --vendor google)")]
+pub struct GoogleArgs {
+    /// The customer to scan: its id (C0…), or my_customer (the default), the customer of the
+    /// impersonated administrator.
+    #[arg(long, value_name = "ID")]
+    pub customer: Option<String>,
+
+    /// The super administrator the service account impersonates (domain-wide delegation): the
+    /// Cloud Identity Policy API answers super administrators only. Required.
+    #[arg(long, value_name = "EMAIL")]
+    pub google_admin: Option<String>,
+
+    /// Send every Google API request (Directory API, Cloud Identity Policy API) to this origin,
+    /// the path unchanged (a test server; http:// only for a loopback host).
+    #[arg(long, value_name = "URL")]
+    pub google_url: Option<String>,
+
+    /// The OAuth 2.0 token endpoint (default https://oauth2.googleapis.com/token); a keyless
+    /// credential's Security Token Service (/v1/token) and IAM Credentials requests go to its
+    /// origin too (a test server; http:// only for a loopback host).
+    #[arg(long, value_name = "URL")]
+    pub google_token_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -424,6 +464,11 @@ pub struct PermissionsArgs {
     #[command(flatten)]
     pub policies: PolicyDirArg,
 
+    /// The suite: microsoft (the default: Graph permissions, Exchange.ManageAsApp, the Entra
+    /// role) or google (the OAuth scopes for the Admin console's domain-wide delegation page).
+    #[arg(long, value_name = "VENDOR", value_parser = parse_vendor, default_value = "microsoft")]
+    pub vendor: Vendor,
+
     /// Only the permissions these policies or controls need (repeatable).
     #[arg(long, value_name = "ID")]
     pub only: Vec<String>,
@@ -432,6 +477,11 @@ pub struct PermissionsArgs {
     /// for `scan --services`.
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_service)]
     pub services: Vec<crate::registry::Service>,
+}
+
+fn parse_vendor(text: &str) -> Result<Vendor, String> {
+    Vendor::parse(text.trim())
+        .ok_or_else(|| format!("unknown vendor '{text}'; use microsoft or google"))
 }
 
 fn parse_service(text: &str) -> Result<crate::registry::Service, String> {

@@ -5,11 +5,17 @@
 //! own JSON report and its own archive; one tenant's failure (an unreadable snapshot, a refused
 //! credential) is recorded in the summary and does not stop the others.
 //!
-//! A tenants file names credential *sources* only (a certificate file, a federated token file),
-//! never a secret. A client secret has no place in it: use a certificate per tenant.
+//! A tenants file names credential *sources* only (a certificate file, a federated token file,
+//! a Google credentials file), never a secret. A client secret has no place in it: use a
+//! certificate per tenant.
+//!
+//! An entry is of one vendor: `vendor: google` for a Google Workspace customer (its `customer`,
+//! the super administrator `admin`, `credential: {google_credentials_file: FILE}`), Microsoft
+//! 365 when absent. Each vendor's origins come from the flags (`--graph-url`, …, `--google-url`,
+//! `--google-token-url`), the same for every entry of that vendor.
 
-use super::live::Reach;
-use super::plan::{LivePlan, ScanPlan, Source};
+use super::live::{GoogleReach, Reach};
+use super::plan::{LivePlan, LiveTarget, ScanPlan, Source};
 use super::{Error, Outcome, emit};
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::connector::Credential;
@@ -17,6 +23,7 @@ use crate::diag::{Diagnostic, Position, locate_text, parse_yaml};
 use crate::policy::PolicyPack;
 use crate::report::Format;
 use crate::terminal::inert;
+use crate::vendor::Vendor;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -44,6 +51,9 @@ struct TenantsFile {
 struct TenantEntry {
     /// Short name: report file and archive directory are named after it.
     name: String,
+    /// `microsoft` (the default) or `google`.
+    #[serde(default)]
+    vendor: Vendor,
     /// A snapshot directory (offline entry).
     #[serde(default)]
     offline: Option<PathBuf>,
@@ -52,6 +62,12 @@ struct TenantEntry {
     tenant: Option<String>,
     #[serde(default)]
     client_id: Option<String>,
+    /// Google: the customer id (`my_customer` when absent).
+    #[serde(default)]
+    customer: Option<String>,
+    /// Google: the super administrator the service account impersonates.
+    #[serde(default)]
+    admin: Option<String>,
     #[serde(default)]
     credential: Option<CredentialSource>,
     #[serde(default)]
@@ -69,6 +85,9 @@ struct CredentialSource {
     certificate: Option<PathBuf>,
     #[serde(default)]
     federated_token_file: Option<PathBuf>,
+    /// Google: a service account's JSON key file or an external-account file.
+    #[serde(default)]
+    google_credentials_file: Option<PathBuf>,
 }
 
 /// One tenant's line in the summary.
@@ -153,44 +172,22 @@ fn load(file: &Path) -> Result<Vec<(TenantEntry, Position)>, Diagnostic> {
                 "give every tenant its own name (names differing only in case name the same file)",
             ));
         }
-        let live =
-            entry.tenant.is_some() || entry.client_id.is_some() || entry.credential.is_some();
+        let live = entry.tenant.is_some()
+            || entry.client_id.is_some()
+            || entry.customer.is_some()
+            || entry.admin.is_some()
+            || entry.credential.is_some();
         match (&entry.offline, live) {
             (Some(_), false) => {}
-            (None, true) => {
-                if entry.tenant.as_deref().is_none_or(str::is_empty)
-                    || entry.client_id.as_deref().is_none_or(str::is_empty)
-                {
-                    return Err(error(
-                        format!(
-                            "{}: a live entry needs `tenant` and `client_id`",
-                            entry.name
-                        ),
-                        "add the tenant id or domain and the app registration's client id",
-                    ));
-                }
-                let credential = entry.credential.as_ref();
-                let count = credential.map_or(0, |c| {
-                    usize::from(c.certificate.is_some())
-                        + usize::from(c.federated_token_file.is_some())
-                });
-                if count != 1 {
-                    return Err(error(
-                        format!(
-                            "{}: a live entry needs exactly one credential source",
-                            entry.name
-                        ),
-                        "write `credential: {certificate: FILE}` or `credential: {federated_token_file: FILE}`; a client secret does not belong in this file",
-                    ));
-                }
-            }
+            (None, true) => check_live_entry(&entry)
+                .map_err(|(message, fix)| error(format!("{}: {message}", entry.name), fix))?,
             _ => {
                 return Err(error(
                     format!(
-                        "{}: give either `offline` (a snapshot directory) or `tenant`, `client_id` and `credential`",
+                        "{}: give either `offline` (a snapshot directory) or what a live scan needs",
                         entry.name
                     ),
-                    "an entry is read from a snapshot or live, not both",
+                    "an entry is read from a snapshot or live, not both: `tenant`, `client_id` and `credential` for Microsoft 365; `vendor: google`, `admin` and `credential` for Google Workspace",
                 ));
             }
         }
@@ -208,10 +205,79 @@ fn load(file: &Path) -> Result<Vec<(TenantEntry, Position)>, Diagnostic> {
         if let Some(credential) = entry.credential.as_mut() {
             resolve(&mut credential.certificate);
             resolve(&mut credential.federated_token_file);
+            resolve(&mut credential.google_credentials_file);
         }
         entries.push((entry, at));
     }
     Ok(entries)
+}
+
+/// Whether a live entry has what its vendor's scan needs, and nothing of the other vendor's:
+/// the problem and its fix, if not.
+fn check_live_entry(entry: &TenantEntry) -> Result<(), (String, &'static str)> {
+    let credential = entry.credential.as_ref();
+    let has = |path: Option<&PathBuf>| usize::from(path.is_some());
+    let microsoft_sources = credential.map_or(0, |c| {
+        has(c.certificate.as_ref()) + has(c.federated_token_file.as_ref())
+    });
+    let google_source = credential.is_some_and(|c| c.google_credentials_file.is_some());
+    match entry.vendor {
+        Vendor::Microsoft => {
+            if entry.customer.is_some() || entry.admin.is_some() || google_source {
+                return Err((
+                    "`customer`, `admin` and `google_credentials_file` belong to a Google Workspace entry".into(),
+                    "add `vendor: google` to scan a Google Workspace customer, or leave them out",
+                ));
+            }
+            if entry.tenant.as_deref().is_none_or(str::is_empty)
+                || entry.client_id.as_deref().is_none_or(str::is_empty)
+            {
+                return Err((
+                    "a live entry needs `tenant` and `client_id`".into(),
+                    "add the tenant id or domain and the app registration's client id",
+                ));
+            }
+            if microsoft_sources != 1 {
+                return Err((
+                    "a live entry needs exactly one credential source".into(),
+                    "write `credential: {certificate: FILE}` or `credential: {federated_token_file: FILE}`; a client secret does not belong in this file",
+                ));
+            }
+        }
+        Vendor::Google => {
+            if entry.tenant.is_some() || entry.client_id.is_some() || microsoft_sources > 0 {
+                return Err((
+                    "`tenant`, `client_id`, `certificate` and `federated_token_file` belong to a Microsoft 365 entry".into(),
+                    "a Google Workspace entry takes `customer`, `admin` and `credential: {google_credentials_file: FILE}`",
+                ));
+            }
+            if entry.admin.as_deref().is_none_or(|a| a.trim().is_empty()) {
+                return Err((
+                    "a Google Workspace entry needs `admin`, the super administrator the service account impersonates".into(),
+                    "add `admin: EMAIL` (the Cloud Identity Policy API answers super administrators only)",
+                ));
+            }
+            if let Some(customer) = &entry.customer
+                && !crate::connector::google::is_plain_customer(customer)
+            {
+                return Err((
+                    format!(
+                        "customer '{}' is neither my_customer nor a customer id",
+                        inert(customer)
+                    ),
+                    "give the id from the Admin console (e.g. C01abcd23), or leave `customer` out for my_customer",
+                ));
+            }
+            if !google_source {
+                return Err((
+                    "a Google Workspace entry needs `credential: {google_credentials_file: FILE}`"
+                        .into(),
+                    "name the service account's JSON key file or an external-account file (workload identity federation)",
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What every tenant's scan shares, resolved once: the flags, the policy pack, how the
@@ -221,6 +287,7 @@ struct Shared<'a> {
     pack: Arc<PolicyPack>,
     all_policies: Arc<BTreeSet<String>>,
     reach: Reach,
+    google: GoogleReach,
 }
 
 /// One tenant's scan: the shared plan with the tenant's own source, inputs and outputs.
@@ -229,13 +296,20 @@ fn tenant_plan(
     entry: &TenantEntry,
     reports: &Path,
 ) -> Result<ScanPlan, Error> {
-    let source = match (&entry.offline, &entry.tenant, &entry.client_id) {
-        (Some(dir), _, _) => Source::Offline {
+    let source = match (&entry.offline, entry.vendor) {
+        (Some(dir), _) => Source::Offline {
             dir: dir.clone(),
             overlay: None,
             new_only: false,
+            vendor: None,
         },
-        (None, Some(tenant), Some(client_id)) => {
+        (None, Vendor::Microsoft) => {
+            let (Some(tenant), Some(client_id)) = (&entry.tenant, &entry.client_id) else {
+                return Err(Error::Usage(format!(
+                    "{}: neither a snapshot directory nor a live tenant",
+                    entry.name
+                )));
+            };
             let credential = entry.credential.as_ref();
             let credential = match (
                 credential.and_then(|c| c.certificate.as_ref()),
@@ -251,16 +325,37 @@ fn tenant_plan(
                 }
             };
             Source::Live(Box::new(LivePlan {
-                config: shared.reach.config(tenant, client_id, credential),
+                target: LiveTarget::Microsoft(shared.reach.config(tenant, client_id, credential)),
                 snapshot_out: None,
                 progress: false,
             }))
         }
-        _ => {
-            return Err(Error::Usage(format!(
-                "{}: neither a snapshot directory nor a live tenant",
-                entry.name
-            )));
+        (None, Vendor::Google) => {
+            let (Some(admin), Some(path)) = (
+                &entry.admin,
+                entry
+                    .credential
+                    .as_ref()
+                    .and_then(|c| c.google_credentials_file.as_ref()),
+            ) else {
+                return Err(Error::Usage(format!(
+                    "{}: a Google Workspace entry needs `admin` and `credential: {{google_credentials_file: FILE}}`",
+                    entry.name
+                )));
+            };
+            let credential = shared
+                .google
+                .credential(path)
+                .map_err(|err| Error::Usage(format!("{}: {err}", entry.name)))?;
+            let customer = entry
+                .customer
+                .as_deref()
+                .unwrap_or(crate::connector::google::MY_CUSTOMER);
+            Source::Live(Box::new(LivePlan {
+                target: LiveTarget::Google(shared.google.config(customer, admin, credential)),
+                snapshot_out: None,
+                progress: false,
+            }))
         }
     };
     let mut plan = ScanPlan::assemble(
@@ -310,6 +405,21 @@ pub(super) fn run(args: &ScanArgs) -> Result<Outcome, Error> {
             "--all prints a summary: --format table or json; each tenant's report is JSON in --reports-dir".into(),
         ));
     }
+    // Who is scanned, and as whom, is per entry; a flag for it would be silently ignored.
+    let per_entry: Vec<&str> = [
+        ("--vendor", args.vendor.is_some()),
+        ("--customer", args.google.customer.is_some()),
+        ("--google-admin", args.google.google_admin.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, given)| given.then_some(flag))
+    .collect();
+    if !per_entry.is_empty() {
+        return Err(Error::Usage(format!(
+            "{} cannot be used with --all: each entry of the tenants file names its vendor (`vendor: google`), and a Google entry its `customer` and `admin`",
+            per_entry.join(", ")
+        )));
+    }
     let entries = load(file)?;
     let (pack, all_policies) = super::plan::load_pack(args)?;
     let shared = Shared {
@@ -317,6 +427,7 @@ pub(super) fn run(args: &ScanArgs) -> Result<Outcome, Error> {
         pack,
         all_policies,
         reach: Reach::resolve(&args.live)?,
+        google: GoogleReach::resolve(&args.google, &args.live)?,
     };
     std::fs::create_dir_all(reports).map_err(|source| Error::Output {
         path: reports.clone(),
@@ -375,7 +486,7 @@ fn scan_one(shared: &Shared<'_>, entry: &TenantEntry, reports: &Path) -> TenantR
         name: entry.name.clone(),
         status: "failed".into(),
         exit_code: 2,
-        tenant: entry.tenant.clone(),
+        tenant: entry.tenant.clone().or_else(|| entry.customer.clone()),
         tenant_name: None,
         verdicts: None,
         report: None,

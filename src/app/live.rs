@@ -1,23 +1,34 @@
-//! Live scans: resolves the live flags and the environment into a [`LiveConfig`], reads the
-//! tenant through the connectors, writes `--snapshot-out`, and hands back the snapshot.
+//! Live scans: resolves the live flags and the environment into a [`LiveTarget`] (a Microsoft
+//! 365 [`LiveConfig`] or a Google Workspace [`GoogleConfig`]), reads the tenant or customer
+//! through the connectors, writes `--snapshot-out`, and hands back the snapshot.
 //!
-//! The client secret is read here, from AZURE_CLIENT_SECRET only, straight into a [`Secret`].
+//! The client secret is read here, from AZURE_CLIENT_SECRET only, straight into a [`Secret`];
+//! the Google credential from the file GOOGLE_APPLICATION_CREDENTIALS names. A flag of the other
+//! vendor's scan is refused, so that nobody believes a flag did something it did not.
 
 use super::Error;
-use super::plan::LivePlan;
-use crate::cli::LiveArgs;
+use super::plan::{LivePlan, LiveTarget};
+use crate::cli::{GoogleArgs, LiveArgs, ScanArgs};
+use crate::connector::google::{
+    ApiOrigins, AuthEndpoints, GoogleConfig, GoogleCredential, MY_CUSTOMER,
+};
 use crate::connector::{
     Credential, LiveConfig, NoProgress, Progress, RetryPolicy, Secret, check_base_url,
-    collect_blocking,
+    collect_blocking, default_origin,
 };
 use crate::policy::PolicyPack;
 use crate::registry::Service;
 use crate::snapshot::{Collected, Collection, Snapshot, Wanted, encode_owned};
+use crate::vendor::Vendor;
 use reqwest::Url;
 use std::collections::BTreeSet;
+use std::path::Path;
 use std::sync::Arc;
 
 pub const SECRET_VAR: &str = "AZURE_CLIENT_SECRET";
+/// Where Google's tools (and cloudkeur) find the credentials file.
+pub const GOOGLE_CREDENTIALS_VAR: &str = "GOOGLE_APPLICATION_CREDENTIALS";
+const AUTHORITY_URL: &str = "https://login.microsoftonline.com";
 
 /// Reads the resources `wanted` from the tenant; the snapshot is what `--offline` would read
 /// from the directory written by `--snapshot-out`.
@@ -33,12 +44,22 @@ pub(super) fn snapshot(
         Arc::new(NoProgress)
     };
     let names: BTreeSet<String> = wanted.keys().cloned().collect();
-    let mut collection = collect_blocking(&plan.config, &pack.registry, &names, progress)?;
+    let mut collection = match &plan.target {
+        LiveTarget::Microsoft(config) => {
+            collect_blocking(config, &pack.registry, &names, progress)?
+        }
+        LiveTarget::Google(config) => {
+            crate::connector::google::collect_blocking(config, &pack.registry, &names, progress)?
+        }
+    };
     collection.collected_at = collected_at();
     log_notes(&collection);
     // The bodies move from the collection into the snapshot: never copied, and turned into
-    // bytes only when --snapshot-out writes them.
-    let encoded = encode_owned(collection);
+    // bytes only when --snapshot-out writes them. The manifest names the vendor.
+    let encoded = match &plan.target {
+        LiveTarget::Microsoft(_) => encode_owned(collection),
+        LiveTarget::Google(_) => crate::connector::google::encode(collection),
+    };
     if let Some(dir) = &plan.snapshot_out {
         encoded.write_dir(dir)?;
     }
@@ -112,9 +133,218 @@ impl Reach {
     }
 }
 
-/// A single live scan's configuration: the tenant, the app and its one credential (the secret
-/// from AZURE_CLIENT_SECRET only), and how to reach the services.
-pub(super) fn resolve(args: &LiveArgs) -> Result<LiveConfig, Error> {
+/// A single live scan's configuration, for the vendor `--vendor` names (Microsoft 365 when
+/// absent). A flag that belongs to the other vendor's scan is a usage error.
+pub(super) fn resolve(args: &ScanArgs) -> Result<LiveTarget, Error> {
+    match args.vendor.unwrap_or_default() {
+        Vendor::Microsoft => {
+            refuse_flags(&google_flags_given(&args.google), Vendor::Microsoft)?;
+            Ok(LiveTarget::Microsoft(resolve_microsoft(&args.live)?))
+        }
+        Vendor::Google => {
+            refuse_flags(&microsoft_flags_given(&args.live), Vendor::Google)?;
+            Ok(LiveTarget::Google(resolve_google(
+                &args.google,
+                &args.live,
+            )?))
+        }
+    }
+}
+
+/// One line naming the flags of the other vendor's scan, if any were given.
+fn refuse_flags(given: &[&str], vendor: Vendor) -> Result<(), Error> {
+    if given.is_empty() {
+        return Ok(());
+    }
+    let (owner, fix) = match vendor {
+        Vendor::Google => (
+            Vendor::Microsoft,
+            "leave them out, or scan Microsoft 365 without --vendor google",
+        ),
+        Vendor::Microsoft => (
+            Vendor::Google,
+            "add --vendor google to scan Google Workspace, or leave them out",
+        ),
+    };
+    Err(Error::Usage(format!(
+        "{} belong to a {} scan, not to a scan of {}; {fix}",
+        given.join(", "),
+        owner.suite(),
+        vendor.suite()
+    )))
+}
+
+/// A flag's value that came from the command line, not from its environment variable (which a
+/// job may set for the other vendor's scans; only flags are refused).
+fn from_flag<T: PartialEq<String>>(value: Option<&T>, var: &str) -> bool {
+    match value {
+        None => false,
+        Some(value) => match std::env::var(var) {
+            Ok(env) => *value != env,
+            Err(_) => true,
+        },
+    }
+}
+
+/// The Microsoft 365 flags given on the command line.
+fn microsoft_flags_given(args: &LiveArgs) -> Vec<&'static str> {
+    let mut given = Vec::new();
+    if from_flag(args.tenant.as_ref(), "AZURE_TENANT_ID") {
+        given.push("--tenant");
+    }
+    if from_flag(args.client_id.as_ref(), "AZURE_CLIENT_ID") {
+        given.push("--client-id");
+    }
+    let path = |p: &Option<std::path::PathBuf>| p.as_ref().map(|p| p.display().to_string());
+    if from_flag(
+        path(&args.certificate).as_ref(),
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+    ) {
+        given.push("--certificate");
+    }
+    if from_flag(
+        path(&args.federated_token_file).as_ref(),
+        "AZURE_FEDERATED_TOKEN_FILE",
+    ) {
+        given.push("--federated-token-file");
+    }
+    for (flag, value, default) in [
+        (
+            "--graph-url",
+            &args.graph_url,
+            default_origin(Service::Graph),
+        ),
+        (
+            "--exchange-url",
+            &args.exchange_url,
+            default_origin(Service::Exchange),
+        ),
+        (
+            "--compliance-url",
+            &args.compliance_url,
+            default_origin(Service::Compliance),
+        ),
+        (
+            "--teams-url",
+            &args.teams_url,
+            default_origin(Service::Teams),
+        ),
+        ("--authority-url", &args.authority_url, AUTHORITY_URL),
+    ] {
+        if value.trim_end_matches('/') != default {
+            given.push(flag);
+        }
+    }
+    if !args.services.is_empty() {
+        given.push("--services");
+    }
+    given
+}
+
+/// The Google Workspace flags given.
+fn google_flags_given(args: &GoogleArgs) -> Vec<&'static str> {
+    [
+        ("--customer", args.customer.is_some()),
+        ("--google-admin", args.google_admin.is_some()),
+        ("--google-url", args.google_url.is_some()),
+        ("--google-token-url", args.google_token_url.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(flag, given)| given.then_some(flag))
+    .collect()
+}
+
+/// How a live scan reaches Google, whoever it signs in as: the API origins and the credential's
+/// endpoints (checked), the limits. The same for every Google customer of `scan --all`.
+#[derive(Debug, Clone)]
+pub(super) struct GoogleReach {
+    api: ApiOrigins,
+    auth: AuthEndpoints,
+    concurrency: usize,
+    max_response_bytes: u64,
+}
+
+impl GoogleReach {
+    pub(super) fn resolve(args: &GoogleArgs, live: &LiveArgs) -> Result<GoogleReach, Error> {
+        Ok(GoogleReach {
+            api: match &args.google_url {
+                Some(url) => ApiOrigins::one(check_base_url("--google-url", url)?),
+                None => ApiOrigins::google(),
+            },
+            auth: match &args.google_token_url {
+                Some(url) => {
+                    AuthEndpoints::on_origin_of(check_base_url("--google-token-url", url)?)
+                }
+                None => AuthEndpoints::default(),
+            },
+            concurrency: usize::from(live.concurrency),
+            max_response_bytes: live.max_response_bytes,
+        })
+    }
+
+    /// Reads a credentials file (a service account's key, or an external-account file): only
+    /// the configured endpoints may be named in it.
+    pub(super) fn credential(&self, path: &Path) -> Result<GoogleCredential, String> {
+        GoogleCredential::from_file(path, &self.auth).map_err(|err| err.to_string())
+    }
+
+    /// The connector's configuration for one customer, administrator and credential.
+    pub(super) fn config(
+        &self,
+        customer: &str,
+        admin: &str,
+        credential: GoogleCredential,
+    ) -> GoogleConfig {
+        GoogleConfig {
+            customer: customer.to_owned(),
+            admin: admin.to_owned(),
+            credential,
+            api: self.api.clone(),
+            auth: self.auth.clone(),
+            retry: RetryPolicy::default(),
+            max_response_bytes: self.max_response_bytes,
+            concurrency: self.concurrency,
+        }
+    }
+}
+
+/// A live Google Workspace scan: the customer, the super administrator impersonated, the
+/// credential from the file GOOGLE_APPLICATION_CREDENTIALS names, and where the APIs and the
+/// credential's endpoints are.
+fn resolve_google(args: &GoogleArgs, live: &LiveArgs) -> Result<GoogleConfig, Error> {
+    let reach = GoogleReach::resolve(args, live)?;
+    let customer = args.customer.as_deref().unwrap_or(MY_CUSTOMER);
+    if !crate::connector::google::is_plain_customer(customer) {
+        return Err(Error::Usage(format!(
+            "--customer '{}' is neither my_customer nor a customer id; give the id from the Admin console (Account > Account settings, e.g. C01abcd23) or leave --customer out",
+            crate::terminal::inert(customer)
+        )));
+    }
+    let admin = args
+        .google_admin
+        .as_deref()
+        .filter(|a| !a.trim().is_empty())
+        .ok_or_else(|| {
+            Error::Usage(
+                "a live Google scan needs --google-admin EMAIL: the super administrator the service account impersonates (the Cloud Identity Policy API answers super administrators only)".into(),
+            )
+        })?;
+    let path = std::env::var_os(GOOGLE_CREDENTIALS_VAR)
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "a live Google scan needs a credential: set {GOOGLE_CREDENTIALS_VAR} to the service account's JSON key file, or to an external-account file (workload identity federation); or scan a snapshot with --offline DIR"
+            ))
+        })?;
+    let credential = reach
+        .credential(Path::new(&path))
+        .map_err(|err| Error::Usage(format!("{GOOGLE_CREDENTIALS_VAR}: {err}")))?;
+    Ok(reach.config(customer, admin, credential))
+}
+
+/// A single live Microsoft 365 scan's configuration: the tenant, the app and its one credential
+/// (the secret from AZURE_CLIENT_SECRET only), and how to reach the services.
+fn resolve_microsoft(args: &LiveArgs) -> Result<LiveConfig, Error> {
     let tenant = args.tenant.clone().filter(|t| !t.is_empty()).ok_or_else(|| {
         Error::Usage(
             "a live scan needs the tenant: set --tenant or AZURE_TENANT_ID (or scan a snapshot with --offline DIR)".into(),

@@ -16,6 +16,7 @@ use crate::connector::{TEAMS_ADMIN_API_APP_ID, resources_to_read};
 use crate::policy::PolicyPack;
 use crate::registry::Service;
 use crate::terminal::inert;
+use crate::vendor::Vendor;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
@@ -36,6 +37,15 @@ pub(super) fn run(args: PermissionsArgs) -> Result<Outcome, Error> {
             args.only.join(",")
         )));
     }
+    if args.vendor == Vendor::Google {
+        if !args.services.is_empty() {
+            return Err(Error::Usage(
+                "--services names Microsoft 365 services; leave it out with --vendor google".into(),
+            ));
+        }
+        print!("{}", google_scopes(&pack)?);
+        return Ok(Outcome::Compliant);
+    }
     let selected: BTreeSet<Service> = args.services.iter().copied().collect();
     let resources = resources_to_read(&pack.registry, &pack.needed_resources())?;
     let mut by_service: BTreeMap<Service, Vec<&str>> = BTreeMap::new();
@@ -51,8 +61,11 @@ pub(super) fn run(args: PermissionsArgs) -> Result<Outcome, Error> {
     }
     let count: usize = by_service.values().map(Vec::len).sum();
     let mut text = format!(
-        "What the app needs for {} policies ({count} resources), per service:\n",
-        pack.policies.len(),
+        "What the app needs for {} Microsoft 365 policies ({count} resources), per service:\n",
+        pack.policies
+            .iter()
+            .filter(|p| p.is_for(Vendor::Microsoft))
+            .count(),
     );
     if let Some(names) = by_service.get(&Service::Graph) {
         text.push_str(&graph(&pack, names));
@@ -81,6 +94,84 @@ pub(super) fn run(args: PermissionsArgs) -> Result<Outcome, Error> {
     print!("{text}");
     Ok(Outcome::Compliant)
 }
+
+/// Google Workspace: the read-only OAuth scopes to authorise for the service account on the
+/// Admin console's domain-wide delegation page, with the resources that need each; the client
+/// ID to enter there; the super administrator the Policy API needs; the APIs to enable.
+///
+/// Google's facts: "Only a super administrator can use the Cloud Identity Policy API"
+/// (<https://cloud.google.com/identity/docs/concepts/overview-policies>); domain-wide delegation
+/// is granted per client ID and scope list in Security > Access and data control > API controls
+/// (<https://support.google.com/a/answer/162106>); a keyless service account signs through IAM
+/// Credentials' `signJwt`, which needs `roles/iam.serviceAccountTokenCreator`.
+fn google_scopes(pack: &PolicyPack) -> Result<String, Error> {
+    let plan = crate::connector::google::plan(&pack.registry, &pack.needed_resources())?;
+    let mut by_scope: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, spec) in &plan {
+        by_scope
+            .entry(spec.permission.as_str())
+            .or_default()
+            .push(name.as_str());
+    }
+    // Every scope is one of Google's read-only ones; the token request refuses any other.
+    if let Some(scope) = by_scope
+        .keys()
+        .find(|s| !crate::connector::google::token::is_read_only_scope(s))
+    {
+        return Err(Error::Usage(format!(
+            "the registry names {scope} as a Google permission, which is not a read-only scope; cloudkeur requests only https://www.googleapis.com/auth/….readonly"
+        )));
+    }
+    let width = by_scope.keys().map(|s| s.len()).max().unwrap_or(0);
+    let policies = pack
+        .policies
+        .iter()
+        .filter(|p| p.is_for(Vendor::Google))
+        .count();
+    let mut text = format!(
+        "What the service account needs for {policies} Google Workspace policies ({} resources):\n\n\
+         OAuth scopes for domain-wide delegation ({} scopes, each read-only)\n\n",
+        plan.len(),
+        by_scope.len()
+    );
+    for (scope, names) in &by_scope {
+        let _ = writeln!(
+            text,
+            "  {:<width$}  {}",
+            inert(scope),
+            inert(&names.join(", "))
+        );
+    }
+    let list: Vec<&str> = by_scope.keys().copied().collect();
+    let _ = writeln!(
+        text,
+        "\n  OAuth scopes, as the Admin console takes them (comma-separated):\n    {}",
+        inert(&list.join(","))
+    );
+    text.push_str(GOOGLE_SET_UP);
+    Ok(text)
+}
+
+/// The clicks, the client ID, the super administrator and the APIs to enable.
+const GOOGLE_SET_UP: &str = "
+  Clicks: Admin console (admin.google.com, as a super administrator) → Security → Access
+  and data control → API controls → Manage Domain Wide Delegation → Add new: Client ID =
+  the service account's numeric client ID (`client_id` in its JSON key file; or Google
+  Cloud console → IAM & Admin → Service accounts → the account → Advanced settings →
+  Client ID), OAuth scopes = the line above → Authorize. Authorise exactly these:
+  cloudkeur asks for all of them in one token request, and Google refuses it
+  (unauthorized_client) when one is missing; the scan then stops (exit 2) saying so.
+
+Super administrator: --google-admin EMAIL names the account the service account
+  impersonates. It must be a super administrator: only a super administrator can use the
+  Cloud Identity Policy API (a delegated administrator's read of google_policies gives
+  `error`, never `pass`). cloudkeur only reads; Google logs its reads as that account's.
+
+Google Cloud project of the service account: enable the Admin SDK API and the Cloud
+  Identity API. Keyless (workload identity federation, no key file): also the IAM Service
+  Account Credentials API and the Security Token Service API, and give the federated
+  principal roles/iam.serviceAccountTokenCreator on the service account.
+";
 
 /// Graph: each application permission once, with the resources that need it.
 fn graph(pack: &PolicyPack, names: &[&str]) -> String {

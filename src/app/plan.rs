@@ -6,9 +6,11 @@
 use super::{Error, pack_source, stdout_is_terminal, table_width, use_color};
 use crate::cli::{ColorChoice, Gate, ReportTarget, ScanArgs, SyslogTarget};
 use crate::connector::LiveConfig;
+use crate::connector::google::GoogleConfig;
 use crate::findings::{Lang, Severity};
 use crate::policy::PolicyPack;
 use crate::report::Format;
+use crate::vendor::Vendor;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -41,14 +43,23 @@ pub(super) enum Source {
         overlay: Option<PathBuf>,
         /// `--gate new-only`: only findings the overlay introduces decide the exit code.
         new_only: bool,
+        /// `--vendor`: the suite the snapshot must be of, when given.
+        vendor: Option<Vendor>,
     },
     Live(Box<LivePlan>),
+}
+
+/// Who a live scan reads, and how: one vendor's connectors' configuration.
+#[derive(Debug, Clone)]
+pub(super) enum LiveTarget {
+    Microsoft(LiveConfig),
+    Google(GoogleConfig),
 }
 
 /// A live scan: the connectors' configuration and what to do with what they read.
 #[derive(Debug, Clone)]
 pub(super) struct LivePlan {
-    pub config: LiveConfig,
+    pub target: LiveTarget,
     pub snapshot_out: Option<PathBuf>,
     /// Draw a progress bar (only on a terminal, and not with `--quiet`).
     pub progress: bool,
@@ -93,10 +104,11 @@ impl ScanPlan {
                     dir: dir.clone(),
                     overlay: args.overlay.clone(),
                     new_only: args.gate == Gate::NewOnly,
+                    vendor: args.vendor,
                 }
             }
             None => Source::Live(Box::new(LivePlan {
-                config: super::live::resolve(&args.live)?,
+                target: super::live::resolve(args)?,
                 snapshot_out: args.live.snapshot_out.clone(),
                 progress: !args.live.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             })),

@@ -44,8 +44,19 @@ fn run_scan(plan: &ScanPlan) -> Result<Outcome, Error> {
     };
     let started_at = now();
     let mut snapshot = match &plan.source {
-        Source::Offline { dir, .. } => {
-            crate::snapshot::read_dir(dir, &pack.registry, &pack.projections())?
+        Source::Offline { dir, vendor, .. } => {
+            let snapshot = crate::snapshot::read_dir(dir, &pack.registry, &pack.projections())?;
+            if let Some(vendor) = vendor
+                && *vendor != snapshot.vendor()
+            {
+                return Err(Error::Usage(format!(
+                    "--vendor {vendor}, but the snapshot {} is of {} (its manifest says so); leave --vendor out with --offline, or give a snapshot of {}",
+                    dir.display(),
+                    snapshot.vendor().suite(),
+                    vendor.suite()
+                )));
+            }
+            snapshot
         }
         Source::Live(live) => super::live::snapshot(live, pack, &pack.projections(), now)?,
     };

@@ -26,6 +26,7 @@ mod google_fixtures;
 mod hostile_input;
 mod identities;
 mod live_google;
+mod live_google_cli;
 mod live_graph;
 mod live_services;
 mod measured_else_declared;

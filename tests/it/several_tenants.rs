@@ -115,6 +115,67 @@ fn shipped_fleet_example_scans_both_example_tenants() {
     assert_eq!(code, 1, "{stderr}");
     assert_eq!(tenant(&summary, "zonnedorp")["status"], "compliant");
     assert_eq!(tenant(&summary, "kleinwaarde")["status"], "not-compliant");
+    // The Google Workspace customer beside the Microsoft 365 tenants.
+    assert_eq!(
+        tenant(&summary, "heidebeek")["status"],
+        "compliant",
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_slice(
+        &std::fs::read(temp.path().join("reports/heidebeek.json")).expect("report"),
+    )
+    .expect("json");
+    assert_eq!(report["scan"]["vendor"], "google");
+}
+
+#[test]
+fn who_is_scanned_is_named_per_entry_not_by_flag() {
+    let temp = tempfile::tempdir().expect("temp dir");
+    for flags in [
+        ["--vendor", "google"],
+        ["--google-admin", "a@klimop.example"],
+        ["--customer", "C01abcd23"],
+    ] {
+        let out = cloudkeur()
+            .args(["scan", "--all", "--tenants"])
+            .arg(repo_path("fixtures/fleet/tenants.yaml"))
+            .arg("--reports-dir")
+            .arg(temp.path().join("reports"))
+            .args(flags)
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(flags[0]) && stderr.contains("each entry"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn an_entry_is_of_one_vendor_and_has_what_its_scan_needs() {
+    bad_tenants(
+        "tenants:\n  - name: klimop\n    vendor: google\n    tenant: klimop.example\n    admin: a@klimop.example\n    credential: {google_credentials_file: sa.json}\n",
+        "belong to a Microsoft 365 entry",
+    );
+    bad_tenants(
+        "tenants:\n  - name: klimop\n    vendor: google\n    credential: {google_credentials_file: sa.json}\n",
+        "needs `admin`",
+    );
+    bad_tenants(
+        "tenants:\n  - name: klimop\n    vendor: google\n    admin: a@klimop.example\n",
+        "google_credentials_file",
+    );
+    bad_tenants(
+        "tenants:\n  - name: vlietbeke\n    tenant: v.example\n    client_id: c\n    admin: a@v.example\n    credential: {certificate: c.pem}\n",
+        "add `vendor: google`",
+    );
+    bad_tenants(
+        "tenants:\n  - name: klimop\n    vendor: google\n    customer: ../C01\n    admin: a@klimop.example\n    credential: {google_credentials_file: sa.json}\n",
+        "customer '../C01'",
+    );
 }
 
 fn bad_tenants(yaml: &str, expect: &str) {

@@ -7,6 +7,9 @@
 //! account's key (or by the simulator's own key for `signJwt`), `aud` Google's token endpoint,
 //! at most an hour long, `sub` a user of the customer, every scope delegated and read-only; API
 //! requests carry a token whose scopes cover the resource. Every request is logged.
+//!
+//! [`SimGoogle::serve`] also serves it over TCP on 127.0.0.1, for the end-to-end tests of the
+//! `cloudkeur` binary: the same answers, and any method but GET and POST logged and refused.
 #![allow(dead_code)]
 
 use bytes::Bytes;
@@ -73,6 +76,9 @@ pub struct SimOptions {
     pub page_size: usize,
     /// `expires_in` of the access tokens it issues.
     pub token_lifetime: u64,
+    /// A refused token or STS request's `error_description` repeats the form as received
+    /// (assertion, subject token), as a careless or hostile endpoint might.
+    pub echo_refused: bool,
 }
 
 pub fn all_read_only_scopes() -> BTreeSet<String> {
@@ -216,7 +222,7 @@ impl SimGoogle {
                     .unwrap_or_default(),
                 subject: None,
             });
-            return self.sts(&fields);
+            return self.sts(&fields, form);
         }
         let assertion = fields.get("assertion").cloned().unwrap_or_default();
         let claims = self.verify(&assertion);
@@ -246,18 +252,18 @@ impl SimGoogle {
             || fields.get("grant_type").map(String::as_str)
                 != Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
         {
-            return oauth_error(400, "unsupported_grant_type", "Invalid grant_type");
+            return self.refuse(form, 400, "unsupported_grant_type", "Invalid grant_type");
         }
         let claims = match claims {
             Ok(claims) => claims,
-            Err(why) => return oauth_error(400, "invalid_grant", &why),
+            Err(why) => return self.refuse(form, 400, "invalid_grant", &why),
         };
         let subject = subject.unwrap_or_default();
         if !self.options.users.contains(&subject) {
-            return oauth_error(400, "invalid_grant", "Invalid email or User ID");
+            return self.refuse(form, 400, "invalid_grant", "Invalid email or User ID");
         }
         if scopes.iter().any(|s| !self.options.delegated.contains(s)) {
-            return oauth_error(
+            return self.refuse(form,
                 401,
                 "unauthorized_client",
                 "Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.",
@@ -321,7 +327,7 @@ impl SimGoogle {
         Ok(claims)
     }
 
-    fn sts(&self, fields: &BTreeMap<String, String>) -> Answer {
+    fn sts(&self, fields: &BTreeMap<String, String>, form: &Secret) -> Answer {
         if let Some(fault) = self.take_fault("/v1/token") {
             return fault_answer(&fault);
         }
@@ -334,7 +340,8 @@ impl SimGoogle {
             && fields.get("requested_token_type").map(String::as_str)
                 == Some("urn:ietf:params:oauth:token-type:access_token");
         if !ok {
-            return oauth_error(
+            return self.refuse(
+                form,
                 400,
                 "invalid_grant",
                 "The audience or subject token is not valid.",
@@ -351,6 +358,19 @@ impl SimGoogle {
             200,
             json!({"access_token": token, "issued_token_type": "urn:ietf:params:oauth:token-type:access_token", "token_type": "Bearer", "expires_in": 3600}),
         )
+    }
+
+    /// An OAuth error answer, repeating the request when `echo_refused` says so.
+    fn refuse(&self, form: &Secret, status: u16, code: &str, description: &str) -> Answer {
+        if self.options.echo_refused {
+            oauth_error(
+                status,
+                code,
+                &format!("{description} (received: {})", form.expose()),
+            )
+        } else {
+            oauth_error(status, code, description)
+        }
     }
 
     fn sign_jwt(&self, url: &reqwest::Url, bearer: &Secret, body: &Secret) -> Answer {
@@ -619,6 +639,92 @@ fn fault_answer(fault: &Fault) -> Answer {
         Fault::NotJson => Answer::Now(200, vec![], b"<html>Service error</html>".to_vec()),
         Fault::Stall => Answer::Stall,
     }
+}
+
+impl SimGoogle {
+    /// Serves the simulator over HTTP on 127.0.0.1 (a port of its own) until the test process
+    /// ends; returns its origin, `http://127.0.0.1:PORT`. Every path of real Google is served
+    /// there: the APIs, `/token`, STS's `/v1/token` and IAM Credentials' `…:signJwt`.
+    pub fn serve(self: &Arc<Self>) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let port = listener.local_addr().expect("addr").port();
+        let sim = Arc::clone(self);
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                let app = axum::Router::new().fallback(handle_http).with_state(sim);
+                let _ = axum::serve(listener, app).await;
+            });
+        });
+        format!("http://127.0.0.1:{port}")
+    }
+}
+
+/// One HTTP request to the served simulator: the request shapes cloudkeur's transport sends
+/// (a GET with a bearer token, the token form POST, the signJwt JSON POST), answered as in
+/// process; anything else is logged and refused.
+async fn handle_http(
+    axum::extract::State(sim): axum::extract::State<Arc<SimGoogle>>,
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let url = reqwest::Url::parse(&format!("http://127.0.0.1{uri}")).expect("a URL");
+    let bearer = Secret::new(
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default(),
+    );
+    let text = Secret::new(String::from_utf8_lossy(&body).into_owned());
+    let answer = match method.as_str() {
+        "GET" => sim.get(&url, &bearer),
+        "POST" if url.path().ends_with(":signJwt") => sim.sign_jwt(&url, &bearer, &text),
+        "POST" => sim.token(&url, &text),
+        other => {
+            sim.log_request(Logged {
+                method: match other {
+                    "PUT" => "PUT",
+                    "PATCH" => "PATCH",
+                    "DELETE" => "DELETE",
+                    _ => "OTHER",
+                },
+                path: url.path().to_owned(),
+                query: url.query().map(str::to_owned),
+                content_type: None,
+                scopes: Vec::new(),
+                subject: None,
+            });
+            json_answer(
+                405,
+                json!({"error": {"code": 405, "message": "Method Not Allowed", "status": "UNAVAILABLE"}}),
+            )
+        }
+    };
+    let (status, headers, body) = match answer {
+        Answer::Now(status, headers, body) => (status, headers, body),
+        Answer::Stall => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            (504, Vec::new(), Vec::new())
+        }
+    };
+    let mut response = axum::response::Response::new(axum::body::Body::from(body));
+    *response.status_mut() =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_GATEWAY);
+    for (name, value) in headers {
+        if let Ok(value) = axum::http::HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    response
 }
 
 impl Transport for SimGoogle {

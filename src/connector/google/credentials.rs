@@ -96,6 +96,25 @@ impl Default for AuthEndpoints {
     }
 }
 
+impl AuthEndpoints {
+    /// Every endpoint of a credential on the origin of `token` (`--google-token-url`, a test
+    /// server): the token endpoint `token` itself, the Security Token Service at `/v1/token`,
+    /// IAM Credentials at the origin (its `…:signJwt` path as Google's).
+    pub fn on_origin_of(token: Url) -> Self {
+        let mut origin = token.clone();
+        origin.set_path("/");
+        origin.set_query(None);
+        origin.set_fragment(None);
+        let mut sts = origin.clone();
+        sts.set_path("/v1/token");
+        AuthEndpoints {
+            token,
+            sts,
+            iam_credentials: origin,
+        }
+    }
+}
+
 /// Only for constant URLs that parse; kept apart so no `unwrap` touches input.
 fn unreachable_url() -> Url {
     Url::parse("https://invalid.invalid").unwrap_or_else(|_| unreachable!("a constant URL"))

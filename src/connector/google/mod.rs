@@ -1,5 +1,6 @@
-//! The Google Workspace connector (library only; the command line comes with the live scan):
-//! reads a customer's Directory API and Cloud Identity Policy API resources into a snapshot.
+//! The Google Workspace connector: reads a customer's Directory API and Cloud Identity Policy
+//! API resources into a snapshot, with a [`ServiceConnector`] per API run by the same engine as
+//! Microsoft 365's services (`cloudkeur scan --vendor google`).
 //!
 //! Read-only by construction, as for Microsoft: every request goes through the transport seam
 //! ([`super::transport`]) as a `GET` to the configured API origins ([`ApiOrigins`]), or as one of
@@ -20,14 +21,17 @@
 
 pub mod credentials;
 mod read;
+mod service;
 pub mod token;
 
 pub use credentials::{AuthEndpoints, GoogleCredential};
 
+use super::engine::{self, Connectors, ServiceConnector};
 use super::transport::Transport;
-use super::{ConnectorError, RetryPolicy};
+use super::transport::http::{Allowed, HttpTransport};
+use super::{ConnectorError, NoProgress, Progress, RetryPolicy};
 use crate::registry::{Registry, ResourceSpec, Service};
-use crate::snapshot::{Collected, Collection, EncodedSnapshot, encode_owned};
+use crate::snapshot::{Collection, EncodedSnapshot, encode_owned};
 use crate::vendor::Vendor;
 use reqwest::Url;
 use std::collections::{BTreeMap, BTreeSet};
@@ -86,6 +90,8 @@ pub struct GoogleConfig {
     pub auth: AuthEndpoints,
     pub retry: RetryPolicy,
     pub max_response_bytes: u64,
+    /// Resources read at the same time (at least 1), as `--concurrency` says.
+    pub concurrency: usize,
 }
 
 /// The Google resources a scan of `wanted` reads — derived ones replaced by what they are made
@@ -128,14 +134,27 @@ pub fn scopes(
     Ok(scopes.into_iter().collect())
 }
 
-/// Reads `wanted` (and what it needs) from the customer. A token that cannot be had stops the
-/// scan (exit 2, with what to check); a resource that cannot be read is recorded as failed and
-/// its policies give `error`.
+/// Reads `wanted` (and what it needs) from the customer through `transport`. A token that
+/// cannot be had stops the scan (exit 2, with what to check); a resource that cannot be read is
+/// recorded as failed and its policies give `error`.
 pub async fn collect(
     config: &GoogleConfig,
     transport: Arc<dyn Transport>,
     registry: &Registry,
     wanted: &BTreeSet<String>,
+) -> Result<Collection, ConnectorError> {
+    collect_reporting(config, transport, registry, wanted, Arc::new(NoProgress)).await
+}
+
+/// [`collect`], telling `progress` as resources are read. The engine ([`engine::run`]) reads,
+/// with a connector per Google service ([`service::GoogleConnector`]): the same engine as for
+/// Microsoft 365.
+pub async fn collect_reporting(
+    config: &GoogleConfig,
+    transport: Arc<dyn Transport>,
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+    progress: Arc<dyn Progress>,
 ) -> Result<Collection, ConnectorError> {
     let plan = plan(registry, wanted)?;
     let scopes: Vec<String> = plan
@@ -154,34 +173,39 @@ pub async fn collect(
         config.retry.clone(),
         config.max_response_bytes,
     )?;
-    tokens.token().await.map_err(|err| ConnectorError::Auth {
-        message: err.to_string(),
-        hint: tokens.hint().to_owned(),
-    })?;
-    let reader = read::Reader {
+    let reader = Arc::new(read::Reader {
         transport,
-        tokens: &tokens,
-        directory: &config.api.directory,
-        policy: &config.api.policy,
-        customer: &config.customer,
-        retry: &config.retry,
+        tokens: Arc::new(tokens),
+        directory: config.api.directory.clone(),
+        policy: config.api.policy.clone(),
+        customer: config.customer.clone(),
+        retry: config.retry.clone(),
         max_response_bytes: config.max_response_bytes,
-    };
-    let mut resources: BTreeMap<String, Collected> = BTreeMap::new();
-    for (name, spec) in read::order(&plan) {
-        let collected = match &spec.for_each {
-            None => reader.read(name, spec).await,
-            Some(fan_out) => {
-                reader
-                    .read_fan_out(name, spec, resources.get(&fan_out.resource))
-                    .await
-            }
-        };
-        resources.insert(name.clone(), collected);
+    });
+    let mut by_service: BTreeMap<Service, Arc<dyn ServiceConnector>> = BTreeMap::new();
+    for spec in plan.values() {
+        if let Some(connector) = service::GoogleConnector::new(spec.service, &reader) {
+            by_service.insert(spec.service, Arc::new(connector));
+        }
     }
+    let connectors = Connectors {
+        by_service,
+        selection: "every Google service".to_owned(),
+    };
+    let resources = engine::run(&connectors, plan, config.concurrency, progress).await?;
+    let tenant_name = connectors
+        .by_service
+        .values()
+        .find_map(|connector| connector.tenant_name(&resources));
+    // `my_customer` is an alias; the report and the archive name the customer itself.
+    let tenant_id = match config.customer.as_str() {
+        MY_CUSTOMER => service::customer_id(&resources),
+        _ => None,
+    }
+    .unwrap_or_else(|| config.customer.clone());
     Ok(Collection {
-        tenant_id: config.customer.clone(),
-        tenant_name: None,
+        tenant_id,
+        tenant_name,
         source: format!(
             "google {}",
             config.api.directory.as_str().trim_end_matches('/')
@@ -191,19 +215,60 @@ pub async fn collect(
     })
 }
 
+/// Reads `wanted` over the network: to the configured API origins and the endpoints the
+/// credential uses (the token endpoint; for a keyless credential also STS and IAM Credentials),
+/// and nowhere else.
+pub async fn collect_live(
+    config: &GoogleConfig,
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+    progress: Arc<dyn Progress>,
+) -> Result<Collection, ConnectorError> {
+    let mut allowed = vec![
+        Allowed::exact(&config.api.directory),
+        Allowed::exact(&config.api.policy),
+        Allowed::exact(&config.auth.token),
+    ];
+    if let GoogleCredential::ExternalAccount(_) = &config.credential {
+        allowed.push(Allowed::exact(&config.auth.sts));
+        allowed.push(Allowed::exact(&config.auth.iam_credentials));
+    }
+    let transport = HttpTransport::new(&allowed, config.retry.request_timeout)?;
+    collect_reporting(config, Arc::new(transport), registry, wanted, progress).await
+}
+
+/// [`collect_live`] on a small runtime of its own, so the command layer stays synchronous.
+pub fn collect_blocking(
+    config: &GoogleConfig,
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+    progress: Arc<dyn Progress>,
+) -> Result<Collection, ConnectorError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| ConnectorError::Runtime(err.to_string()))?;
+    runtime.block_on(collect_live(config, registry, wanted, progress))
+}
+
 /// The collection as a snapshot whose manifest names Google Workspace.
 pub fn encode(collection: Collection) -> EncodedSnapshot {
     encode_owned(collection).with_vendor(Vendor::Google)
 }
 
-/// `my_customer` or a customer id: letters and digits only, since it goes into paths.
-fn check_customer(customer: &str) -> Result<(), ConnectorError> {
-    let plain = !customer.is_empty()
+/// Whether `customer` is `my_customer` or a customer id as it may stand in a path: letters,
+/// digits and `_` only.
+pub fn is_plain_customer(customer: &str) -> bool {
+    !customer.is_empty()
         && customer.len() <= 64
         && customer
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if plain {
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `my_customer` or a customer id: letters and digits only, since it goes into paths.
+fn check_customer(customer: &str) -> Result<(), ConnectorError> {
+    if is_plain_customer(customer) {
         Ok(())
     } else {
         Err(ConnectorError::Credential(format!(
@@ -244,17 +309,12 @@ mod tests {
             ]
         );
         assert!(scopes.iter().all(|s| token::is_read_only_scope(s)));
-        // Fan-outs come after the lists that name their ids.
-        let order: Vec<&str> = read::order(&plan)
-            .into_iter()
-            .map(|(n, _)| n.as_str())
-            .collect();
-        let members = order
-            .iter()
-            .position(|n| *n == "google_policy_group_members")
-            .unwrap();
-        let policies = order.iter().position(|n| *n == "google_policies").unwrap();
-        assert!(policies < members, "{order:?}");
+        // A fan-out waits for the list that names its ids (the engine reads it after).
+        assert!(
+            plan["google_policy_group_members"]
+                .depends_on()
+                .any(|d| d == "google_policies")
+        );
     }
 
     #[test]

@@ -27,7 +27,7 @@ use jsonpath_rust::JsonPath;
 use reqwest::Url;
 use reqwest::header::RETRY_AFTER;
 use serde_json::{Map, Value};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::time::Instant;
@@ -44,30 +44,31 @@ pub(super) struct Failure {
     pub error: String,
 }
 
-/// Reads resources for one customer.
-pub(super) struct Reader<'a> {
+/// Reads resources for one customer. Shared by the connectors of both Google services (one
+/// token source: one set of scopes, one impersonated administrator).
+pub(super) struct Reader {
     pub transport: Arc<dyn Transport>,
-    pub tokens: &'a GoogleTokens,
-    pub directory: &'a Url,
-    pub policy: &'a Url,
-    pub customer: &'a str,
-    pub retry: &'a RetryPolicy,
+    pub tokens: Arc<GoogleTokens>,
+    pub directory: Url,
+    pub policy: Url,
+    pub customer: String,
+    pub retry: RetryPolicy,
     pub max_response_bytes: u64,
 }
 
-impl Reader<'_> {
+impl Reader {
     /// The origin a service's requests go to.
-    fn origin(&self, service: Service) -> Option<&Url> {
+    pub fn origin(&self, service: Service) -> Option<&Url> {
         match service {
-            Service::GoogleDirectory => Some(self.directory),
-            Service::GooglePolicy => Some(self.policy),
+            Service::GoogleDirectory => Some(&self.directory),
+            Service::GooglePolicy => Some(&self.policy),
             _ => None,
         }
     }
 
     /// The request line the snapshot records, `{customer}` filled in.
     pub fn request_line(&self, spec: &ResourceSpec) -> String {
-        spec.request_line().replace("{customer}", self.customer)
+        spec.request_line().replace("{customer}", &self.customer)
     }
 
     /// Reads a resource that is not a fan-out.
@@ -244,7 +245,7 @@ impl Reader<'_> {
         let origin = self
             .origin(spec.service)
             .ok_or_else(|| refuse(format!("service {} is not a Google API", spec.service)))?;
-        let mut path = spec.path.replace("{customer}", self.customer);
+        let mut path = spec.path.replace("{customer}", &self.customer);
         if let Some(id) = id {
             path = path.replace("{id}", id);
         }
@@ -254,7 +255,7 @@ impl Reader<'_> {
         {
             let mut query = url.query_pairs_mut();
             for (key, value) in &spec.query {
-                query.append_pair(key, &value.replace("{customer}", self.customer));
+                query.append_pair(key, &value.replace("{customer}", &self.customer));
             }
             if let Some(token) = token {
                 query.append_pair("pageToken", token);
@@ -462,13 +463,6 @@ impl GoogleError {
         };
         format!("{said}{reasons}{hint}")
     }
-}
-
-/// The resources read first (lists), then the fan-outs over them.
-pub(super) fn order(plan: &BTreeMap<String, ResourceSpec>) -> Vec<(&String, &ResourceSpec)> {
-    let (mut first, then): (Vec<_>, Vec<_>) = plan.iter().partition(|(_, s)| s.for_each.is_none());
-    first.extend(then);
-    first
 }
 
 #[cfg(test)]
