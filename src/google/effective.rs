@@ -280,6 +280,18 @@ fn scenarios<'a>(applicable: &'a [Applicable<'a>]) -> Option<Vec<Vec<&'a Applica
                     .partial_cmp(&(b.group_layer, b.policy.sort_order))
                     .unwrap_or(std::cmp::Ordering::Equal)
             });
+            // A special group (not `groups/…`, e.g. WORKSPACE_ALL_ADMIN_GROUP): where Google
+            // ranks it among the configuration groups is not documented, so it is also tried
+            // above all of them.
+            if let Some(extra) = extra.filter(|e| is_special_group(e.policy)) {
+                let mut on_top: Vec<&Applicable<'a>> = list
+                    .iter()
+                    .copied()
+                    .filter(|a| !std::ptr::eq(*a, *extra))
+                    .collect();
+                on_top.push(extra);
+                out.push(on_top);
+            }
             out.push(list);
         }
         if out.len() > MAX_SCENARIOS {
@@ -287,6 +299,15 @@ fn scenarios<'a>(applicable: &'a [Applicable<'a>]) -> Option<Vec<Vec<&'a Applica
         }
     }
     Some(out)
+}
+
+/// A group policy whose target is not a group of the directory (`groups/…`) but a name of
+/// Google's own, such as `WORKSPACE_ALL_ADMIN_GROUP`.
+fn is_special_group(policy: &Policy) -> bool {
+    policy
+        .group
+        .as_deref()
+        .is_some_and(|g| !g.starts_with("groups/"))
 }
 
 /// One field under one reducer, the policies in precedence order.
@@ -708,6 +729,54 @@ mod tests {
         group.group = Some("WORKSPACE_ALL_ADMIN_GROUP".into());
         let reduced = reduce(LSA, &on(&[root, group]), &tree());
         assert_eq!(reduced.value["allowLessSecureApps"], json!(true));
+    }
+
+    #[test]
+    fn a_special_group_in_doubt_is_also_tried_above_the_configuration_groups() {
+        const FACTOR: &str = "security.two_step_verification_enforcement_factor";
+        let root = policy(
+            "root",
+            FACTOR,
+            "root",
+            201.0,
+            json!({"allowedSignInFactorSet": "NO_TELEPHONY"}),
+        );
+        let mut keys = policy(
+            "keys",
+            FACTOR,
+            "root",
+            399.00001,
+            json!({"allowedSignInFactorSet": "PASSKEY_ONLY"}),
+        );
+        keys.group = Some("groups/03beheer".into());
+        let mut all_admins = policy(
+            "alladmins",
+            FACTOR,
+            "root",
+            2.0,
+            json!({"allowedSignInFactorSet": "ALL"}),
+        );
+        all_admins.group = Some("WORKSPACE_ALL_ADMIN_GROUP".into());
+        let applicable = vec![
+            Applicable {
+                policy: &root,
+                group_layer: false,
+                doubt: None,
+            },
+            Applicable {
+                policy: &keys,
+                group_layer: true,
+                doubt: None,
+            },
+            Applicable {
+                policy: &all_admins,
+                group_layer: true,
+                doubt: Some("precedence unclear".into()),
+            },
+        ];
+        let reduced = reduce(FACTOR, &applicable, &tree());
+        assert!(reduced.value.is_empty(), "{reduced:?}");
+        assert!(reduced.unknown.contains_key("allowedSignInFactorSet"));
     }
 
     #[test]

@@ -48,7 +48,16 @@ pub const ADMIN_SETTINGS: &str = "google_admin_settings";
 pub fn derived_inputs(name: &str) -> Option<&'static [&'static str]> {
     match name {
         EFFECTIVE_SETTINGS => Some(&[POLICIES, ORG_UNITS, GROUPS]),
-        ADMIN_SETTINGS => Some(&[POLICIES, ORG_UNITS, GROUPS, USERS, POLICY_GROUP_MEMBERS]),
+        ADMIN_SETTINGS => Some(&[
+            POLICIES,
+            ORG_UNITS,
+            GROUPS,
+            USERS,
+            POLICY_GROUP_MEMBERS,
+            ROLES,
+            ROLE_ASSIGNMENTS,
+            ROLE_GROUP_MEMBERS,
+        ]),
         SUPER_ADMINS => Some(&[
             USERS,
             ROLES,

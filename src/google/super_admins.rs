@@ -62,10 +62,16 @@ pub fn derive(snapshot: &Snapshot) -> Result<Value, String> {
         .filter_map(|u| Some((text(u, "id")?, u)))
         .collect();
     let domains = customer_domains(items(snapshot, DOMAINS)?);
-    let super_roles: BTreeSet<&str> = items(snapshot, ROLES)?
+    // Every role by id, with whether it is a super administrator role; `None` when the role
+    // does not say (an assignment of it cannot then be judged).
+    let roles: BTreeMap<&str, Option<bool>> = items(snapshot, ROLES)?
         .iter()
-        .filter(|r| r.get("isSuperAdminRole").and_then(Value::as_bool) == Some(true))
-        .filter_map(|r| text(r, "roleId"))
+        .filter_map(|r| {
+            Some((
+                text(r, "roleId")?,
+                r.get("isSuperAdminRole").and_then(Value::as_bool),
+            ))
+        })
         .collect();
     let mut holders: BTreeMap<String, Holder> = BTreeMap::new();
     let add = |id: &str, via: String, holders: &mut BTreeMap<String, Holder>| {
@@ -104,8 +110,21 @@ pub fn derive(snapshot: &Snapshot) -> Result<Value, String> {
         let Some(role) = text(assignment, "roleId") else {
             return Err(format!("{ROLE_ASSIGNMENTS}: an assignment has no roleId"));
         };
-        if !super_roles.contains(role) {
-            continue;
+        match roles.get(role) {
+            Some(Some(true)) => {}
+            Some(Some(false)) => continue,
+            // A role that does not say, or one the role list lacks (read at another moment,
+            // or cut short): it may be a super administrator role, so the holders cannot be told.
+            Some(None) => {
+                return Err(format!(
+                    "{ROLES}: role {role} is assigned but does not say whether it is a super administrator role (isSuperAdminRole absent)"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "{ROLE_ASSIGNMENTS}: an assignment names role {role}, which is not among the roles read"
+                ));
+            }
         }
         let assignee = text(assignment, "assignedTo").ok_or_else(|| {
             format!("{ROLE_ASSIGNMENTS}: a super administrator assignment has no assignedTo")
@@ -123,13 +142,25 @@ pub fn derive(snapshot: &Snapshot) -> Result<Value, String> {
                 })?;
             let group = by_group_email(snapshot, assignee).unwrap_or_else(|| assignee.to_owned());
             for member in list {
-                if text(member, "type").is_some_and(|t| !t.eq_ignore_ascii_case("user")) {
+                match text(member, "type").map(str::to_ascii_uppercase).as_deref() {
                     // Nested groups: their users are listed too (includeDerivedMembership).
-                    continue;
+                    Some("GROUP") => continue,
+                    Some("USER") => {}
+                    // CUSTOMER stands for every account of the customer; a type Google may add
+                    // later is not understood. Either way the holders cannot be counted.
+                    other => {
+                        return Err(format!(
+                            "group {group}, which holds the super administrator role, has a member of type {} whose holders cannot be counted",
+                            other.unwrap_or("(absent)")
+                        ));
+                    }
                 }
-                if let Some(id) = text(member, "id") {
-                    add(id, format!("group {group}"), &mut holders);
-                }
+                let id = text(member, "id").ok_or_else(|| {
+                    format!(
+                        "group {group}, which holds the super administrator role, has a member without an id"
+                    )
+                })?;
+                add(id, format!("group {group}"), &mut holders);
             }
         } else {
             add(assignee, "role assignment".into(), &mut holders);

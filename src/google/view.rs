@@ -15,7 +15,8 @@
 
 use super::effective::{Applicable, OrgTree, Policy, reduce};
 use super::{
-    ADMIN_SETTINGS, EFFECTIVE_SETTINGS, GROUPS, ORG_UNITS, POLICIES, POLICY_GROUP_MEMBERS, USERS,
+    ADMIN_SETTINGS, EFFECTIVE_SETTINGS, GROUPS, ORG_UNITS, POLICIES, POLICY_GROUP_MEMBERS,
+    ROLE_ASSIGNMENTS, ROLE_GROUP_MEMBERS, ROLES, USERS,
 };
 use crate::snapshot::{ResourceData, Snapshot};
 use serde_json::{Map, Value, json};
@@ -45,6 +46,8 @@ fn rows_body(rows: Vec<Value>) -> Value {
 struct Inputs {
     tree: OrgTree,
     policies: BTreeMap<String, Vec<Policy>>,
+    /// Per setting: the policies attached to an org unit that is not among the org units.
+    strays: BTreeMap<String, Vec<Policy>>,
     /// Per setting: what was done with policies that did not fit (no org unit, a deleted one).
     notes: BTreeMap<String, Vec<String>>,
     group_names: BTreeMap<String, String>,
@@ -76,6 +79,7 @@ impl Inputs {
         let tree = org_tree(body(snapshot, ORG_UNITS)?)?;
         let mut policies: BTreeMap<String, Vec<Policy>> = BTreeMap::new();
         let mut notes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut strays: BTreeMap<String, Vec<Policy>> = BTreeMap::new();
         for (index, item) in items(POLICIES, body(snapshot, POLICIES)?)?
             .iter()
             .enumerate()
@@ -91,13 +95,20 @@ impl Inputs {
                     .or_default()
                     .push(policy);
             } else {
+                // Deleted since, or created after the org units were read, or a list cut
+                // short: which it is cannot be told, so the unit is judged on what its own
+                // policies set, and what it would inherit is unknown (never ignored).
                 notes
                     .entry(policy.setting.clone())
                     .or_default()
                     .push(format!(
-                        "{} is attached to org unit {}, which no longer exists: ignored",
+                        "{} is attached to org unit {}, which is not among the org units read: judged on its own, what it inherits unknown",
                         policy.name, policy.org_unit
                     ));
+                strays
+                    .entry(policy.setting.clone())
+                    .or_default()
+                    .push(policy);
             }
         }
         // Group names only label rows: without them a row names the group by its id.
@@ -115,6 +126,7 @@ impl Inputs {
         Ok(Inputs {
             tree,
             policies,
+            strays,
             notes,
             group_names,
         })
@@ -291,6 +303,7 @@ fn effective_rows(inputs: &Inputs) -> Vec<Value> {
             row.insert("label".into(), json!(unit.path));
             rows.push(Value::Object(row));
         }
+        rows.extend(stray_rows(inputs, &setting, policies));
         let targets: BTreeSet<(&str, &str)> = policies
             .iter()
             .filter_map(|p| Some((p.group.as_deref()?, p.org_unit.as_str())))
@@ -330,6 +343,62 @@ fn effective_rows(inputs: &Inputs) -> Vec<Value> {
     rows
 }
 
+/// One row per org unit that policies of `setting` are attached to but that is not among the
+/// org units: the fields its own org-unit policies set are known (a child overrides what it
+/// inherits); every other field is unknown, since where the unit sits cannot be told. A group
+/// policy on such a unit makes the whole row unknown.
+fn stray_rows(inputs: &Inputs, setting: &str, placed: &[Policy]) -> Vec<Value> {
+    let Some(strays) = inputs.strays.get(setting) else {
+        return Vec::new();
+    };
+    let units: BTreeSet<&str> = strays.iter().map(|p| p.org_unit.as_str()).collect();
+    let mut fields: BTreeSet<String> = super::defaults::default_fields(setting)
+        .iter()
+        .map(|f| (*f).to_owned())
+        .collect();
+    fields.extend(
+        placed
+            .iter()
+            .chain(strays)
+            .flat_map(|p| p.value.keys().cloned()),
+    );
+    let mut rows = Vec::new();
+    for unit in units {
+        let own: Vec<&Policy> = strays.iter().filter(|p| p.org_unit == unit).collect();
+        let applicable: Vec<Applicable<'_>> = own
+            .iter()
+            .filter(|p| p.group.is_none())
+            .map(|p| Applicable {
+                policy: p,
+                group_layer: false,
+                doubt: licence_doubt(p),
+            })
+            .collect();
+        let set: BTreeSet<&String> = if own.iter().any(|p| p.group.is_some()) {
+            BTreeSet::new()
+        } else {
+            own.iter().flat_map(|p| p.value.keys()).collect()
+        };
+        let mut reduced = reduce(setting, &applicable, &inputs.tree);
+        reduced.value.retain(|field, _| set.contains(field));
+        reduced.from.retain(|field, _| set.contains(field));
+        let why = format!(
+            "org unit {unit} is not among the org units read, so what it inherits cannot be told"
+        );
+        for field in &fields {
+            if !reduced.value.contains_key(field) && !reduced.unknown.contains_key(field) {
+                reduced.unknown.insert(field.clone(), json!(why));
+            }
+        }
+        let label = format!("org unit {unit} (not among the org units read)");
+        let mut row = row(setting, "org_unit", reduced, inputs.notes(setting));
+        row.insert("org_unit".into(), json!(format!("orgUnits/{unit}")));
+        row.insert("label".into(), json!(label));
+        rows.push(Value::Object(row));
+    }
+    rows
+}
+
 /// An administrator whose effective settings are judged.
 struct Admin {
     id: String,
@@ -340,21 +409,85 @@ struct Admin {
     doubt: Option<String>,
 }
 
-/// The active super and delegated administrators (`isAdmin`, `isDelegatedAdmin`), suspended and
-/// archived accounts left out. An account that does not say whether it is an administrator is
-/// kept, its values unknown.
+/// The accounts holding an administrator role through a role assignment, to themselves or to a
+/// group they are in, by account id: `super` when the role is a super administrator role, else
+/// `delegated`. The users' flags alone are not relied on: whether Google sets `isAdmin` or
+/// `isDelegatedAdmin` for a role held through a group is not documented.
+fn role_holders(snapshot: &Snapshot) -> Result<BTreeMap<String, &'static str>, String> {
+    let super_roles: BTreeSet<&str> = items(ROLES, body(snapshot, ROLES)?)?
+        .iter()
+        .filter(|r| r.get("isSuperAdminRole").and_then(Value::as_bool) == Some(true))
+        .filter_map(|r| r.get("roleId")?.as_str())
+        .collect();
+    let group_members = body(snapshot, ROLE_GROUP_MEMBERS)?;
+    let mut holders: BTreeMap<String, &'static str> = BTreeMap::new();
+    let mut hold = |id: &str, kind: &'static str| {
+        let entry = holders.entry(id.to_owned()).or_insert(kind);
+        if kind == "super" {
+            *entry = kind;
+        }
+    };
+    for assignment in items(ROLE_ASSIGNMENTS, body(snapshot, ROLE_ASSIGNMENTS)?)? {
+        let text = |name: &str| assignment.get(name).and_then(Value::as_str);
+        let assignee = text("assignedTo")
+            .ok_or_else(|| format!("{ROLE_ASSIGNMENTS}: an assignment has no assignedTo"))?;
+        let kind = match text("roleId") {
+            Some(role) if super_roles.contains(role) => "super",
+            _ => "delegated",
+        };
+        if !text("assigneeType").is_some_and(|t| t.eq_ignore_ascii_case("group")) {
+            hold(assignee, kind);
+            continue;
+        }
+        let members = group_members
+            .get(assignee)
+            .and_then(|m| m.get("value"))
+            .and_then(Value::as_array)
+            .ok_or_else(|| {
+                format!("the members of group {assignee}, which holds an admin role, were not read ({ROLE_GROUP_MEMBERS})")
+            })?;
+        for member in members {
+            // Nested groups' users are listed too (includeDerivedMembership); any other kind of
+            // member (CUSTOMER: every account) cannot be told apart.
+            match member.get("type").and_then(Value::as_str) {
+                Some(t) if t.eq_ignore_ascii_case("group") => continue,
+                Some(t) if t.eq_ignore_ascii_case("user") => {}
+                other => {
+                    return Err(format!(
+                        "group {assignee}, which holds an admin role, has a member of type {}",
+                        other.unwrap_or("(absent)")
+                    ));
+                }
+            }
+            let id = member.get("id").and_then(Value::as_str).ok_or_else(|| {
+                format!("group {assignee}, which holds an admin role, has a member without an id")
+            })?;
+            hold(id, kind);
+        }
+    }
+    Ok(holders)
+}
+
+/// The active super and delegated administrators (`isAdmin`, `isDelegatedAdmin`, or a role
+/// assignment), suspended and archived accounts left out. An account that does not say whether
+/// it is an administrator, and holds no role, is kept, its values unknown.
 fn admins(snapshot: &Snapshot) -> Result<Vec<Admin>, String> {
+    let holders = role_holders(snapshot)?;
     let mut admins = Vec::new();
     for (index, user) in items(USERS, body(snapshot, USERS)?)?.iter().enumerate() {
         let flag = |name: &str| user.get(name).and_then(Value::as_bool);
         if flag("suspended") == Some(true) || flag("archived") == Some(true) {
             continue;
         }
+        let held = user
+            .get("id")
+            .and_then(Value::as_str)
+            .and_then(|id| holders.get(id).copied());
         let (super_admin, delegated) = (flag("isAdmin"), flag("isDelegatedAdmin"));
-        let (kind, doubt) = match (super_admin, delegated) {
-            (Some(true), _) => ("super", None),
-            (_, Some(true)) => ("delegated", None),
-            (Some(false), Some(false)) => continue,
+        let (kind, doubt) = match (super_admin, delegated, held) {
+            (Some(true), _, _) | (_, _, Some("super")) => ("super", None),
+            (_, Some(true), _) | (_, _, Some(_)) => ("delegated", None),
+            (Some(false), Some(false), None) => continue,
             _ => (
                 "unknown",
                 Some("the account does not say whether it is an administrator (isAdmin or isDelegatedAdmin absent)".to_owned()),

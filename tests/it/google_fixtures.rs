@@ -86,7 +86,7 @@ fn the_school_fails_where_its_settings_say_so_and_lists_the_units() {
         assert_eq!(labels, items, "{control}");
     };
     // The root says "off" (the epoch) and only teachers and the principal enforce; the
-    // policy on a deleted org unit is ignored.
+    // policy on a deleted org unit is judged on its own (it enforces, so it is not listed).
     expect(
         "VTC-MFA-01",
         "fail",

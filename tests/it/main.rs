@@ -23,6 +23,7 @@ mod deploy_files;
 mod evidence_file;
 mod fault_injection;
 mod google_fixtures;
+mod google_mutations;
 mod hostile_input;
 mod identities;
 mod live_google;

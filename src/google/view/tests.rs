@@ -54,6 +54,15 @@ fn snapshot(resources: &[(&str, Value)]) -> Snapshot {
         manifest_sha256: String::new(),
     });
     snapshot.set_vendor(Vendor::Google);
+    // No admin roles assigned unless a test says otherwise.
+    for name in ["google_roles", "google_role_assignments"] {
+        snapshot.insert_read(name, ResourceKind::Collection, json!({"value": []}));
+    }
+    snapshot.insert_read(
+        "google_role_group_members",
+        ResourceKind::Collection,
+        json!({}),
+    );
     for (name, body) in resources {
         snapshot.insert_read(*name, ResourceKind::Collection, body.clone());
     }
@@ -118,7 +127,7 @@ fn every_unit_gets_the_value_of_its_nearest_ancestor_that_sets_it() {
 }
 
 #[test]
-fn a_policy_without_org_unit_is_the_roots_and_one_on_a_deleted_unit_is_ignored() {
+fn a_policy_without_org_unit_is_the_roots_and_one_on_an_unknown_unit_is_judged_on_its_own() {
     let snap = snapshot(&[
         ("google_org_units", org_units()),
         (
@@ -139,8 +148,47 @@ fn a_policy_without_org_unit_is_the_roots_and_one_on_a_deleted_unit_is_ignored()
         "{notes}"
     );
     assert!(
-        notes.contains("policies/gone") && notes.contains("no longer exists"),
+        notes.contains("policies/gone") && notes.contains("not among the org units read"),
         "{notes}"
+    );
+    // The unit the org-unit list lacks gets a row of its own: what its policy sets is known,
+    // and it is never dropped (a weakening policy there must fail, not vanish).
+    let stray = rows
+        .iter()
+        .find(|r| r["setting"] == LSA && r["org_unit"] == "orgUnits/03deleted")
+        .expect("a row for the unknown unit");
+    assert_eq!(stray["value"]["allowLessSecureApps"], json!(false));
+    assert!(
+        stray["label"]
+            .as_str()
+            .unwrap()
+            .contains("not among the org units read")
+    );
+}
+
+#[test]
+fn a_unit_missing_from_the_list_knows_only_what_its_own_policies_set() {
+    let sharing = "drive_and_docs.external_sharing";
+    let snap = snapshot(&[
+        ("google_org_units", org_units()),
+        (
+            "google_policies",
+            json!({"value": [
+                policy("root", sharing, Some(ROOT), 201.0, "ADMIN", json!({"externalSharingMode": "DISALLOWED", "allowPublishingFiles": false})),
+                policy("gone", sharing, Some("03deleted"), 205.0, "ADMIN", json!({"externalSharingMode": "ALLOWED"})),
+            ]}),
+        ),
+        ("google_groups", json!({"value": []})),
+    ]);
+    let rows = rows(&snap, EFFECTIVE_SETTINGS);
+    let stray = rows
+        .iter()
+        .find(|r| r["setting"] == sharing && r["org_unit"] == "orgUnits/03deleted")
+        .expect("a row for the unknown unit");
+    assert_eq!(stray["value"], json!({"externalSharingMode": "ALLOWED"}));
+    assert!(
+        stray["unknown"]["allowPublishingFiles"].is_string(),
+        "{stray}"
     );
 }
 
@@ -454,4 +502,67 @@ fn a_super_admin_group_whose_members_were_not_read_leaves_the_holders_unknown() 
         panic!("counted without the group's members");
     };
     assert!(reason.contains("0ictgroep"), "{reason}");
+}
+
+#[test]
+fn an_account_holding_an_admin_role_through_a_group_is_an_administrator_whatever_its_flags() {
+    let factor = "security.two_step_verification_enforcement_factor";
+    let snap = snapshot(&[
+        ("google_org_units", org_units()),
+        (
+            "google_policies",
+            json!({"value": [
+                policy("root", factor, Some(ROOT), 201.0, "ADMIN", json!({"allowedSignInFactorSet": "ALL"})),
+            ]}),
+        ),
+        ("google_groups", json!({"value": []})),
+        (
+            "google_users",
+            json!({"value": [
+                {"id": "1", "primaryEmail": "raad@school.example", "isAdmin": false, "isDelegatedAdmin": false, "orgUnitPath": "/"},
+                {"id": "2", "primaryEmail": "balie@school.example", "isAdmin": false, "isDelegatedAdmin": false, "orgUnitPath": "/"},
+                {"id": "3", "primaryEmail": "leerling@school.example", "isAdmin": false, "isDelegatedAdmin": false, "orgUnitPath": "/"},
+            ]}),
+        ),
+        ("google_policy_group_members", json!({})),
+        (
+            "google_roles",
+            json!({"value": [{"roleId": "9", "isSuperAdminRole": true}, {"roleId": "8", "isSuperAdminRole": false}]}),
+        ),
+        (
+            "google_role_assignments",
+            json!({"value": [
+                {"roleId": "9", "assignedTo": "07grp", "assigneeType": "group"},
+                {"roleId": "8", "assignedTo": "2", "assigneeType": "user"},
+            ]}),
+        ),
+        (
+            "google_role_group_members",
+            json!({"07grp": {"value": [{"id": "1", "type": "USER"}]}}),
+        ),
+    ]);
+    let rows = rows(&snap, ADMIN_SETTINGS);
+    let admins: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r["setting"] == factor)
+        .map(|r| (r["user"].as_str().unwrap(), r["admin"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        admins,
+        [
+            ("raad@school.example", "super"),
+            ("balie@school.example", "delegated")
+        ]
+    );
+    // A group holding a role whose members were not read: who is an administrator cannot be told.
+    let mut unread = snap.clone();
+    unread.insert_read(
+        "google_role_group_members",
+        ResourceKind::Collection,
+        json!({}),
+    );
+    assert!(matches!(
+        derive(&unread).resource(ADMIN_SETTINGS),
+        Some(ResourceData::Unreadable(_))
+    ));
 }
