@@ -346,9 +346,12 @@ impl Check {
             }
             Assertion::In(allowed) => {
                 let allowed = resolve_list(ctx, allowed)?;
+                // Shown once for the thousands of values that may fail it.
+                let shown = std::cell::OnceCell::new();
                 self.each_value(ctx, selected, |v| {
                     allowed.contains(v).then_some(()).ok_or_else(|| {
-                        format!("is {}, expected one of {}", show(v), show_list(&allowed))
+                        let expected = shown.get_or_init(|| show_list(&allowed));
+                        format!("is {}, expected one of {expected}", show(v))
                     })
                 })
             }
