@@ -375,6 +375,9 @@ fn live(binary: &Path, dir: &Path, n: usize, work: &Path, run: &LiveRun) -> Stri
             secs(wall.saturating_sub(read_phase)),
         );
         eprintln!("    {}", startup(&timings, started));
+        if std::env::var_os("BENCH_TIMELINE").is_some() {
+            eprintln!("{}", timeline(&timings, started));
+        }
         eprintln!("    {}", chain_breakdown(&timings, chain_path, started));
         samples.push(LiveSample {
             wall,
@@ -472,6 +475,34 @@ fn startup(timings: &[graph_sim::RequestTiming], started: Instant) -> String {
         at(true),
         at(false)
     )
+}
+
+/// Every request's path with when it arrived and was answered (`BENCH_TIMELINE=1`): the
+/// first and last request per path, and how many, in order of the first arrival.
+fn timeline(timings: &[graph_sim::RequestTiming], started: Instant) -> String {
+    let mut per_path: BTreeMap<&str, (Duration, Duration, usize)> = BTreeMap::new();
+    for t in timings {
+        let arrived = t.arrived.saturating_duration_since(started);
+        let answered = t.answered.saturating_duration_since(started);
+        let entry = per_path
+            .entry(t.path.as_str())
+            .or_insert((arrived, answered, 0));
+        entry.0 = entry.0.min(arrived);
+        entry.1 = entry.1.max(answered);
+        entry.2 += 1;
+    }
+    let mut rows: Vec<_> = per_path.into_iter().collect();
+    rows.sort_by_key(|(_, (first, _, _))| *first);
+    rows.iter()
+        .map(|(path, (first, last, n))| {
+            format!(
+                "      {:>7} → {:>7}  {n:>3}× {path}",
+                secs_ms(*first),
+                secs_ms(*last)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn secs_ms(d: Duration) -> String {
