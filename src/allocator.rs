@@ -20,16 +20,25 @@ const ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
 const OPTIONS_IN_HEADER: libmimalloc_sys::mi_option_t = 47;
 
 /// Freed memory goes back to the system at once, and no transparent huge pages are asked for
-/// from here on. Called first thing by [`crate::app::run`]; harmless to call again.
+/// or given from here on. Called first thing by [`crate::app::run`]; harmless to call again.
 pub fn tune() {
-    if libmimalloc_sys::_mi_option_last != OPTIONS_IN_HEADER {
-        return;
+    if libmimalloc_sys::_mi_option_last == OPTIONS_IN_HEADER {
+        // SAFETY: `mi_option_set` stores a number in mimalloc's option table (an atomic
+        // store); any thread may call it at any time, and both options are valid for mimalloc 3.
+        unsafe {
+            libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
+            libmimalloc_sys::mi_option_set(ALLOW_THP, 0);
+        }
     }
-    // SAFETY: `mi_option_set` stores a number in mimalloc's option table (an atomic store);
-    // any thread may call it at any time, and both options are valid for mimalloc 3.
+    // mimalloc reserved its first arena, asking for huge pages, before `main`: the option
+    // alone leaves that arena's pages huge (measured: 202 MB against 184 MB peak at 50 000
+    // accounts). What mimalloc does itself when the option is set from the environment:
+    // tell the kernel this process wants no transparent huge pages.
+    #[cfg(target_os = "linux")]
+    // SAFETY: PR_SET_THP_DISABLE takes plain integers and only sets a flag of this process;
+    // a refusal (an old kernel) leaves things as they were, which is fine.
     unsafe {
-        libmimalloc_sys::mi_option_set(PURGE_DELAY, 0);
-        libmimalloc_sys::mi_option_set(ALLOW_THP, 0);
+        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
     }
 }
 
@@ -51,5 +60,11 @@ mod tests {
             )
         };
         assert_eq!((purge_delay, allow_thp), (0, 0));
+        #[cfg(target_os = "linux")]
+        {
+            // SAFETY: PR_GET_THP_DISABLE only reads this process's flag.
+            let disabled = unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) };
+            assert_eq!(disabled, 1, "transparent huge pages still allowed");
+        }
     }
 }
