@@ -38,7 +38,7 @@ mod tenant_gen;
 
 use cloudkeur::connector::resources_to_read;
 use cloudkeur::policy::{PackSource, PolicyPack};
-use cloudkeur::registry::{ResourceKind, ResourceSpec};
+use cloudkeur::registry::{ResourceKind, ResourceSpec, Service};
 use graph_sim::{CLIENT_ID, SimGraph, SimOptions, TENANT};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -435,7 +435,15 @@ fn live(binary: &Path, dir: &Path, n: usize, work: &Path, run: &LiveRun) -> Stri
 
     let sim = start_sim();
     let script = work.join("graph-read.sh");
-    std::fs::write(&script, curl_script(&sim.url, &plan)).expect("script");
+    // The script a municipality would write reads Graph; the admin APIs need a POST of a
+    // cmdlet (and Teams another origin), which curl + jq scripts for Graph do not do. So it
+    // reads fewer resources than the scan it is compared with.
+    let graph_plan: BTreeMap<String, ResourceSpec> = plan
+        .iter()
+        .filter(|(_, spec)| spec.service == Service::Graph)
+        .map(|(name, spec)| (name.clone(), spec.clone()))
+        .collect();
+    std::fs::write(&script, curl_script(&sim.url, &graph_plan)).expect("script");
     let out = work.join("graph-read");
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).expect("script out");
@@ -451,7 +459,8 @@ fn live(binary: &Path, dir: &Path, n: usize, work: &Path, run: &LiveRun) -> Stri
     let speedup = script_wall.as_secs_f64() / cloudkeur_wall.as_secs_f64();
     writeln!(
         t,
-        "| sequential curl + jq script (`target/bench/graph-read.sh`) | {} | {script_requests} | {:.2}× | cloudkeur ≥ 5× faster | {} ({speedup:.2}×) |",
+        "| sequential curl + jq script (`target/bench/graph-read.sh`, the {} Graph resources only) | {} | {script_requests} | {:.2}× | cloudkeur ≥ 5× faster | {} ({speedup:.2}×) |",
+        graph_plan.len(),
         secs(script_wall),
         script_wall.as_secs_f64() / bound.as_secs_f64(),
         yes(speedup >= 5.0)
@@ -613,7 +622,10 @@ fn curl_script(base: &str, plan: &BTreeMap<String, ResourceSpec>) -> String {
         let Some(fan_out) = &spec.for_each else {
             continue;
         };
-        let u = url(&spec.path, spec).replace("{id}", "$id");
+        // The id goes into the path or, encoded, into a query value (`$filter=groupId eq '{id}'`).
+        let u = url(&spec.path, spec)
+            .replace("{id}", "$id")
+            .replace("%7Bid%7D", "$id");
         writeln!(
             s,
             "for id in $(jq -r '.value[] | select(.principal.\"@odata.type\" == \"#microsoft.graph.group\") | .principalId' {parent}.json | sort -u); do\n  get_all \"{u}\" {name}-$id.json\ndone",
