@@ -3,11 +3,7 @@
 //! Data flows one way: connector → [`snapshot`] → [`policy`] evaluation → [`findings`] →
 //! [`report`] renderers. See ARCHITECTURE.md for the map and the invariants.
 
-/// A scan builds and frees millions of small JSON values; mimalloc does that in a fraction of
-/// the time glibc's allocator takes (BENCHMARKS.md).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
+pub mod allocator;
 pub mod app;
 pub mod archive;
 pub mod catalog;

@@ -64,6 +64,7 @@ impl Error {
 }
 
 pub fn run(cli: Cli) -> Result<Outcome, Error> {
+    crate::allocator::tune();
     let color = cli.color;
     crate::input_file::set_max_file_size(cli.max_file_size);
     match cli.command {

@@ -171,10 +171,10 @@ async fn read_all(
     loop {
         // Start everything whose dependencies are recorded (or, once nothing else runs, whose
         // dependencies never will be: the read then says why). Reads that may take many pages
-        // ask for a permit first (the sort is stable: registry order within each group). A read
-        // of one request takes one round trip whenever it starts; a paged read that waits for
-        // a permit pushes its whole chain of pages back, and the longest chain is what a scan
-        // takes.
+        // ask for a permit first, the tenant-sized lists first of all (the sort is stable:
+        // registry order within each group). A read of one request takes one round trip
+        // whenever it starts; a paged read that waits for a permit pushes its whole chain of
+        // pages back, and the longest chain is what a scan takes.
         let (mut ready, still): (Vec<_>, Vec<_>) = waiting
             .into_iter()
             .partition(|(_, spec)| spec.depends_on().all(|dep| results.contains_key(dep)));
@@ -182,7 +182,7 @@ async fn read_all(
         if ready.is_empty() && tasks.is_empty() {
             ready = std::mem::take(&mut waiting);
         }
-        ready.sort_by_key(|(_, spec)| !may_page(spec));
+        ready.sort_by_key(|(_, spec)| permit_order(spec));
         let mut decided = false;
         for (name, spec) in ready {
             let request = spec.request_line();
@@ -233,4 +233,24 @@ async fn read_all(
 /// A collection read in full: as many requests as it has pages.
 fn may_page(spec: &ResourceSpec) -> bool {
     spec.kind == ResourceKind::Collection && !spec.first_page_only
+}
+
+/// Graph's page size where a request sets no `$top`.
+const DEFAULT_PAGE_SIZE: u32 = 100;
+
+/// Which reads ask for a permit first (lowest first): collections whose request asks for
+/// pages larger than the default (`$top` above 100: the lists as long as the tenant, users
+/// and their MFA registration, which make the longest chains of pages), then other
+/// collections read in full, then reads of one request. With 45 resources and 8 permits, the
+/// users read otherwise waited for a dozen small collections before its first page.
+fn permit_order(spec: &ResourceSpec) -> u8 {
+    if !may_page(spec) {
+        return 2;
+    }
+    let large_pages = spec
+        .query
+        .get("$top")
+        .and_then(|top| top.parse::<u32>().ok())
+        .is_some_and(|top| top > DEFAULT_PAGE_SIZE);
+    if large_pages { 0 } else { 1 }
 }

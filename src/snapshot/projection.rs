@@ -101,6 +101,45 @@ fn project_at(value: &Value, level: Level, members: &BTreeSet<String>) -> Value 
     }
 }
 
+/// [`project`], taking the body over: kept members are moved, not copied, and the rest is
+/// freed as it goes. A live scan projects the bodies it read this way (users kept whole, a few
+/// of userRegistrationDetails' 16 members, 50 000 items each: copying them took most of a
+/// quarter second after the last answer).
+pub fn project_owned(body: Value, layout: Option<Layout>, projection: &Projection) -> Value {
+    let (Some(layout), Projection::Members(members)) = (layout, projection) else {
+        return body;
+    };
+    project_owned_at(body, Level::body(layout), members)
+}
+
+fn project_owned_at(value: Value, level: Level, members: &BTreeSet<String>) -> Value {
+    match (level, value) {
+        (Level::Items, Value::Array(items)) => Value::Array(
+            items
+                .into_iter()
+                .map(|item| project_owned_at(item, Level::Item, members))
+                .collect(),
+        ),
+        (Level::Item, Value::Object(map)) => Value::Object(
+            map.into_iter()
+                .filter(|(key, _)| members.contains(key.as_str()))
+                .collect(),
+        ),
+        (Level::Collection | Level::FanOut | Level::Entry, Value::Object(map)) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| match level.member(&key) {
+                    Some(inner) => {
+                        let projected = project_owned_at(value, inner, members);
+                        (key, projected)
+                    }
+                    None => (key, value),
+                })
+                .collect(),
+        ),
+        (_, value) => value,
+    }
+}
+
 /// How deep in a collection body the parser is.
 #[derive(Debug, Clone, Copy)]
 enum Level {
@@ -490,6 +529,10 @@ mod tests {
             let projection = Projection::Members(names);
             for layout in [Layout::Collection, Layout::FanOut] {
                 prop_assert_eq!(parse_value(&body, layout, &projection), project(&body, Some(layout), &projection));
+                prop_assert_eq!(
+                    project_owned(body.clone(), Some(layout), &projection),
+                    project(&body, Some(layout), &projection)
+                );
             }
             let all = Projection::Members(["a", "b", "c", "d", "value"].map(String::from).into());
             prop_assert_eq!(parse_value(&body, Layout::Collection, &all), body.clone());

@@ -8,7 +8,7 @@
 //! it wrote, and deletes only the files that snapshot's manifest names: never a whole tree.
 
 use super::manifest::{MANIFEST_FILE, Manifest, ResourceEntry, ResourceStatus, SNAPSHOT_FORMAT};
-use super::projection::{Layout, Projection, project};
+use super::projection::{Layout, Projection, project, project_owned};
 use super::read::{failed_read_reason, is_unavailable};
 use super::{Snapshot, SnapshotMeta, Wanted};
 use crate::digest::sha256_hex;
@@ -254,16 +254,23 @@ impl EncodedSnapshot {
     }
 
     /// [`Self::to_snapshot`], moving the bodies into the snapshot instead of copying them (a
-    /// body kept whole is not copied at all).
+    /// body kept whole is not copied at all, a projected one keeps its members without
+    /// copying them), the resources side by side: users and userRegistrationDetails, the
+    /// two largest, are projected at once on two cores.
     pub fn into_snapshot(mut self, registry: &Registry, wanted: &Wanted) -> Snapshot {
-        let mut bodies = std::mem::take(&mut self.bodies);
-        self.snapshot_of(registry, wanted, |name, layout, projection| {
-            let body = bodies.remove(name)?;
-            Some(match (layout, projection) {
-                (Some(_), Projection::Members(_)) => project(&body, layout, projection),
-                _ => body,
+        let bodies: Vec<(String, Value)> = std::mem::take(&mut self.bodies).into_iter().collect();
+        let mut projected: BTreeMap<String, Value> = bodies
+            .into_par_iter()
+            .with_max_len(1)
+            .filter_map(|(name, body)| {
+                // A body no policy wants is freed here, on a worker, like the rest.
+                let projection = wanted.get(&name)?;
+                let layout = registry.get(&name).and_then(Layout::of);
+                let body = project_owned(body, layout, projection);
+                Some((name, body))
             })
-        })
+            .collect();
+        self.snapshot_of(registry, wanted, |name, _, _| projected.remove(name))
     }
 
     fn snapshot_of(

@@ -1648,6 +1648,36 @@ async fn reads_that_may_page_start_before_reads_of_one_request() {
     assert!(last_paged < first_single, "{reads:?}");
 }
 
+#[tokio::test(start_paused = true)]
+async fn tenant_sized_lists_start_before_other_paged_collections() {
+    let sim = secret_sim();
+    // Alphabetically and in the registry the small collections come first; users and
+    // userRegistrationDetails (read with `$top=999`) make the longest chains and must not wait.
+    let names = [
+        "access_review_definitions",
+        "authentication_strength_policies",
+        "conditional_access_policies",
+        "cross_tenant_access_partners",
+        "user_registration_details",
+        "users",
+    ];
+    let collection = read_with(&sim, &names, |c| c.concurrency = 1).await;
+    assert_eq!(collection.resources.len(), names.len());
+    let reads: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.path)
+        .collect();
+    let tenant_sized = |path: &str| {
+        path == "/v1.0/reports/authenticationMethods/userRegistrationDetails"
+            || path == "/v1.0/users"
+    };
+    let last_tenant_sized = reads.iter().rposition(|p| tenant_sized(p)).unwrap();
+    let first_other = reads.iter().position(|p| !tenant_sized(p)).unwrap();
+    assert!(last_tenant_sized < first_other, "{reads:?}");
+}
+
 /// A municipality that has not consented to the Exchange Online admin API scans with
 /// `--services graph,compliance,teams`: Exchange's resources are left out on purpose (not a
 /// failed read), so VTC-AUD-01 is judged on its declaration, and says why; without the
