@@ -6,7 +6,7 @@
 //! API refuses gives `error`, naming the scope; bad flags and files are one line, exit 2.
 
 use crate::google_sim::{AUDIENCE, Fault, SERVICE_ACCOUNT, SUBJECT_TOKEN, SimGoogle};
-use crate::live_google::{ADMIN, key_file, options};
+use crate::live_google::{ADMIN, key_file};
 use crate::support::{cloudkeur, repo_path};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
@@ -22,6 +22,17 @@ fn needed_scopes() -> BTreeSet<String> {
 
 /// A live Google scan of the served simulator, its credential file named by
 /// GOOGLE_APPLICATION_CREDENTIALS, Microsoft's variables removed.
+/// The in-process tests' simulator (`live_google::options`) with pages of 10: the binary paces
+/// Policy API pages a second apart, as Google asks, and these tests run on the real clock.
+/// Paging is still exercised (21 policies: three pages); page by page it is tested on the paused
+/// clock in `live_google`.
+fn options_over_tcp(key_pem: Option<String>) -> crate::google_sim::SimOptions {
+    crate::google_sim::SimOptions {
+        page_size: 10,
+        ..crate::live_google::options(key_pem)
+    }
+}
+
 fn live_cmd(origin: &str, credentials: &Path) -> assert_cmd::Command {
     let mut cmd = cloudkeur();
     cmd.args(["scan", "--vendor", "google", "--google-admin", ADMIN])
@@ -205,7 +216,7 @@ fn pem_body(pem: &str) -> String {
 fn a_service_account_key_scan_gives_the_offline_findings_and_leaks_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (key_path, private_key, public_pem) = write_key_file(dir.path());
-    let sim = SimGoogle::new(options(Some(public_pem)));
+    let sim = SimGoogle::new(options_over_tcp(Some(public_pem)));
     scan_and_compare(&sim, &key_path, &[&pem_body(&private_key)]);
     // No keyless endpoint was needed.
     assert!(
@@ -217,7 +228,7 @@ fn a_service_account_key_scan_gives_the_offline_findings_and_leaks_nothing() {
 
 #[test]
 fn a_workload_identity_scan_gives_the_offline_findings_without_a_key() {
-    let sim = SimGoogle::new(options(None));
+    let sim = SimGoogle::new(options_over_tcp(None));
     let origin = sim.serve();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("token.jwt"), format!("{SUBJECT_TOKEN}\n")).unwrap();
@@ -272,7 +283,7 @@ fn a_workload_identity_scan_gives_the_offline_findings_without_a_key() {
 fn a_scope_the_api_refuses_gives_error_naming_the_scope_never_pass() {
     let dir = tempfile::tempdir().unwrap();
     let (key_path, _, public_pem) = write_key_file(dir.path());
-    let sim = SimGoogle::new(options(Some(public_pem)));
+    let sim = SimGoogle::new(options_over_tcp(Some(public_pem)));
     sim.fault(
         "/admin/directory/v1/customer/my_customer/orgunits",
         Fault::ScopeMissing,
@@ -411,7 +422,7 @@ fn a_missing_or_bad_credential_is_one_line_without_the_key() {
 fn a_credential_google_refuses_stops_the_scan_with_what_to_check() {
     let dir = tempfile::tempdir().unwrap();
     let (key_path, private_key, public_pem) = write_key_file(dir.path());
-    let mut options = options(Some(public_pem));
+    let mut options = options_over_tcp(Some(public_pem));
     options
         .delegated
         .remove("https://www.googleapis.com/auth/admin.directory.group.readonly");
@@ -515,7 +526,7 @@ fn scan_all_reads_a_microsoft_tenant_and_a_google_customer_live() {
     });
     let dir = tempfile::tempdir().unwrap();
     let (key_path, private_key, public_pem) = write_key_file(dir.path());
-    let google = SimGoogle::new(options(Some(public_pem)));
+    let google = SimGoogle::new(options_over_tcp(Some(public_pem)));
     let origin = google.serve();
     std::fs::write(dir.path().join("federated.jwt"), "fleet-federated-canary\n").unwrap();
     let file = dir.path().join("tenants.yaml");
@@ -605,7 +616,7 @@ fn an_endpoint_that_repeats_the_request_never_gets_a_secret_printed() {
     let dir = tempfile::tempdir().unwrap();
     let (key_path, private_key, _) = write_key_file(dir.path());
     let other = key_file();
-    let mut refusing = options(Some(other.public_pem));
+    let mut refusing = options_over_tcp(Some(other.public_pem));
     refusing.echo_refused = true;
     let sim = SimGoogle::new(refusing);
     let origin = sim.serve();
@@ -619,7 +630,7 @@ fn an_endpoint_that_repeats_the_request_never_gets_a_secret_printed() {
         "{stderr}"
     );
     // STS refuses an audience it does not know, repeating the subject token.
-    let mut refusing = options(None);
+    let mut refusing = options_over_tcp(None);
     refusing.echo_refused = true;
     let sim = SimGoogle::new(refusing);
     let origin = sim.serve();
