@@ -475,6 +475,48 @@ fn retention_policies() -> Vec<Mutation> {
         m("the mail rule is a string", AUD02, NotPass, |r| {
             *rule_of(r, RULE) = json!(RULE)
         }),
+        m(
+            "a second policy keeps all mail forever (retention wins over deletion)",
+            AUD02,
+            Fail("Alles-bewaren"),
+            |r| {
+                let mut keep = retention(r, MAIL_POLICY).clone();
+                keep["Name"] = json!("Alles-bewaren");
+                keep["Guid"] = json!("0f0e0d0c-0b0a-4909-8807-060504030201");
+                keep["Identity"] = json!("0f0e0d0c-0b0a-4909-8807-060504030201");
+                items(r, "compliance_retention_policies").push(keep);
+                let mut rule = rule_of(r, RULE).clone();
+                rule["Name"] = json!("Alles-bewaren-regel");
+                rule["Policy"] = json!("0f0e0d0c-0b0a-4909-8807-060504030201");
+                rule["RetentionComplianceAction"] = json!("Keep");
+                rule["RetentionDuration"] = json!("Unlimited");
+                items(r, "compliance_retention_rules").push(rule);
+            },
+        ),
+        m(
+            "a second policy keeps one mailbox 20 years, named by policy name",
+            AUD02,
+            Fail("Directie-20j"),
+            |r| {
+                let mut keep = retention(r, MAIL_POLICY).clone();
+                keep["Name"] = json!("Directie-20j");
+                keep["Guid"] = json!("1f0e0d0c-0b0a-4909-8807-060504030201");
+                keep["ExchangeLocation"] = json!(["directie@zonnedorp.example"]);
+                items(r, "compliance_retention_policies").push(keep);
+                let mut rule = rule_of(r, RULE).clone();
+                rule["Name"] = json!("Directie-20j-regel");
+                rule["Policy"] = json!("Directie-20j");
+                rule["RetentionComplianceAction"] = json!("KeepAndDelete");
+                rule["RetentionDuration"] = json!("7300");
+                items(r, "compliance_retention_rules").push(rule);
+            },
+        ),
+        m(
+            "the mail rule keeps for a negative period",
+            AUD02,
+            NotPass,
+            |r| rule_of(r, RULE)["RetentionDuration"] = json!("-1"),
+        ),
         m("no retention rules at all", AUD02, NotPass, |r| {
             items(r, "compliance_retention_rules").clear()
         }),
@@ -1017,6 +1059,15 @@ fn access_reviews() -> Vec<Mutation> {
             },
         ),
         m(
+            "the guest review enumerates one group through a filter",
+            RBA05,
+            NotPass,
+            |r| {
+                review(r, GUESTS_REVIEW)["instanceEnumerationScope"]["query"] =
+                    json!("/groups?$filter=(id eq '6a6a0b5e-4c44-4ad5-9e56-0d9c2f8d1e11')")
+            },
+        ),
+        m(
             "the guest review reviews all members, not guests",
             RBA05,
             NotPass,
@@ -1154,6 +1205,15 @@ fn backup() -> Vec<Mutation> {
             |r| {
                 backup_sign_in(r)["applicationAuthenticationClientSignInActivity"]["lastSignInDateTime"] =
                     json!("gisteren")
+            },
+        ),
+        m(
+            "the backup app's last sign-in a year in the future (a clock or data error)",
+            BAK01,
+            NotPass,
+            |r| {
+                backup_sign_in(r)["applicationAuthenticationClientSignInActivity"]["lastSignInDateTime"] =
+                    json!("2027-11-20T01:12:47Z")
             },
         ),
         m(
