@@ -681,6 +681,12 @@ fn meetings() -> Vec<Mutation> {
             },
         ),
         m(
+            "a preset assigned, named with its Tag: prefix",
+            MTG01,
+            NotPass,
+            |r| assign_meeting(r, "Tag:AllOn"),
+        ),
+        m(
             "an assigned policy that the Teams API does not return",
             MTG01,
             NotPass,
@@ -1536,5 +1542,88 @@ fn a_resource_marked_error_in_the_manifest_gives_error() {
             "{resource} -> {control}: {}",
             found["reason"]
         );
+    }
+}
+
+/// The fixture's evidence file without the declaration of `control`, written next to a copy of
+/// the exports it names (their paths are relative to the file).
+fn evidence_file_without(control: &str, dir: &std::path::Path) -> std::path::PathBuf {
+    let source = repo_path("fixtures/evidence/zonnedorp.yaml");
+    let text = std::fs::read_to_string(&source).expect("evidence");
+    let mut kept = Vec::new();
+    let mut skipping = false;
+    for line in text.lines() {
+        if line.starts_with("  - control:") || line.starts_with("  # ---") {
+            skipping = line.trim_start_matches("  - control:").trim() == control;
+        }
+        if !skipping {
+            kept.push(line);
+        }
+    }
+    let exports = repo_path("fixtures/evidence/zonnedorp");
+    let copy = dir.join("zonnedorp");
+    std::fs::create_dir_all(&copy).expect("dir");
+    for entry in std::fs::read_dir(&exports).expect("exports") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, copy.join(path.file_name().expect("name"))).expect("copy");
+    }
+    let file = dir.join("evidence.yaml");
+    std::fs::write(&file, kept.join("\n")).expect("write evidence");
+    file
+}
+
+/// End to end: the manifest records 403 for what the control measures, and the evidence file has
+/// every declaration but this control's: never `pass`.
+#[test]
+fn forbidden_in_the_manifest_and_undeclared_never_passes() {
+    for (control, resources) in READS {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let tenant = dir.path().join("tenant");
+        std::fs::create_dir_all(&tenant).expect("dir");
+        let source = repo_path("fixtures/tenants/zonnedorp");
+        for entry in std::fs::read_dir(&source).expect("fixture") {
+            let path = entry.expect("entry").path();
+            std::fs::copy(&path, tenant.join(path.file_name().expect("name"))).expect("copy");
+        }
+        let manifest_path = tenant.join("manifest.json");
+        let mut manifest: Value =
+            serde_json::from_slice(&std::fs::read(&manifest_path).expect("manifest"))
+                .expect("json");
+        for resource in *resources {
+            manifest["resources"][resource] = json!({
+                "status": "error", "request": "GET /", "http_status": 403,
+                "error": "Forbidden"
+            });
+        }
+        std::fs::write(
+            &manifest_path,
+            serde_json::to_vec_pretty(&manifest).expect("json"),
+        )
+        .expect("write manifest");
+        let evidence = evidence_file_without(control, dir.path());
+        let output = cloudkeur()
+            .args(["scan", "--offline"])
+            .arg(&tenant)
+            .arg("--config")
+            .arg(repo_path("fixtures/config/zonnedorp.yaml"))
+            .arg("--evidence")
+            .arg(&evidence)
+            .args(["--format", "json", "--only", control])
+            .output()
+            .expect("runs");
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+        let found = report["findings"]
+            .as_array()
+            .unwrap_or_else(|| {
+                panic!(
+                    "{control}: no report: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            })
+            .iter()
+            .find(|f| f["control"] == *control)
+            .unwrap_or_else(|| panic!("{control}"));
+        assert_ne!(found["verdict"], "pass", "{control}: {}", found["reason"]);
+        assert_ne!(output.status.code(), Some(0), "{control}");
     }
 }
