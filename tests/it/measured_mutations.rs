@@ -512,6 +512,24 @@ fn retention_policies() -> Vec<Mutation> {
             },
         ),
         m(
+            "a keep-forever policy whose Enabled is \"True\" as a string",
+            AUD02,
+            NotPass,
+            |r| {
+                let mut keep = retention(r, MAIL_POLICY).clone();
+                keep["Name"] = json!("Alles-bewaren");
+                keep["Guid"] = json!("0f0e0d0c-0b0a-4909-8807-060504030201");
+                keep["Enabled"] = json!("True");
+                items(r, "compliance_retention_policies").push(keep);
+                let mut rule = rule_of(r, RULE).clone();
+                rule["Name"] = json!("Alles-bewaren-regel");
+                rule["Policy"] = json!("0f0e0d0c-0b0a-4909-8807-060504030201");
+                rule["RetentionComplianceAction"] = json!("Keep");
+                rule["RetentionDuration"] = json!("Unlimited");
+                items(r, "compliance_retention_rules").push(rule);
+            },
+        ),
+        m(
             "the mail rule keeps for a negative period",
             AUD02,
             NotPass,
