@@ -1092,6 +1092,16 @@ fn access_reviews() -> Vec<Mutation> {
             },
         ),
         m(
+            "the guest review reviews only the guests of one department",
+            RBA05,
+            NotPass,
+            |r| {
+                review(r, GUESTS_REVIEW)["scope"]["query"] = json!(
+                    "./members/microsoft.graph.user/?$count=true&$filter=(userType eq 'Guest' and companyName eq 'Adviesbureau West')"
+                )
+            },
+        ),
+        m(
             "the guest review reviews all members, not guests",
             RBA05,
             NotPass,
