@@ -242,6 +242,13 @@ fn backup_sp(raw: &mut Raw) -> &mut Value {
     item(raw, "service_principals", "id", BACKUP_SP)
 }
 
+/// The backup app's last app-only sign-in, attempted and successful alike.
+fn last_client_sign_in(raw: &mut Raw, when: Value) {
+    let activity = &mut backup_sign_in(raw)["applicationAuthenticationClientSignInActivity"];
+    activity["lastSignInDateTime"] = when.clone();
+    activity["lastSuccessfulSignInDateTime"] = when;
+}
+
 fn backup_sign_in(raw: &mut Raw) -> &mut Value {
     item(
         raw,
@@ -1204,19 +1211,13 @@ fn backup() -> Vec<Mutation> {
             "the backup app last signed in 10 days before collection",
             BAK01,
             NotPass,
-            |r| {
-                backup_sign_in(r)["applicationAuthenticationClientSignInActivity"]["lastSignInDateTime"] =
-                    json!("2026-11-10T01:12:47Z")
-            },
+            |r| last_client_sign_in(r, json!("2026-11-10T01:12:47Z")),
         ),
         m(
             "the backup app never signed in app-only",
             BAK01,
             NotPass,
-            |r| {
-                backup_sign_in(r)["applicationAuthenticationClientSignInActivity"]["lastSignInDateTime"] =
-                    Value::Null
-            },
+            |r| last_client_sign_in(r, Value::Null),
         ),
         m(
             "the backup app's app-only activity absent, delegated recent",
@@ -1236,18 +1237,21 @@ fn backup() -> Vec<Mutation> {
             "the backup app's sign-in date not a date",
             BAK01,
             NotPass,
-            |r| {
-                backup_sign_in(r)["applicationAuthenticationClientSignInActivity"]["lastSignInDateTime"] =
-                    json!("gisteren")
-            },
+            |r| last_client_sign_in(r, json!("gisteren")),
         ),
         m(
             "the backup app's last sign-in a year in the future (a clock or data error)",
             BAK01,
             NotPass,
+            |r| last_client_sign_in(r, json!("2027-11-20T01:12:47Z")),
+        ),
+        m(
+            "the backup app tries to sign in every night but fails (expired secret)",
+            BAK01,
+            NotPass,
             |r| {
-                backup_sign_in(r)["applicationAuthenticationClientSignInActivity"]["lastSignInDateTime"] =
-                    json!("2027-11-20T01:12:47Z")
+                backup_sign_in(r)["applicationAuthenticationClientSignInActivity"]["lastSuccessfulSignInDateTime"] =
+                    json!("2026-09-01T01:12:47Z")
             },
         ),
         m(
