@@ -665,6 +665,24 @@ fn meetings() -> Vec<Mutation> {
                 items(r, "teams_meeting_configuration").clear();
             },
         ),
+        m(
+            "Global lets invited people (external too) bypass the lobby",
+            MTG01,
+            Fail("Global"),
+            |r| meeting(r, "Global")["AutoAdmittedUsers"] = json!("InvitedUsers"),
+        ),
+        m(
+            "the Teams API returns no meeting policy at all",
+            MTG01,
+            NotPass,
+            |r| items(r, "teams_meeting_policies").clear(),
+        ),
+        m(
+            "the Teams API returns no meeting policy at all",
+            MTG02,
+            NotPass,
+            |r| items(r, "teams_meeting_policies").clear(),
+        ),
         m("the Global meeting policy missing", MTG01, NotPass, |r| {
             items(r, "teams_meeting_policies").retain(|p| p["Identity"] != "Global")
         }),
