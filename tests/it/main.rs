@@ -31,6 +31,7 @@ mod live_google_cli;
 mod live_graph;
 mod live_services;
 mod measured_else_declared;
+mod measured_mutations;
 mod pack_verdicts;
 mod policy_errors;
 mod policy_laws;
