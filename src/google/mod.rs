@@ -12,8 +12,9 @@ mod super_admins;
 mod view;
 
 use crate::registry::ResourceKind;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{ResourceData, Snapshot};
 use crate::vendor::Vendor;
+use serde_json::Value;
 use std::borrow::Cow;
 
 /// Policy API `policies.list`: every policy explicitly set, by an administrator or by Google.
@@ -42,6 +43,32 @@ pub const SUPER_ADMINS: &str = "google_super_admins";
 pub const EFFECTIVE_SETTINGS: &str = "google_effective_settings";
 /// Derived: the effective value of every setting for every active administrator.
 pub const ADMIN_SETTINGS: &str = "google_admin_settings";
+
+/// The body of a raw resource a derived view is made from, or why it cannot be used.
+fn input<'a>(snapshot: &'a Snapshot, name: &str) -> Result<&'a Value, String> {
+    match snapshot.resource(name) {
+        Some(ResourceData::Read(body)) => Ok(body),
+        // Refused (a scope not granted) or not read: the view cannot be made, so every control
+        // on it is an error, never a pass on what was not seen.
+        Some(ResourceData::Unreadable(reason) | ResourceData::Unavailable(reason)) => {
+            Err(reason.clone())
+        }
+        None => Err(format!("{name} was not collected")),
+    }
+}
+
+/// The items of a collection body (`{"value": [...]}`, as the connector stores every list).
+fn value_list<'a>(name: &str, body: &'a Value) -> Result<&'a [Value], String> {
+    body.get("value")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .ok_or_else(|| format!("{name} has no `value` list"))
+}
+
+/// The items of a raw collection a derived view is made from.
+fn input_items<'a>(snapshot: &'a Snapshot, name: &str) -> Result<&'a [Value], String> {
+    value_list(name, input(snapshot, name)?)
+}
 
 /// The resources a derived resource is computed from, in the order the registry lists them;
 /// `None` for a name cloudkeur derives nothing under.

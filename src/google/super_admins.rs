@@ -15,30 +15,10 @@
 //! principal has no email. Sources: users.list, roles.list, roleAssignments.list,
 //! members.list, domains.list (<https://developers.google.com/workspace/admin/directory/reference/rest>).
 
-use super::{DOMAINS, ROLE_ASSIGNMENTS, ROLE_GROUP_MEMBERS, ROLES, USERS};
-use crate::snapshot::{ResourceData, Snapshot};
+use super::{DOMAINS, ROLE_ASSIGNMENTS, ROLE_GROUP_MEMBERS, ROLES, USERS, input, input_items};
+use crate::snapshot::Snapshot;
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-
-fn body<'a>(snapshot: &'a Snapshot, name: &str) -> Result<&'a Value, String> {
-    match snapshot.resource(name) {
-        Some(ResourceData::Read(body)) => Ok(body),
-        // Refused (a scope not granted) or not read: the view cannot be made, so every control
-        // on it is an error, never a pass on what was not seen.
-        Some(ResourceData::Unreadable(reason) | ResourceData::Unavailable(reason)) => {
-            Err(reason.clone())
-        }
-        None => Err(format!("{name} was not collected")),
-    }
-}
-
-fn items<'a>(snapshot: &'a Snapshot, name: &str) -> Result<&'a [Value], String> {
-    body(snapshot, name)?
-        .get("value")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .ok_or_else(|| format!("{name} has no `value` list"))
-}
 
 fn text<'a>(item: &'a Value, member: &str) -> Option<&'a str> {
     item.get(member).and_then(Value::as_str)
@@ -56,15 +36,15 @@ struct Holder {
 /// The rows, or why they cannot be told (any input unreadable, a super-admin role's group
 /// whose members were not read: a holder nobody saw could change the count).
 pub fn derive(snapshot: &Snapshot) -> Result<Value, String> {
-    let users = items(snapshot, USERS)?;
+    let users = input_items(snapshot, USERS)?;
     let by_id: BTreeMap<&str, &Value> = users
         .iter()
         .filter_map(|u| Some((text(u, "id")?, u)))
         .collect();
-    let domains = customer_domains(items(snapshot, DOMAINS)?);
+    let domains = customer_domains(input_items(snapshot, DOMAINS)?);
     // Every role by id, with whether it is a super administrator role; `None` when the role
     // does not say (an assignment of it cannot then be judged).
-    let roles: BTreeMap<&str, Option<bool>> = items(snapshot, ROLES)?
+    let roles: BTreeMap<&str, Option<bool>> = input_items(snapshot, ROLES)?
         .iter()
         .filter_map(|r| {
             Some((
@@ -105,8 +85,8 @@ pub fn derive(snapshot: &Snapshot) -> Result<Value, String> {
             }
         }
     }
-    let members = body(snapshot, ROLE_GROUP_MEMBERS).ok();
-    for assignment in items(snapshot, ROLE_ASSIGNMENTS)? {
+    let members = input(snapshot, ROLE_GROUP_MEMBERS).ok();
+    for assignment in input_items(snapshot, ROLE_ASSIGNMENTS)? {
         let Some(role) = text(assignment, "roleId") else {
             return Err(format!("{ROLE_ASSIGNMENTS}: an assignment has no roleId"));
         };
@@ -213,7 +193,7 @@ fn customer_domains(domains: &[Value]) -> BTreeSet<String> {
 
 /// A group's email from `google_groups`, for the `via` note.
 fn by_group_email(snapshot: &Snapshot, id: &str) -> Option<String> {
-    items(snapshot, super::GROUPS)
+    input_items(snapshot, super::GROUPS)
         .ok()?
         .iter()
         .find(|g| text(g, "id") == Some(id))

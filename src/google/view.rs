@@ -16,9 +16,9 @@
 use super::effective::{Applicable, OrgTree, Policy, reduce};
 use super::{
     ADMIN_SETTINGS, EFFECTIVE_SETTINGS, GROUPS, ORG_UNITS, POLICIES, POLICY_GROUP_MEMBERS,
-    ROLE_ASSIGNMENTS, ROLE_GROUP_MEMBERS, ROLES, USERS,
+    ROLE_ASSIGNMENTS, ROLE_GROUP_MEMBERS, ROLES, USERS, input, input_items, value_list,
 };
-use crate::snapshot::{ResourceData, Snapshot};
+use crate::snapshot::Snapshot;
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -53,37 +53,13 @@ struct Inputs {
     group_names: BTreeMap<String, String>,
 }
 
-/// The body of a resource, or why it cannot be used.
-fn body<'a>(snapshot: &'a Snapshot, name: &str) -> Result<&'a Value, String> {
-    match snapshot.resource(name) {
-        Some(ResourceData::Read(body)) => Ok(body),
-        // Refused (a scope not granted) or not read: the view cannot be made, so every control
-        // on it is an error, never a pass on what was not seen.
-        Some(ResourceData::Unreadable(reason) | ResourceData::Unavailable(reason)) => {
-            Err(reason.clone())
-        }
-        None => Err(format!("{name} was not collected")),
-    }
-}
-
-/// The items of a collection body.
-fn items<'a>(name: &str, body: &'a Value) -> Result<&'a [Value], String> {
-    body.get("value")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .ok_or_else(|| format!("{name} has no `value` list"))
-}
-
 impl Inputs {
     fn read(snapshot: &Snapshot) -> Result<Inputs, String> {
-        let tree = org_tree(body(snapshot, ORG_UNITS)?)?;
+        let tree = org_tree(input(snapshot, ORG_UNITS)?)?;
         let mut policies: BTreeMap<String, Vec<Policy>> = BTreeMap::new();
         let mut notes: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut strays: BTreeMap<String, Vec<Policy>> = BTreeMap::new();
-        for (index, item) in items(POLICIES, body(snapshot, POLICIES)?)?
-            .iter()
-            .enumerate()
-        {
+        for (index, item) in input_items(snapshot, POLICIES)?.iter().enumerate() {
             let (policy, note) = parse_policy(item, &tree)
                 .map_err(|problem| format!("{POLICIES}: item {index}: {problem}"))?;
             if let Some(note) = note {
@@ -112,9 +88,9 @@ impl Inputs {
             }
         }
         // Group names only label rows: without them a row names the group by its id.
-        let group_names = body(snapshot, GROUPS)
+        let group_names = input(snapshot, GROUPS)
             .ok()
-            .and_then(|b| items(GROUPS, b).ok())
+            .and_then(|b| value_list(GROUPS, b).ok())
             .unwrap_or_default()
             .iter()
             .filter_map(|g| {
@@ -161,7 +137,7 @@ impl Inputs {
 /// wire are `id:…`, the Policy API's are bare.
 fn org_tree(body: &Value) -> Result<OrgTree, String> {
     let mut pairs = Vec::new();
-    for (index, unit) in items(ORG_UNITS, body)?.iter().enumerate() {
+    for (index, unit) in value_list(ORG_UNITS, body)?.iter().enumerate() {
         let id = unit
             .get("orgUnitId")
             .and_then(Value::as_str)
@@ -414,12 +390,12 @@ struct Admin {
 /// `delegated`. The users' flags alone are not relied on: whether Google sets `isAdmin` or
 /// `isDelegatedAdmin` for a role held through a group is not documented.
 fn role_holders(snapshot: &Snapshot) -> Result<BTreeMap<String, &'static str>, String> {
-    let super_roles: BTreeSet<&str> = items(ROLES, body(snapshot, ROLES)?)?
+    let super_roles: BTreeSet<&str> = input_items(snapshot, ROLES)?
         .iter()
         .filter(|r| r.get("isSuperAdminRole").and_then(Value::as_bool) == Some(true))
         .filter_map(|r| r.get("roleId")?.as_str())
         .collect();
-    let group_members = body(snapshot, ROLE_GROUP_MEMBERS)?;
+    let group_members = input(snapshot, ROLE_GROUP_MEMBERS)?;
     let mut holders: BTreeMap<String, &'static str> = BTreeMap::new();
     let mut hold = |id: &str, kind: &'static str| {
         let entry = holders.entry(id.to_owned()).or_insert(kind);
@@ -427,7 +403,7 @@ fn role_holders(snapshot: &Snapshot) -> Result<BTreeMap<String, &'static str>, S
             *entry = kind;
         }
     };
-    for assignment in items(ROLE_ASSIGNMENTS, body(snapshot, ROLE_ASSIGNMENTS)?)? {
+    for assignment in input_items(snapshot, ROLE_ASSIGNMENTS)? {
         let text = |name: &str| assignment.get(name).and_then(Value::as_str);
         let assignee = text("assignedTo")
             .ok_or_else(|| format!("{ROLE_ASSIGNMENTS}: an assignment has no assignedTo"))?;
@@ -474,7 +450,7 @@ fn role_holders(snapshot: &Snapshot) -> Result<BTreeMap<String, &'static str>, S
 fn admins(snapshot: &Snapshot) -> Result<Vec<Admin>, String> {
     let holders = role_holders(snapshot)?;
     let mut admins = Vec::new();
-    for (index, user) in items(USERS, body(snapshot, USERS)?)?.iter().enumerate() {
+    for (index, user) in input_items(snapshot, USERS)?.iter().enumerate() {
         let flag = |name: &str| user.get(name).and_then(Value::as_bool);
         if flag("suspended") == Some(true) || flag("archived") == Some(true) {
             continue;
@@ -524,7 +500,7 @@ struct Members {
 
 impl Members {
     fn read(snapshot: &Snapshot) -> Members {
-        match body(snapshot, POLICY_GROUP_MEMBERS) {
+        match input(snapshot, POLICY_GROUP_MEMBERS) {
             Ok(Value::Object(map)) => Members {
                 by_group: Some(
                     map.iter()
