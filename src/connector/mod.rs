@@ -127,11 +127,19 @@ pub fn collect_blocking(
     wanted: &BTreeSet<String>,
     progress: Arc<dyn Progress>,
 ) -> Result<Collection, ConnectorError> {
+    on_own_runtime(collect(config, registry, wanted, progress))
+}
+
+/// Runs a live read on a small runtime of its own (one per scan, whichever vendor), so the
+/// command layer stays synchronous.
+pub(crate) fn on_own_runtime<T>(
+    read: impl std::future::Future<Output = Result<T, ConnectorError>>,
+) -> Result<T, ConnectorError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|err| ConnectorError::Runtime(err.to_string()))?;
-    runtime.block_on(collect(config, registry, wanted, progress))
+    runtime.block_on(read)
 }
 
 /// The names of the resources a live scan reads for `wanted`: those plus every resource they

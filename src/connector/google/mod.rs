@@ -244,11 +244,7 @@ pub fn collect_blocking(
     wanted: &BTreeSet<String>,
     progress: Arc<dyn Progress>,
 ) -> Result<Collection, ConnectorError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|err| ConnectorError::Runtime(err.to_string()))?;
-    runtime.block_on(collect_live(config, registry, wanted, progress))
+    super::on_own_runtime(collect_live(config, registry, wanted, progress))
 }
 
 /// The collection as a snapshot whose manifest names Google Workspace.
