@@ -14,7 +14,7 @@ use crate::connector::google::{
 };
 use crate::connector::{
     Credential, LiveConfig, NoProgress, Progress, RetryPolicy, Secret, check_base_url,
-    collect_blocking, default_origin,
+    collect_blocking, default_origin, origin_flag,
 };
 use crate::policy::PolicyPack;
 use crate::registry::Service;
@@ -208,29 +208,15 @@ fn microsoft_flags_given(args: &LiveArgs) -> Vec<&'static str> {
     ) {
         given.push("--federated-token-file");
     }
-    for (flag, value, default) in [
-        (
-            "--graph-url",
-            &args.graph_url,
-            default_origin(Service::Graph),
-        ),
-        (
-            "--exchange-url",
-            &args.exchange_url,
-            default_origin(Service::Exchange),
-        ),
-        (
-            "--compliance-url",
-            &args.compliance_url,
-            default_origin(Service::Compliance),
-        ),
-        (
-            "--teams-url",
-            &args.teams_url,
-            default_origin(Service::Teams),
-        ),
-        ("--authority-url", &args.authority_url, AUTHORITY_URL),
-    ] {
+    let origins = [
+        (Service::Graph, &args.graph_url),
+        (Service::Exchange, &args.exchange_url),
+        (Service::Compliance, &args.compliance_url),
+        (Service::Teams, &args.teams_url),
+    ]
+    .map(|(service, value)| (origin_flag(service), value, default_origin(service)));
+    let authority = ("--authority-url", &args.authority_url, AUTHORITY_URL);
+    for (flag, value, default) in origins.into_iter().chain([authority]) {
         if value.trim_end_matches('/') != default {
             given.push(flag);
         }
