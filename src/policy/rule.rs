@@ -429,7 +429,17 @@ impl Rule {
                 };
                 with_description(ctx, description, outcome)
             }
-            Rule::Check(check) => with_description(ctx, &check.description, check.eval(ctx, scope)),
+            Rule::Check(check) => {
+                let evaluate = || with_description(ctx, &check.description, check.eval(ctx, scope));
+                let constant = ctx
+                    .operands
+                    .filter(|operands| !operands.constant.is_empty())
+                    .and_then(|operands| operands.constant.get(&operands::address(self)));
+                match constant {
+                    Some(constant) => constant.get(ctx.detail, evaluate),
+                    None => evaluate(),
+                }
+            }
             Rule::Fallback(fallback) => {
                 with_description(ctx, &fallback.description, fallback.eval(ctx, scope))
             }

@@ -3,22 +3,48 @@
 //! reads a resource (built once, so 100k lookups cost a hash each).
 
 use super::check::{resource_root, show};
-use super::{Assertion, Context, Operand, Outcome, Rule, Source, Truth, Values, Where};
+use super::{Assertion, Check, Context, Operand, Outcome, Rule, Source, Truth, Values, Where};
 use crate::policy::selector::{Absences, Selector};
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 /// The values of a rule's `{setting: …}` and `{evidence: …}` operands, resolved once per
 /// evaluation: a quantifier would otherwise query the settings document again for each of
 /// 100k items. Keyed by the operand's address in the rule, which outlives the evaluation.
 /// Likewise the selection and index of every `where:` source that reads a resource, so that
 /// looking up 100k accounts' rows costs one selection and a hash lookup each.
+///
+/// And the outcome of every check inside a quantifier that reads only resources and no
+/// `{var: …}`: it is the same for every item (MFA-04's "the cross-tenant default trusts MFA
+/// done in the home organisation", judged again for each of 25 000 members without MFA), so it
+/// is evaluated once per evaluation, with and without reasons, when first needed.
 #[derive(Default)]
 pub(super) struct Operands<'a> {
     pub(super) values: HashMap<usize, Result<Value, Outcome>>,
     pub(super) lists: HashMap<usize, Result<Vec<Value>, Outcome>>,
     pub(super) lookups: HashMap<usize, Result<Lookup<'a>, Outcome>>,
+    pub(super) constant: HashMap<usize, Constant, foldhash::fast::RandomState>,
+}
+
+/// The outcome of a check that is the same for every item of the quantifiers around it: with
+/// reasons and without, each evaluated once, when first needed.
+#[derive(Default)]
+pub(super) struct Constant {
+    truth_only: OnceLock<Outcome>,
+    with_reasons: OnceLock<Outcome>,
+}
+
+impl Constant {
+    pub(super) fn get(&self, detail: bool, evaluate: impl FnOnce() -> Outcome) -> Outcome {
+        let slot = if detail {
+            &self.with_reasons
+        } else {
+            &self.truth_only
+        };
+        slot.get_or_init(evaluate).clone()
+    }
 }
 
 /// A `where:` source's selection, indexed by its first key.
@@ -32,21 +58,25 @@ pub(super) struct Lookup<'a> {
 impl<'a> Operands<'a> {
     pub(super) fn resolve(rule: &Rule, ctx: Context<'a>) -> Operands<'a> {
         let mut operands = Operands::default();
-        operands.collect(rule, ctx);
+        operands.collect(rule, ctx, false);
         operands
     }
 
-    fn collect(&mut self, rule: &Rule, ctx: Context<'a>) {
+    /// `quantified`: the rule is judged per item of an enclosing quantifier.
+    fn collect(&mut self, rule: &Rule, ctx: Context<'a>, quantified: bool) {
         match rule {
             Rule::AllOf { rules, .. } | Rule::AnyOf { rules, .. } => {
-                rules.iter().for_each(|r| self.collect(r, ctx));
+                rules.iter().for_each(|r| self.collect(r, ctx, quantified));
             }
-            Rule::Not { rule, .. } => self.collect(rule, ctx),
+            Rule::Not { rule, .. } => self.collect(rule, ctx, quantified),
             Rule::Fallback(fallback) => {
-                self.collect(&fallback.measured, ctx);
-                self.collect(&fallback.declared, ctx);
+                self.collect(&fallback.measured, ctx, quantified);
+                self.collect(&fallback.declared, ctx, quantified);
             }
             Rule::Check(check) => {
+                if quantified && is_constant(check) {
+                    self.constant.insert(address(rule), Constant::default());
+                }
                 for source in &check.sources {
                     for condition in &source.lookup {
                         self.value(&condition.equals, ctx);
@@ -84,7 +114,7 @@ impl<'a> Operands<'a> {
                         }
                     }
                     Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
-                        self.collect(rule, ctx);
+                        self.collect(rule, ctx, true);
                     }
                     Assertion::Exists(_) | Assertion::Empty(_) | Assertion::Matches(_) => {}
                 }
@@ -134,6 +164,49 @@ impl<'a> Lookup<'a> {
             absent,
             index,
         })
+    }
+}
+
+/// Whether a check gives the same outcome wherever it is evaluated within one evaluation: every
+/// source names a resource (none starts at the item being judged), no operand is a `{var: …}`
+/// (which differ per item), and it quantifies over nothing (whose rules could read either).
+/// The rest of what a check reads (snapshot, settings, evidence, date) is fixed per evaluation.
+fn is_constant(check: &Check) -> bool {
+    let sources = check.sources.iter().all(|source| {
+        source.resource.is_some()
+            && source.of.as_ref().is_none_or(|of| !of.reads_var())
+            && source.lookup.iter().all(|w| !w.equals.reads_var())
+    });
+    let assertion = match &check.assertion {
+        Assertion::Equals(operand)
+        | Assertion::Contains(operand)
+        | Assertion::EndsWith(operand)
+        | Assertion::NotOlderThan {
+            amount: operand, ..
+        } => !operand.reads_var(),
+        Assertion::Count { min, max } | Assertion::Number { min, max } => {
+            !min.iter().chain(max.iter()).any(Operand::reads_var)
+        }
+        Assertion::In(_)
+        | Assertion::NotIn(_)
+        | Assertion::Only(_)
+        | Assertion::OnlyMembers(_)
+        | Assertion::Exists(_)
+        | Assertion::Empty(_)
+        | Assertion::Matches(_) => true,
+        Assertion::All(_) | Assertion::Any(_) | Assertion::None(_) => false,
+    };
+    sources && assertion && check.bind.is_none() && check.bind_group.is_none()
+}
+
+impl Operand {
+    /// Whether the operand reads a value bound by a quantifier (`{var: …}`, also in a concat).
+    fn reads_var(&self) -> bool {
+        match self {
+            Operand::Var { .. } => true,
+            Operand::Concat(parts) => parts.iter().any(Operand::reads_var),
+            Operand::Literal(_) | Operand::Setting(_) | Operand::Evidence(_) => false,
+        }
     }
 }
 
@@ -299,4 +372,59 @@ pub(super) fn resolve_count(ctx: Context<'_>, bound: &Operand) -> Result<u64, Ou
             format!("count bound {} is not a whole number", show(&value)),
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(rule: &serde_json::Value) -> Check {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let policy = format!(
+            "policy: p\ncontrol: VTC-MFA-04\ntitle: {{nl: t, en: t}}\nseverity: high\n\
+             rule: {{resource: users, path: '$.value[*]', as: u, all: {rule}}}\n\
+             remediation: {{nl: r, en: r}}\n"
+        );
+        std::fs::write(dir.path().join("p.yaml"), policy).expect("write");
+        let pack =
+            crate::policy::PolicyPack::load(&crate::policy::PackSource::Dir(dir.path().into()))
+                .expect("loads");
+        match &pack.policies[0].rule.as_ref().expect("a rule") {
+            Rule::Check(outer) => match &outer.assertion {
+                Assertion::All(inner) => match &**inner {
+                    Rule::Check(inner) => (**inner).clone(),
+                    other => panic!("not a check: {other:?}"),
+                },
+                other => panic!("not a quantifier: {other:?}"),
+            },
+            other => panic!("not a check: {other:?}"),
+        }
+    }
+
+    /// Only a check that reads no item is evaluated once for all items: one that starts at
+    /// the item, compares with a bound value or looks a row up by it, or quantifies, is not.
+    #[test]
+    fn only_checks_that_read_no_item_are_constant() {
+        use serde_json::json;
+        let constant = [
+            json!({"resource": "report_settings", "path": "$.displayConcealedNames", "equals": true}),
+            json!({"resource": "users", "path": "$.value[?@.n == 1]", "exists": false}),
+            json!({"resource": "users", "path": "$.value[*].n", "in": {"setting": "$.accepted_geos"}}),
+        ];
+        for rule in constant {
+            assert!(is_constant(&check(&rule)), "{rule}");
+        }
+        let per_item = [
+            json!({"path": "$.n", "equals": 1}),
+            json!({"resource": "users", "path": "$.value[*].n", "equals": {"var": "u", "path": "$.n"}}),
+            json!({"resource": "users", "path": "$.value[*]",
+                   "where": [{"key": "$.id", "equals": {"var": "u", "path": "$.id"}}],
+                   "exists": true}),
+            json!({"resource": "users", "path": "$.value[*]", "any": {"path": "$.n", "equals": 1}}),
+            json!({"resource": "users", "path": "$.value[*]", "equals": {"concat": ["x", {"var": "u", "path": "$.n"}]}}),
+        ];
+        for rule in per_item {
+            assert!(!is_constant(&check(&rule)), "{rule}");
+        }
+    }
 }
