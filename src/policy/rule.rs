@@ -851,6 +851,88 @@ mod tests {
         }
     }
 
+    /// The pack's only policy, with `rule` (JSON, which is YAML) as its rule.
+    fn pack_with(rule: &serde_json::Value) -> crate::policy::PolicyPack {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let policy = format!(
+            "policy: p\ncontrol: VTC-MFA-04\ntitle: {{nl: t, en: t}}\nseverity: high\n\
+             rule: {rule}\nremediation: {{nl: r, en: r}}\n"
+        );
+        std::fs::write(dir.path().join("p.yaml"), policy).expect("write");
+        crate::policy::PolicyPack::load(&crate::policy::PackSource::Dir(dir.path().to_owned()))
+            .expect("loads")
+    }
+
+    fn finding_on(
+        pack: &crate::policy::PolicyPack,
+        users: Vec<serde_json::Value>,
+    ) -> crate::findings::Finding {
+        use crate::registry::ResourceKind;
+        let mut snapshot = Snapshot::new(crate::snapshot::SnapshotMeta {
+            tenant_id: "t".into(),
+            tenant_name: None,
+            source: "test".into(),
+            collected_at: String::new(),
+            manifest_sha256: String::new(),
+        });
+        snapshot.insert_read(
+            "users",
+            ResourceKind::Collection,
+            serde_json::json!({ "value": users }),
+        );
+        snapshot.insert_read(
+            "report_settings",
+            ResourceKind::Object,
+            serde_json::json!({"displayConcealedNames": false}),
+        );
+        crate::policy::evaluate_policy(
+            &pack.policies[0],
+            &snapshot,
+            &crate::settings::Settings::default().to_document(),
+            &crate::evidence::Evidence::default(),
+            time::macros::date!(2026 - 06 - 01),
+        )
+    }
+
+    /// The items a quantifier lists are evaluated again with reasons (on every core when
+    /// there are many) and the reasons of a check that reads no item are evaluated once: each
+    /// listed item must still carry its own reasons, in order, exactly as a tenant holding that
+    /// one item lists it. Fails if a listed item got another item's outcome, or a kept
+    /// outcome without reasons.
+    #[test]
+    fn every_listed_item_carries_its_own_reasons() {
+        let pack = pack_with(&serde_json::json!({
+            "resource": "users",
+            "path": "$.value[*]",
+            "label": "$.name",
+            "all": {"all_of": [
+                {"path": "$.n", "in": [0, 7]},
+                {"description": "names are shown", "resource": "report_settings",
+                 "path": "$.displayConcealedNames", "equals": true},
+                {"description": "a tag", "any": {"path": "$.tags[*]", "equals": "t"},
+                 "path": "$"}
+            ]}
+        }));
+        let user = |n: usize| serde_json::json!({"name": format!("user {n}"), "n": n, "tags": [format!("tag {n}")]});
+        let many = 2 * check::PARALLEL_FROM;
+        let finding = finding_on(&pack, (0..many).map(user).collect());
+        assert_eq!(finding.items.len(), many);
+        for (n, item) in finding.items.iter().enumerate() {
+            assert_eq!(item.label.as_deref(), Some(format!("user {n}").as_str()));
+            assert_eq!(item.path, format!("$['value'][{n}]"));
+            assert!(item.detail.contains("names are shown"), "{}", item.detail);
+            let alone = finding_on(&pack, vec![user(n)]);
+            assert_eq!(alone.items.len(), 1);
+            assert_eq!(item.detail, alone.items[0].detail, "item {n}");
+            assert_eq!(
+                item.detail.contains(&format!("$.n is {n},")),
+                n != 0 && n != 7,
+                "{}",
+                item.detail
+            );
+        }
+    }
+
     #[test]
     fn all_of_is_kleene_conjunction() {
         use Truth::*;

@@ -9,6 +9,7 @@ use crate::findings::FindingItem;
 use crate::policy::selector::{Absences, Selection};
 use crate::policy::{EVIDENCE_RESOURCE, SETTINGS_RESOURCE};
 use crate::snapshot::ResourceData;
+use rayon::prelude::*;
 use serde_json::Value;
 
 /// One selected value with its normalized path inside the scope root.
@@ -667,21 +668,21 @@ impl Check {
                 _ => Outcome::new(Truth::Fail, ctx.say(|| format!("nothing found at {at}"))),
             };
         }
-        // Each item's truth first; the few items the outcome lists or quotes are evaluated
-        // again with their reasons.
-        let judged: Vec<Outcome> = selected
+        // Each item's truth first, without reasons (most items of a large selection pass, and
+        // a pass needs no words); the items the outcome lists are then evaluated again with
+        // their reasons, on every core when there are many (25 000 members without MFA).
+        let truths: Vec<Judgement> = selected
             .iter()
-            .map(|s| self.on_item(ctx.truth_only(), rule, s))
+            .map(|s| Judgement::of(&self.on_item(ctx.truth_only(), rule, s)))
             .collect();
-        let truths: Vec<Truth> = judged.iter().map(|o| o.truth).collect();
         // An error of the whole is missing evidence when every item's error is; a pass of
         // `all` rests on every item, a pass of `any` on the items that pass.
-        let missing_evidence = judged
+        let missing_evidence = truths
             .iter()
-            .filter(|o| o.truth == Truth::Error)
-            .all(|o| o.missing_evidence);
-        let declared_by = |truth: Truth| judged.iter().any(|o| o.truth == truth && o.declared);
-        let count = |t: Truth| truths.iter().filter(|&&truth| truth == t).count();
+            .filter(|j| j.truth == Truth::Error)
+            .all(|j| j.missing_evidence);
+        let declared_by = |truth: Truth| truths.iter().any(|j| j.truth == truth && j.declared);
+        let count = |t: Truth| truths.iter().filter(|j| j.truth == t).count();
         let (passed, failed, errors) =
             (count(Truth::Pass), count(Truth::Fail), count(Truth::Error));
         let total = selected.len();
@@ -689,16 +690,26 @@ impl Check {
             selected
                 .iter()
                 .zip(&truths)
-                .filter(move |(_, t)| **t == truth)
+                .filter(move |(_, j)| j.truth == truth)
                 .map(|(s, _)| s)
         };
-        let listed = |truth: Truth| -> Vec<FindingItem> {
+        let listed = |truth: Truth| -> Result<Vec<FindingItem>, Outcome> {
             if !ctx.detail {
-                return Vec::new();
+                return Ok(Vec::new());
             }
-            with_truth(truth)
-                .map(|s| self.item(s, detail_with_nested(&self.on_item(ctx, rule, s))))
-                .collect()
+            let items: Vec<&Selected<'a>> = with_truth(truth).collect();
+            let again: Vec<(&Selected<'a>, Listed)> = if items.len() >= PARALLEL_FROM {
+                items
+                    .par_iter()
+                    .map(|&s| (s, self.listed_item(ctx, rule, s)))
+                    .collect()
+            } else {
+                items
+                    .iter()
+                    .map(|&s| (s, self.listed_item(ctx, rule, s)))
+                    .collect()
+            };
+            self.agreeing(again, truth)
         };
         let first_error = || {
             with_truth(Truth::Error)
@@ -706,19 +717,27 @@ impl Check {
                 .map(|s| self.on_item(ctx, rule, s).reason)
                 .unwrap_or_default()
         };
+        let failing = |truth: Truth, reason: String, items: Vec<FindingItem>| Outcome {
+            truth,
+            reason,
+            items,
+            missing_evidence: false,
+            declared: false,
+        };
         match quantifier {
-            Quantifier::All if failed > 0 => Outcome {
-                truth: Truth::Fail,
-                reason: ctx.say(|| {
+            Quantifier::All if failed > 0 => {
+                let items = match listed(Truth::Fail) {
+                    Ok(items) => items,
+                    Err(unknown) => return unknown,
+                };
+                let reason = ctx.say(|| {
                     format!(
                         "{failed} of {total} items at {at} do not satisfy the rule{}",
                         also_unknown(errors, first_error)
                     )
-                }),
-                items: listed(Truth::Fail),
-                missing_evidence: false,
-                declared: false,
-            },
+                });
+                failing(Truth::Fail, reason, items)
+            }
             Quantifier::Any if passed > 0 => Outcome {
                 declared: declared_by(Truth::Pass),
                 ..Outcome::new(
@@ -726,18 +745,19 @@ impl Check {
                     ctx.say(|| format!("{passed} of {total} items at {at} satisfy the rule")),
                 )
             },
-            Quantifier::None if passed > 0 => Outcome {
-                truth: Truth::Fail,
-                reason: ctx.say(|| {
+            Quantifier::None if passed > 0 => {
+                let items = match listed(Truth::Pass) {
+                    Ok(items) => items,
+                    Err(unknown) => return unknown,
+                };
+                let reason = ctx.say(|| {
                     format!(
                         "{passed} of {total} items at {at} match, expected none{}",
                         also_unknown(errors, first_error)
                     )
-                }),
-                items: listed(Truth::Pass),
-                missing_evidence: false,
-                declared: false,
-            },
+                });
+                failing(Truth::Fail, reason, items)
+            }
             _ if errors > 0 => Outcome {
                 missing_evidence,
                 ..Outcome::new(
@@ -757,19 +777,87 @@ impl Check {
                     ctx.say(|| format!("all {total} items at {at} satisfy the rule")),
                 )
             },
-            Quantifier::Any => Outcome {
-                truth: Truth::Fail,
-                reason: ctx.say(|| format!("none of the {total} items at {at} satisfies the rule")),
-                items: listed(Truth::Fail),
-                missing_evidence: false,
-                declared: false,
-            },
+            Quantifier::Any => {
+                let items = match listed(Truth::Fail) {
+                    Ok(items) => items,
+                    Err(unknown) => return unknown,
+                };
+                let reason =
+                    ctx.say(|| format!("none of the {total} items at {at} satisfies the rule"));
+                failing(Truth::Fail, reason, items)
+            }
             Quantifier::None => Outcome::new(
                 Truth::Pass,
                 ctx.say(|| format!("none of the {total} items at {at} match")),
             ),
         }
     }
+
+    /// The listed items, each evaluated again with its reasons, if every one of them came out
+    /// `truth` again, as the first pass found. Never fail open: an item judged one way without
+    /// reasons and another way with them (a bug in the evaluator) makes the whole unknown,
+    /// never a pass or a list that says something else.
+    fn agreeing(
+        &self,
+        again: Vec<(&Selected<'_>, Listed)>,
+        truth: Truth,
+    ) -> Result<Vec<FindingItem>, Outcome> {
+        match again.iter().find(|(_, listed)| listed.truth != truth) {
+            Some((item, _)) => Err(disagreement(self, item, truth)),
+            None => Ok(again.into_iter().map(|(_, listed)| listed.item).collect()),
+        }
+    }
+
+    /// An item the outcome lists: evaluated again with reasons, its detail and its truth (which
+    /// must be the truth the first pass found).
+    fn listed_item<'a>(&self, ctx: Context<'a>, rule: &Rule, item: &Selected<'a>) -> Listed {
+        let outcome = self.on_item(ctx, rule, item);
+        Listed {
+            truth: outcome.truth,
+            item: self.item(item, detail_with_nested(&outcome)),
+        }
+    }
+}
+
+/// From a quantifier's selection on: more items than this are judged on every core.
+pub(super) const PARALLEL_FROM: usize = 256;
+
+/// What the first pass keeps of an item's outcome: its truth and the flags the quantifier's
+/// own outcome takes from it (not its empty reason: 50 000 of them were kept).
+struct Judgement {
+    truth: Truth,
+    missing_evidence: bool,
+    declared: bool,
+}
+
+impl Judgement {
+    fn of(outcome: &Outcome) -> Self {
+        Judgement {
+            truth: outcome.truth,
+            missing_evidence: outcome.missing_evidence,
+            declared: outcome.declared,
+        }
+    }
+}
+
+/// An item evaluated again with reasons, for the finding's list.
+struct Listed {
+    truth: Truth,
+    item: FindingItem,
+}
+
+/// The two passes over an item disagree: a bug in the evaluator, reported as unknown (never
+/// fail open), naming the item so that it can be reproduced.
+fn disagreement(check: &Check, item: &Selected<'_>, first: Truth) -> Outcome {
+    Outcome::new(
+        Truth::Error,
+        format!(
+            "internal error: the item at {} of {} was judged {first:?} without reasons and \
+             differently with them; please report this",
+            item.path,
+            check.subject()
+        ),
+    )
 }
 
 /// A failing quantifier still says how many items it could not judge, and why the first not.
@@ -789,28 +877,48 @@ pub(super) enum Quantifier {
 }
 
 /// An item's detail: why it failed, plus what inside it failed (e.g. which excluded account),
-/// since the nested items themselves are not listed at the top level.
+/// since the nested items themselves are not listed at the top level. Built at its exact
+/// length: it is kept for every listed item (25 000 members without MFA), and a string grown
+/// piece by piece would hold up to twice its length until the report is written.
 pub(super) fn detail_with_nested(outcome: &Outcome) -> String {
     const SHOWN: usize = 5;
     if outcome.items.is_empty() {
         return outcome.reason.clone();
     }
-    let inner: Vec<String> = outcome
-        .items
-        .iter()
-        .take(SHOWN)
-        .map(|i| match &i.label {
-            Some(label) => format!("{label}: {}", i.detail),
-            None => format!("{} {}", i.path, i.detail),
-        })
-        .collect();
     let more = outcome.items.len().saturating_sub(SHOWN);
     let more = if more > 0 {
         format!("; +{more} more")
     } else {
         String::new()
     };
-    format!("{} ({}{more})", outcome.reason, inner.join("; "))
+    let inner = || {
+        outcome.items.iter().take(SHOWN).map(|i| match &i.label {
+            Some(label) => (label.as_str(), ": ", i.detail.as_str()),
+            None => (i.path.as_str(), " ", i.detail.as_str()),
+        })
+    };
+    let length = outcome.reason.len()
+        + " (".len()
+        + inner()
+            .map(|(name, between, detail)| name.len() + between.len() + detail.len())
+            .sum::<usize>()
+        + "; ".len() * (inner().count() - 1)
+        + more.len()
+        + ")".len();
+    let mut detail = String::with_capacity(length);
+    detail.push_str(&outcome.reason);
+    detail.push_str(" (");
+    for (at, (name, between, text)) in inner().enumerate() {
+        if at > 0 {
+            detail.push_str("; ");
+        }
+        detail.push_str(name);
+        detail.push_str(between);
+        detail.push_str(text);
+    }
+    detail.push_str(&more);
+    detail.push(')');
+    detail
 }
 
 /// The date `amount` days, months or years before `today`; months and years clamped to the
@@ -925,6 +1033,62 @@ pub(super) fn show_list(values: &[Value]) -> String {
 mod tests {
     use super::*;
     use time::macros::date;
+
+    /// The compiled check of a pack whose only policy has `rule` (JSON, which is YAML).
+    fn compiled(rule: &serde_json::Value) -> Check {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let policy = format!(
+            "policy: p\ncontrol: VTC-MFA-04\ntitle: {{nl: t, en: t}}\nseverity: high\n\
+             rule: {rule}\nremediation: {{nl: r, en: r}}\n"
+        );
+        std::fs::write(dir.path().join("p.yaml"), policy).expect("write");
+        let pack =
+            crate::policy::PolicyPack::load(&crate::policy::PackSource::Dir(dir.path().into()))
+                .expect("loads");
+        match &pack.policies[0].rule.as_ref().expect("a rule") {
+            Rule::Check(check) => (**check).clone(),
+            other => panic!("not a check: {other:?}"),
+        }
+    }
+
+    /// Never fail open: when an item listed with its reasons comes out otherwise than the
+    /// truth-only pass judged it, the quantifier is unknown (naming the item), never a list
+    /// that contradicts its own verdict.
+    #[test]
+    fn passes_that_disagree_on_an_item_make_the_quantifier_unknown() {
+        let check = compiled(&serde_json::json!({
+            "resource": "users", "path": "$.value[*]", "all": {"path": "$.n", "equals": 1}
+        }));
+        let value = serde_json::json!({"n": 2});
+        let selected = Selected {
+            value: &value,
+            path: "$['value'][4]".into(),
+            via: None,
+        };
+        let listed = |truth: Truth| Listed {
+            truth,
+            item: FindingItem {
+                path: selected.path.clone(),
+                label: None,
+                detail: "$.n is 2, expected 1".into(),
+                identity: false,
+            },
+        };
+        let agreeing = check.agreeing(vec![(&selected, listed(Truth::Fail))], Truth::Fail);
+        assert_eq!(agreeing.map(|items| items.len()), Ok(1));
+        for other in [Truth::Pass, Truth::Error] {
+            let unknown = check
+                .agreeing(vec![(&selected, listed(other))], Truth::Fail)
+                .expect_err("the passes disagree");
+            assert_eq!(unknown.truth, Truth::Error);
+            assert!(
+                unknown.reason.contains("$['value'][4]"),
+                "{}",
+                unknown.reason
+            );
+            assert!(unknown.items.is_empty());
+        }
+    }
 
     #[test]
     fn going_back_months_clamps_to_the_last_day() {
