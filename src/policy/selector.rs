@@ -128,6 +128,22 @@ impl Selector {
         }
     }
 
+    /// The first value the path selects in `root`, if any: for a label, without making the
+    /// paths (for a member chain, without allocating at all).
+    pub(super) fn first<'a>(&self, root: &'a Value) -> Option<&'a Value> {
+        let Some(chain) = &self.members else {
+            return self.find(root).ok()?.first().map(|(value, _)| *value);
+        };
+        let mut value = root;
+        for name in &chain.names {
+            match value.get(name.as_str()) {
+                Some(inner) if value.is_object() => value = inner,
+                _ => return None,
+            }
+        }
+        Some(value)
+    }
+
     /// Every value the path selects in `root`, with its normalized path.
     pub(super) fn find<'a>(&self, root: &'a Value) -> Result<Vec<(&'a Value, String)>, String> {
         if let Some(chain) = &self.members {
@@ -676,6 +692,10 @@ mod tests {
             prop_assert!(selector.members.is_some(), "{} is a member chain", path);
             prop_assert_eq!(selector.find(&root), selector.find_general(&root), "{}", path);
             let general = Selector { members: None, ..selector.clone() };
+            // The first value (a label) is the first the engine selects, both ways.
+            let first = selector.find_general(&root).expect("selects").first().map(|(v, _)| *v);
+            prop_assert_eq!(selector.first(&root), first, "{}", path);
+            prop_assert_eq!(general.first(&root), first, "{}", path);
             let fast = selector.select(&root).expect("selects").absent;
             let walked = general.select(&root).expect("selects").absent;
             prop_assert_eq!(fast, walked, "{}", path);

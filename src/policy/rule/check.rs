@@ -492,14 +492,10 @@ impl Check {
 
     fn item(&self, selected: &Selected<'_>, detail: String) -> FindingItem {
         let label = self.label.as_ref().and_then(|label| {
-            label
-                .find(selected.value)
-                .ok()?
-                .first()
-                .map(|(value, _)| match value {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
+            label.first(selected.value).map(|value| match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
         });
         FindingItem {
             path: selected.path.clone(),
