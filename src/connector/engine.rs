@@ -94,6 +94,7 @@ impl Read {
                 pages: read.pages,
                 body: read.body,
                 note,
+                file_sha256: read.file_sha256,
             },
             // A service the tenant does not have: nothing failed, it was not there to read.
             Err(failure) if failure.unavailable => Collected::NotNeeded {

@@ -76,6 +76,8 @@ impl ReadFailure {
 pub struct ReadBody {
     pub body: serde_json::Value,
     pub pages: u32,
+    /// The SHA-256 of the file `body` makes, when the reader hashed it page by page.
+    pub file_sha256: Option<crate::snapshot::FileSha256>,
 }
 
 /// How a service words its errors.

@@ -116,6 +116,7 @@ async fn read(
     Ok(ReadBody {
         body: Value::Object(body),
         pages: 1,
+        file_sha256: None,
     })
 }
 

@@ -18,8 +18,8 @@ pub use projection::{Layout, Projection, project};
 pub use read::{SnapshotError, read_dir};
 pub use seal::seal_dir;
 pub use write::{
-    Collected, Collection, EncodedSnapshot, WriteError, encode, encode_owned,
-    remove_written_snapshot,
+    Collected, Collection, CollectionHasher, EncodedSnapshot, FileSha256, WriteError, encode,
+    encode_owned, remove_written_snapshot,
 };
 
 use crate::registry::ResourceKind;

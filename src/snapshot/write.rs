@@ -35,6 +35,9 @@ pub enum Collected {
         /// How the read went, when a reader of the snapshot should know (see
         /// [`ResourceEntry::note`]).
         note: Option<String>,
+        /// The SHA-256 of the file `body` makes, when the connector hashed the items page by
+        /// page as they came ([`CollectionHasher`]); `None`: hashed when encoded.
+        file_sha256: Option<FileSha256>,
     },
     /// Not read; `error` says why (and names the missing permission for a 403).
     Failed {
@@ -154,14 +157,22 @@ fn entry_of(name: &str, collected: Collected) -> (ResourceEntry, Option<Value>) 
             pages,
             body,
             note,
+            file_sha256: hashed,
         } => {
+            let sha256 = match hashed {
+                Some(FileSha256(hex)) => {
+                    debug_assert_eq!(hex, file_sha256(&body), "{name}: hashed page by page");
+                    hex
+                }
+                None => file_sha256(&body),
+            };
             let entry = ResourceEntry {
                 status: ResourceStatus::Ok,
                 request: Some(request),
                 http_status: Some(http_status),
                 pages: Some(pages),
                 file: Some(format!("{name}.json")),
-                sha256: Some(file_sha256(&body)),
+                sha256: Some(sha256),
                 error: None,
                 note,
             };
@@ -215,6 +226,92 @@ fn file_sha256(body: &Value) -> String {
     match hasher.into_inner() {
         Ok(HashWriter(sha)) => format!("{:x}", sha.finalize()),
         Err(_) => String::new(),
+    }
+}
+
+/// The SHA-256 (hex) of the file a collection's body makes, computed by [`CollectionHasher`]:
+/// only it makes one, so a hash handed to the snapshot is always of items fed to it in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSha256(String);
+
+/// Hashes the file of a collection body, `{"value": [items]}`, as [`write_file_bytes`] writes
+/// it, from its items page by page: a connector feeds each page as it is parsed (on the
+/// blocking pool, while the next page is on its way), so no body is left to hash after the last
+/// answer. The file is pretty JSON: the items sit two levels deep, so every line an item's own
+/// pretty form has is indented by four more spaces (JSON strings hold no raw line breaks, so
+/// every line break is one of the layout's).
+#[derive(Clone)]
+pub struct CollectionHasher {
+    sha: Sha256,
+    items: usize,
+}
+
+impl Default for CollectionHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CollectionHasher {
+    pub fn new() -> Self {
+        let mut sha = Sha256::new();
+        sha.update(b"{\n  \"value\": [");
+        CollectionHasher { sha, items: 0 }
+    }
+
+    /// Feeds the next items, in the order the body lists them.
+    pub fn push(&mut self, items: &[Value]) {
+        let mut out = std::io::BufWriter::with_capacity(
+            1 << 16,
+            Indented {
+                inner: HashWriter(std::mem::take(&mut self.sha)),
+            },
+        );
+        for item in items {
+            // Between items, and before the first: a line break and the items' indent (the
+            // writer adds the indent after every line break).
+            let separator: &[u8] = if self.items == 0 { b"\n" } else { b",\n" };
+            // Writing into a hash cannot fail; a `Value` always serializes.
+            let _ = out.write_all(separator);
+            let _ = serde_json::to_writer_pretty(&mut out, item);
+            self.items += 1;
+        }
+        let _ = out.flush();
+        let (indented, _) = out.into_parts();
+        self.sha = indented.inner.0;
+    }
+
+    /// The hash of the whole file, once every item was fed.
+    pub fn finish(mut self) -> FileSha256 {
+        let end: &[u8] = if self.items == 0 {
+            b"]\n}\n"
+        } else {
+            b"\n  ]\n}\n"
+        };
+        self.sha.update(end);
+        FileSha256(format!("{:x}", self.sha.finalize()))
+    }
+}
+
+/// Adds the items' indent (four spaces) after every line break written through it.
+struct Indented<W: Write> {
+    inner: W,
+}
+
+impl<W: Write> Write for Indented<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(at) = rest.iter().position(|b| *b == b'\n') {
+            self.inner.write_all(&rest[..=at])?;
+            self.inner.write_all(b"    ")?;
+            rest = &rest[at + 1..];
+        }
+        self.inner.write_all(rest)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -492,7 +589,57 @@ pub fn remove_written_snapshot(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|n| json!(n)),
+            // Line breaks, quotes and control characters inside strings are escaped in the
+            // file: the hasher's indent must not reach into them.
+            "[a-z\n\"\\\t\u{1}é ]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-d\n]{1,2}|value", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Hashed page by page, a collection has the hash of the file its whole body makes.
+        #[test]
+        fn a_collection_hashed_page_by_page_has_its_files_hash(
+            items in prop::collection::vec(json_value(), 0..8),
+            cuts in prop::collection::vec(0usize..9, 0..4),
+        ) {
+            let mut hasher = CollectionHasher::new();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(items.len())).collect();
+            cuts.sort_unstable();
+            let mut start = 0;
+            for cut in cuts.into_iter().chain([items.len()]) {
+                hasher.push(&items[start..cut]);
+                start = cut;
+            }
+            let whole = json!({"value": items});
+            prop_assert_eq!(hasher.finish(), FileSha256(file_sha256(&whole)));
+        }
+    }
+
+    #[test]
+    fn an_empty_collection_hashed_page_by_page_has_its_files_hash() {
+        let mut hasher = CollectionHasher::new();
+        hasher.push(&[]);
+        let mut file = Vec::new();
+        write_file_bytes(&json!({"value": []}), &mut file).unwrap();
+        assert_eq!(file, b"{\n  \"value\": []\n}\n");
+        assert_eq!(hasher.finish(), FileSha256(sha256_hex(&file)));
+    }
 
     fn collection() -> Collection {
         let mut resources = BTreeMap::new();
@@ -504,6 +651,7 @@ mod tests {
                 pages: 1,
                 body: json!({"displayConcealedNames": true}),
                 note: None,
+                file_sha256: None,
             },
         );
         resources.insert(

@@ -117,6 +117,7 @@ fn collection() -> cloudkeur::snapshot::Collection {
             pages: 1,
             body: json!({"displayConcealedNames": true}),
             note: None,
+            file_sha256: None,
         },
     );
     cloudkeur::snapshot::Collection {

@@ -233,6 +233,7 @@ async fn read(
         ReadBody {
             body: Value::Object(body),
             pages,
+            file_sha256: None,
         },
         note,
     ))

@@ -82,6 +82,7 @@ impl Reader {
                 pages,
                 body,
                 note: None,
+                file_sha256: None,
             },
             Err(failure) => Collected::Failed {
                 request,
@@ -162,6 +163,7 @@ impl Reader {
             pages,
             body: Value::Object(out),
             note: None,
+            file_sha256: None,
         }
     }
 

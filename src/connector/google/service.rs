@@ -124,11 +124,16 @@ fn as_read(collected: Collected) -> Read {
             pages,
             body,
             note,
+            file_sha256,
             ..
         } => Read {
             request,
             note,
-            outcome: Ok(ReadBody { body, pages }),
+            outcome: Ok(ReadBody {
+                body,
+                pages,
+                file_sha256,
+            }),
         },
         Collected::Failed {
             request,
@@ -147,6 +152,7 @@ fn as_read(collected: Collected) -> Read {
         Collected::NotNeeded { request, reason } => Read {
             request,
             note: None,
+
             outcome: Err(ReadFailure {
                 http_status: None,
                 error: reason,
@@ -170,6 +176,7 @@ mod tests {
                 pages: 1,
                 body,
                 note: None,
+                file_sha256: None,
             },
         )])
     }

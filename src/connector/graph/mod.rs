@@ -179,10 +179,11 @@ impl Reads<'_> {
         };
         let fetcher = fetcher(self.session, &errors, Instant::now());
         match spec.kind {
-            ResourceKind::Object => fetcher
-                .page(&url)
-                .await
-                .map(|body| ReadBody { body, pages: 1 }),
+            ResourceKind::Object => fetcher.page(&url).await.map(|body| ReadBody {
+                body,
+                pages: 1,
+                file_sha256: None,
+            }),
             ResourceKind::Collection => read_collection(&fetcher, url, spec.first_page_only).await,
         }
     }
@@ -223,9 +224,11 @@ impl Reads<'_> {
             pages += read.pages;
             merged.insert(id, read.body);
         }
+        // Each id's items were hashed as that id's own file; the merged body is hashed whole.
         Ok(ReadBody {
             body: Value::Object(merged),
             pages,
+            file_sha256: None,
         })
     }
 
@@ -376,6 +379,7 @@ mod tests {
                     pages: 1,
                     body: serde_json::json!({"value": [{"id": id}]}),
                     note: None,
+                    file_sha256: None,
                 },
             );
             parent_ids(&results, "parent", "$.value[*].id")
