@@ -113,6 +113,7 @@ resources:
             body: json!({"value": [{"id": "o", "isMultipleDataLocationsForServicesEnabled": multi_geo}]}),
             note: None,
             file_sha256: None,
+            projected: false,
         }
     }
 

@@ -117,6 +117,7 @@ async fn read(
         body: Value::Object(body),
         pages: 1,
         file_sha256: None,
+        projected: false,
     })
 }
 

@@ -118,6 +118,7 @@ fn collection() -> cloudkeur::snapshot::Collection {
             body: json!({"displayConcealedNames": true}),
             note: None,
             file_sha256: None,
+            projected: false,
         },
     );
     cloudkeur::snapshot::Collection {

@@ -474,6 +474,7 @@ pub fn collection(spec: &TenantSpec) -> Collection {
                 body,
                 note: None,
                 file_sha256: None,
+                projected: false,
             },
         );
     }

@@ -234,6 +234,7 @@ async fn read(
             body: Value::Object(body),
             pages,
             file_sha256: None,
+            projected: false,
         },
         note,
     ))

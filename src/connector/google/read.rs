@@ -83,6 +83,7 @@ impl Reader {
                 body,
                 note: None,
                 file_sha256: None,
+                projected: false,
             },
             Err(failure) => Collected::Failed {
                 request,
@@ -164,6 +165,7 @@ impl Reader {
             body: Value::Object(out),
             note: None,
             file_sha256: None,
+            projected: false,
         }
     }
 

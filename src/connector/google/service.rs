@@ -125,6 +125,7 @@ fn as_read(collected: Collected) -> Read {
             body,
             note,
             file_sha256,
+            projected,
             ..
         } => Read {
             request,
@@ -133,6 +134,7 @@ fn as_read(collected: Collected) -> Read {
                 body,
                 pages,
                 file_sha256,
+                projected,
             }),
         },
         Collected::Failed {
@@ -177,6 +179,7 @@ mod tests {
                 body,
                 note: None,
                 file_sha256: None,
+                projected: false,
             },
         )])
     }

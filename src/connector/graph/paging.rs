@@ -12,10 +12,10 @@ use super::super::next_link::checked_next_link;
 use super::super::reader::Reader;
 use super::super::{one_line, redact};
 use super::page::{self, Envelope, PageError};
-use crate::snapshot::CollectionHasher;
+use crate::snapshot::{CollectionHasher, project_item};
 use reqwest::Url;
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::task::Poll;
 
 /// A success status whose body is not what Graph sends.
@@ -75,8 +75,13 @@ pub async fn read_collection(
     fetcher: &GraphFetcher<'_>,
     first: Url,
     first_page_only: bool,
+    keep: Option<BTreeSet<String>>,
 ) -> Result<ReadBody, ReadFailure> {
-    let mut gathered = Gathered::default();
+    let projected = keep.is_some();
+    let mut gathered = Gathered {
+        keep,
+        ..Gathered::default()
+    };
     let mut seen: HashSet<String> = HashSet::new();
     let mut next = Some(first);
     let mut pages = 0u32;
@@ -108,13 +113,14 @@ pub async fn read_collection(
             .await
             .map_err(|_| parsing_stopped())??;
     }
-    let Gathered { items, hasher } = gathered;
+    let Gathered { items, hasher, .. } = gathered;
     let mut merged = Map::new();
     merged.insert("value".into(), Value::Array(items));
     Ok(ReadBody {
         body: Value::Object(merged),
         pages,
         file_sha256: Some(hasher.finish()),
+        projected,
     })
 }
 
@@ -125,6 +131,10 @@ pub async fn read_collection(
 struct Gathered {
     items: Vec<Value>,
     hasher: CollectionHasher,
+    /// The members the scan's rules read of each item, when the items are kept only in part:
+    /// projected here, after they were hashed whole, so that nothing is left to project after
+    /// the last answer either.
+    keep: Option<BTreeSet<String>>,
 }
 
 impl Gathered {
@@ -133,7 +143,12 @@ impl Gathered {
     fn add(mut self, page: Unparsed) -> Result<Gathered, ReadFailure> {
         let items = page.parse()?;
         self.hasher.push(&items);
-        self.items.extend(items);
+        match &self.keep {
+            Some(members) => self
+                .items
+                .extend(items.into_iter().map(|item| project_item(item, members))),
+            None => self.items.extend(items),
+        }
         Ok(self)
     }
 }
