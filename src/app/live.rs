@@ -46,7 +46,10 @@ pub(super) fn snapshot(
     let names: BTreeSet<String> = wanted.keys().cloned().collect();
     let mut collection = match &plan.target {
         LiveTarget::Microsoft(config) => {
-            collect_blocking(config, &pack.registry, &names, progress)?
+            // Without --snapshot-out no body is written: the items may keep only what the
+            // rules read as they are read (the manifest's hashes are of the whole bodies).
+            let keep = plan.snapshot_out.is_none().then_some(wanted);
+            collect_blocking(config, &pack.registry, &names, keep, progress)?
         }
         LiveTarget::Google(config) => {
             crate::connector::google::collect_blocking(config, &pack.registry, &names, progress)?

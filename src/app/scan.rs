@@ -19,21 +19,45 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
         return super::fleet::run(&args);
     }
     let plan = ScanPlan::resolve(&args, color)?;
-    execute(plan)
+    // The process ends with this scan: its memory goes back with the process, so nothing
+    // waits for the snapshot to be freed.
+    execute_then(plan, Freed::AtExit)
 }
 
-/// Runs a resolved scan, keeping it in the archive when the plan says so.
-pub(super) fn execute(mut plan: ScanPlan) -> Result<Outcome, Error> {
+/// What a scan does about the memory of its snapshot once it has reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Freed {
+    /// Wait until it is freed: more scans follow in this process (`scan --all`).
+    Before,
+    /// Let the process's exit take it back: the freeing thread is not waited for.
+    AtExit,
+}
+
+/// Runs a resolved scan, keeping it in the archive when the plan says so; returns once its
+/// snapshot is freed (more scans may follow in this process).
+pub(super) fn execute(plan: ScanPlan) -> Result<Outcome, Error> {
+    execute_then(plan, Freed::Before)
+}
+
+fn execute_then(mut plan: ScanPlan, freed: Freed) -> Result<Outcome, Error> {
     // A live scan kept in the archive writes its snapshot first, so the bundle can copy it.
     let archive_snapshot = super::archive_cmd::live_snapshot_dir(&mut plan)?;
-    let outcome = run_scan(&plan);
+    let mut freeing = None;
+    let outcome = run_scan(&plan, &mut freeing);
     if let Some(dir) = archive_snapshot {
         crate::snapshot::remove_written_snapshot(&dir);
+    }
+    if let (Some(freeing), Freed::Before) = (freeing, freed) {
+        let _ = freeing.join();
     }
     outcome
 }
 
-fn run_scan(plan: &ScanPlan) -> Result<Outcome, Error> {
+/// Runs the scan; `freeing` receives the thread that frees the snapshot meanwhile.
+fn run_scan(
+    plan: &ScanPlan,
+    freeing: &mut Option<std::thread::JoinHandle<()>>,
+) -> Result<Outcome, Error> {
     let pack = &*plan.pack;
     let (settings, settings_sha256) = match &plan.settings {
         Some(path) => {
@@ -86,7 +110,7 @@ fn run_scan(plan: &ScanPlan) -> Result<Outcome, Error> {
     // thread does it meanwhile (inline if no thread can be started).
     let meta = snapshot.meta.clone();
     let vendor = snapshot.vendor();
-    let freeing = std::thread::Builder::new()
+    *freeing = std::thread::Builder::new()
         .name("free-snapshot".into())
         .spawn(move || drop((snapshot, base)))
         .ok();
@@ -136,9 +160,6 @@ fn run_scan(plan: &ScanPlan) -> Result<Outcome, Error> {
     }
     let outcome = super::gate::outcome(&report, plan, &base_breaches);
     crate::logging::scan_finished(&report, outcome.exit_code());
-    if let Some(freeing) = freeing {
-        let _ = freeing.join();
-    }
     Ok(outcome)
 }
 

@@ -18,9 +18,9 @@ use super::Progress;
 use super::fetch::{ReadBody, ReadFailure};
 use super::plan::{self, Needed};
 use crate::registry::{ResourceKind, ResourceSpec, Service};
-use crate::snapshot::Collected;
+use crate::snapshot::{Collected, Layout, Projection, Wanted};
 use reqwest::Url;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -53,6 +53,12 @@ pub trait ServiceConnector {
     fn tenant_name(&self, _results: &BTreeMap<String, Collected>) -> Option<String> {
         None
     }
+
+    /// Whether the connector reads resource `name` itself after it was read (for
+    /// [`Self::tenant_name`]), so that its items must be kept whole.
+    fn needs_whole(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 /// What a connector is given to read one resource.
@@ -61,6 +67,9 @@ pub struct Job<'a> {
     pub spec: &'a ResourceSpec,
     pub results: &'a BTreeMap<String, Collected>,
     pub permits: &'a Arc<Semaphore>,
+    /// The members the scan's rules read of each item, when the connector may keep only those
+    /// as the pages come (after hashing them whole): see [`projectable`].
+    pub keep: Option<&'a BTreeSet<String>>,
 }
 
 /// How one read went: the request as finally sent, what happened on the way, the outcome.
@@ -94,6 +103,8 @@ impl Read {
                 pages: read.pages,
                 body: read.body,
                 note,
+                file_sha256: read.file_sha256,
+                projected: read.projected,
             },
             // A service the tenant does not have: nothing failed, it was not there to read.
             Err(failure) if failure.unavailable => Collected::NotNeeded {
@@ -137,8 +148,12 @@ pub async fn run(
     connectors: &Connectors,
     plan: BTreeMap<String, ResourceSpec>,
     concurrency: usize,
+    keep: Option<&Wanted>,
     progress: Arc<dyn Progress>,
 ) -> Result<BTreeMap<String, Collected>, ConnectorError> {
+    let keep = keep.map_or_else(BTreeMap::new, |wanted| {
+        projectable(connectors, &plan, wanted)
+    });
     let first = plan
         .values()
         .map(|spec| spec.service)
@@ -153,8 +168,35 @@ pub async fn run(
     // wait on the network, which is all the concurrency reading needs.
     let local = tokio::task::LocalSet::new();
     Ok(local
-        .run_until(read_all(connectors, plan, permits, progress))
+        .run_until(read_all(connectors, plan, &keep, permits, progress))
         .await)
+}
+
+/// The resources whose items a connector may project as they are read (`keep` of a scan that
+/// writes no snapshot: the members its rules read, [`Wanted`]): collections of one request
+/// chain (not fan-outs, whose file is the merged body) that no other resource of the plan
+/// waits for (a fan-out reads its parent's ids, a `read_if` its deciding resource, after the
+/// read) and that no connector reads again itself (the tenant's name).
+fn projectable(
+    connectors: &Connectors,
+    plan: &BTreeMap<String, ResourceSpec>,
+    keep: &Wanted,
+) -> BTreeMap<String, BTreeSet<String>> {
+    let waited_for: BTreeSet<&str> = plan.values().flat_map(ResourceSpec::depends_on).collect();
+    plan.iter()
+        .filter(|(name, spec)| {
+            Layout::of(spec) == Some(Layout::Collection)
+                && !waited_for.contains(name.as_str())
+                && !connectors
+                    .by_service
+                    .values()
+                    .any(|connector| connector.needs_whole(name))
+        })
+        .filter_map(|(name, _)| match keep.get(name)? {
+            Projection::Members(members) => Some((name.clone(), members.clone())),
+            Projection::Whole => None,
+        })
+        .collect()
 }
 
 /// Reads every resource of the plan: those that wait for nothing at once, and each that waits
@@ -162,6 +204,7 @@ pub async fn run(
 async fn read_all(
     connectors: &Connectors,
     plan: BTreeMap<String, ResourceSpec>,
+    keep: &BTreeMap<String, BTreeSet<String>>,
     permits: Arc<Semaphore>,
     progress: Arc<dyn Progress>,
 ) -> BTreeMap<String, Collected> {
@@ -207,6 +250,7 @@ async fn read_all(
                         spec: &spec,
                         results: &results,
                         permits: &permits,
+                        keep: keep.get(&name),
                     };
                     let read = connector.read(job);
                     tasks.spawn_local(async move { (name, read.await.collected(note)) });

@@ -76,6 +76,10 @@ impl ReadFailure {
 pub struct ReadBody {
     pub body: serde_json::Value,
     pub pages: u32,
+    /// The SHA-256 of the file `body` makes, when the reader hashed it page by page.
+    pub file_sha256: Option<crate::snapshot::FileSha256>,
+    /// Its items keep only the members the scan's rules read (see `Collected::Read`).
+    pub projected: bool,
 }
 
 /// How a service words its errors.

@@ -9,17 +9,22 @@ use super::transport::Transport;
 use super::transport::http::{Allowed, HttpTransport};
 use super::{ConnectorError, LiveConfig, Progress, admin, graph, plan, teams, token_scope};
 use crate::registry::{Registry, ResourceSpec, Service};
-use crate::snapshot::Collection;
+use crate::snapshot::{Collection, Wanted};
 use crate::vendor::Vendor;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// Reads `wanted` (and the resources they wait for) from the tenant, over the network: to the
 /// configured origins of the services they need, and the authority, and nowhere else.
+///
+/// `keep`: what the scan's rules read of each resource, when the items may keep only that as
+/// they are read (a scan that writes no snapshot; the manifest's hashes are of the whole
+/// bodies all the same). `None`: every body whole.
 pub async fn collect(
     config: &LiveConfig,
     registry: &Registry,
     wanted: &BTreeSet<String>,
+    keep: Option<&Wanted>,
     progress: Arc<dyn Progress>,
 ) -> Result<Collection, ConnectorError> {
     let services = services_read(config, &plan::plan(registry, wanted)?);
@@ -36,11 +41,19 @@ pub async fn collect(
         });
     }
     let transport = HttpTransport::new(&allowed, config.retry.request_timeout)?;
-    collect_with(Arc::new(transport), config, registry, wanted, progress).await
+    collect_keeping(
+        Arc::new(transport),
+        config,
+        registry,
+        wanted,
+        keep,
+        progress,
+    )
+    .await
 }
 
 /// [`collect`] through the given transport (tests: an in-process simulator on tokio's paused
-/// clock).
+/// clock), every body whole.
 pub async fn collect_with(
     transport: Arc<dyn Transport>,
     config: &LiveConfig,
@@ -48,10 +61,22 @@ pub async fn collect_with(
     wanted: &BTreeSet<String>,
     progress: Arc<dyn Progress>,
 ) -> Result<Collection, ConnectorError> {
+    collect_keeping(transport, config, registry, wanted, None, progress).await
+}
+
+/// [`collect`] through the given transport, items kept as `keep` says.
+pub async fn collect_keeping(
+    transport: Arc<dyn Transport>,
+    config: &LiveConfig,
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+    keep: Option<&Wanted>,
+    progress: Arc<dyn Progress>,
+) -> Result<Collection, ConnectorError> {
     let plan = plan::plan(registry, wanted)?;
     let services = services_read(config, &plan);
     let connectors = microsoft_connectors(transport, config, &services)?;
-    let resources = engine::run(&connectors, plan, config.concurrency, progress).await?;
+    let resources = engine::run(&connectors, plan, config.concurrency, keep, progress).await?;
     let tenant_name = connectors
         .by_service
         .values()

@@ -32,12 +32,12 @@ pub use config::{
     DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, TEAMS_ADMIN_API_APP_ID, default_origin, origin_flag,
     token_scope,
 };
-pub use microsoft::{collect, collect_with};
+pub use microsoft::{collect, collect_keeping, collect_with};
 pub use retry::RetryPolicy;
 pub use transport::origin::check_base_url;
 
 use crate::registry::Registry;
-use crate::snapshot::Collection;
+use crate::snapshot::{Collection, Wanted};
 use auth::TokenSource;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -125,9 +125,10 @@ pub fn collect_blocking(
     config: &LiveConfig,
     registry: &Registry,
     wanted: &BTreeSet<String>,
+    keep: Option<&Wanted>,
     progress: Arc<dyn Progress>,
 ) -> Result<Collection, ConnectorError> {
-    on_own_runtime(collect(config, registry, wanted, progress))
+    on_own_runtime(collect(config, registry, wanted, keep, progress))
 }
 
 /// Runs a live read on a small runtime of its own (one per scan, whichever vendor), so the

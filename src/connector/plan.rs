@@ -112,6 +112,8 @@ resources:
             pages: 1,
             body: json!({"value": [{"id": "o", "isMultipleDataLocationsForServicesEnabled": multi_geo}]}),
             note: None,
+            file_sha256: None,
+            projected: false,
         }
     }
 

@@ -116,6 +116,8 @@ async fn read(
     Ok(ReadBody {
         body: Value::Object(body),
         pages: 1,
+        file_sha256: None,
+        projected: false,
     })
 }
 

@@ -8,6 +8,7 @@ use crate::catalog::Catalog;
 use crate::diag::{Diagnostic, Position, parse_yaml};
 use crate::registry::Registry;
 use include_dir::{Dir, include_dir};
+use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -69,21 +70,30 @@ impl PolicyPack {
             rules: parsed.fragments,
         };
 
+        // Parsing and compiling a policy file is independent of the others: done on every core
+        // (a live scan waits for it before it asks for a token). The first file in order that
+        // fails is reported, as when they were compiled one after another.
+        let compiled: Vec<Result<Policy, Diagnostic>> = policy_files
+            .par_iter()
+            .map(|file| {
+                let raw: PolicyFile = parse_yaml(&file.name, &file.text)?;
+                let state = CompileState::default();
+                let compiler = Compiler {
+                    evidence_allowed: raw.evidence.is_some(),
+                    evidence_optional: raw.evidence.as_ref().is_some_and(|e| e.value.optional),
+                    file: &file.name,
+                    registry: &registry,
+                    catalog: &catalog,
+                    fragments: &fragments,
+                    state: &state,
+                };
+                compiler.policy(raw)
+            })
+            .collect();
         let mut policies: Vec<Policy> = Vec::new();
         let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
-        for file in &policy_files {
-            let raw: PolicyFile = parse_yaml(&file.name, &file.text)?;
-            let state = CompileState::default();
-            let compiler = Compiler {
-                evidence_allowed: raw.evidence.is_some(),
-                evidence_optional: raw.evidence.as_ref().is_some_and(|e| e.value.optional),
-                file: &file.name,
-                registry: &registry,
-                catalog: &catalog,
-                fragments: &fragments,
-                state: &state,
-            };
-            let policy = compiler.policy(raw)?;
+        for (file, policy) in policy_files.iter().zip(compiled) {
+            let policy = policy?;
             if let Some(first) = seen.insert(policy.id.clone(), file.name.clone()) {
                 let at = crate::diag::locate_key(&file.text, "policy");
                 return Err(Diagnostic::new(

@@ -14,12 +14,12 @@ mod write;
 
 pub use manifest::{MANIFEST_FILE, Manifest, ResourceEntry, ResourceStatus, SNAPSHOT_FORMAT};
 pub use overlay::{apply_overlay, overlay_files};
-pub use projection::{Layout, Projection, project};
+pub use projection::{Layout, Projection, project, project_item};
 pub use read::{SnapshotError, read_dir};
 pub use seal::seal_dir;
 pub use write::{
-    Collected, Collection, EncodedSnapshot, WriteError, encode, encode_owned,
-    remove_written_snapshot,
+    Collected, Collection, CollectionHasher, EncodedSnapshot, FileSha256, WriteError, encode,
+    encode_owned, remove_written_snapshot,
 };
 
 use crate::registry::ResourceKind;

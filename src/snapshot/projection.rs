@@ -101,6 +101,13 @@ fn project_at(value: &Value, level: Level, members: &BTreeSet<String>) -> Value 
     }
 }
 
+/// One item of a collection as [`project_owned`] keeps it: the members in `members`. A reader
+/// applies it to each page's items as they are parsed (see [`super::Collected::Read`]'s
+/// `projected`), which gives the body `project_owned` would give.
+pub fn project_item(item: Value, members: &BTreeSet<String>) -> Value {
+    project_owned_at(item, Level::Item, members)
+}
+
 /// [`project`], taking the body over: kept members are moved, not copied, and the rest is
 /// freed as it goes. A live scan projects the bodies it read this way (users kept whole, a few
 /// of userRegistrationDetails' 16 members, 50 000 items each: copying them took most of a

@@ -18,7 +18,7 @@ use crate::vendor::Vendor;
 use rayon::prelude::*;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -35,6 +35,13 @@ pub enum Collected {
         /// How the read went, when a reader of the snapshot should know (see
         /// [`ResourceEntry::note`]).
         note: Option<String>,
+        /// The SHA-256 of the file `body` makes, when the connector hashed the items page by
+        /// page as they came ([`CollectionHasher`]); `None`: hashed when encoded.
+        file_sha256: Option<FileSha256>,
+        /// The items keep only the members the scan's rules read (projected page by page as
+        /// they were parsed, after they were hashed whole): `file_sha256` is the hash of the
+        /// whole file, and such a body is never written (`--snapshot-out` keeps bodies whole).
+        projected: bool,
     },
     /// Not read; `error` says why (and names the missing permission for a 403).
     Failed {
@@ -69,6 +76,9 @@ pub struct EncodedSnapshot {
     /// (file name, the resource whose body it holds).
     files: Vec<(String, String)>,
     bodies: BTreeMap<String, Value>,
+    /// The resources whose items the reader already projected (see [`Collected::Read`]): not
+    /// projected again, and never written.
+    projected: BTreeSet<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +88,11 @@ pub enum WriteError {
         path.display()
     )]
     NotASnapshot { path: PathBuf, reason: String },
+    #[error(
+        "--snapshot-out {}: the scan kept only what its rules read of {names}, so it cannot write them (a defect of cloudkeur: a scan that writes a snapshot keeps every body whole)",
+        path.display()
+    )]
+    KeptInPart { path: PathBuf, names: String },
     #[error("--snapshot-out {}: cannot write: {source}", path.display())]
     Io {
         path: PathBuf,
@@ -103,21 +118,25 @@ pub fn encode_owned(collection: Collection) -> EncodedSnapshot {
     } = collection;
     // One resource per task: the two largest must not end up in one thread's share.
     let resources: Vec<(String, Collected)> = resources.into_iter().collect();
-    let encoded: Vec<(String, ResourceEntry, Option<Value>)> = resources
+    let encoded: Vec<(String, ResourceEntry, Option<Value>, bool)> = resources
         .into_par_iter()
         .with_max_len(1)
         .map(|(name, collected)| {
-            let (entry, body) = entry_of(&name, collected);
-            (name, entry, body)
+            let (entry, body, projected) = entry_of(&name, collected);
+            (name, entry, body, projected)
         })
         .collect();
     let mut entries = BTreeMap::new();
     let mut files = Vec::new();
     let mut bodies = BTreeMap::new();
-    for (name, entry, body) in encoded {
+    let mut projected = BTreeSet::new();
+    for (name, entry, body, kept_in_part) in encoded {
         if let (Some(file), Some(body)) = (&entry.file, body) {
             files.push((file.clone(), name.clone()));
             bodies.insert(name.clone(), body);
+            if kept_in_part {
+                projected.insert(name.clone());
+            }
         }
         entries.insert(name, entry);
     }
@@ -135,6 +154,7 @@ pub fn encode_owned(collection: Collection) -> EncodedSnapshot {
         manifest,
         files,
         bodies,
+        projected,
     }
 }
 
@@ -146,7 +166,24 @@ fn manifest_bytes(manifest: &Manifest) -> Vec<u8> {
 }
 
 /// A resource's manifest entry, and the body its file holds (for a resource that was read).
-fn entry_of(name: &str, collected: Collected) -> (ResourceEntry, Option<Value>) {
+fn entry_of(name: &str, collected: Collected) -> (ResourceEntry, Option<Value>, bool) {
+    let collected = match collected {
+        // A reader projects only what it hashed whole first; a body kept in part without the
+        // whole file's hash could not be checked against anything, so it is not trusted.
+        Collected::Read {
+            request,
+            file_sha256: None,
+            projected: true,
+            note,
+            ..
+        } => Collected::Failed {
+            request,
+            http_status: None,
+            error: "kept in part without the hash of the whole body (a defect of cloudkeur); scan again".into(),
+            note,
+        },
+        collected => collected,
+    };
     match collected {
         Collected::Read {
             request,
@@ -154,18 +191,30 @@ fn entry_of(name: &str, collected: Collected) -> (ResourceEntry, Option<Value>) 
             pages,
             body,
             note,
+            file_sha256: hashed,
+            projected,
         } => {
+            let sha256 = match hashed {
+                Some(FileSha256(hex)) => {
+                    debug_assert!(
+                        projected || hex == file_sha256(&body),
+                        "{name}: hashed page by page"
+                    );
+                    hex
+                }
+                None => file_sha256(&body),
+            };
             let entry = ResourceEntry {
                 status: ResourceStatus::Ok,
                 request: Some(request),
                 http_status: Some(http_status),
                 pages: Some(pages),
                 file: Some(format!("{name}.json")),
-                sha256: Some(file_sha256(&body)),
+                sha256: Some(sha256),
                 error: None,
                 note,
             };
-            (entry, Some(body))
+            (entry, Some(body), projected)
         }
         Collected::Failed {
             request,
@@ -183,7 +232,7 @@ fn entry_of(name: &str, collected: Collected) -> (ResourceEntry, Option<Value>) 
                 error: Some(error),
                 note,
             };
-            (entry, None)
+            (entry, None, false)
         }
         Collected::NotNeeded { request, reason } => {
             let entry = ResourceEntry {
@@ -196,7 +245,7 @@ fn entry_of(name: &str, collected: Collected) -> (ResourceEntry, Option<Value>) 
                 error: None,
                 note: Some(reason),
             };
-            (entry, None)
+            (entry, None, false)
         }
     }
 }
@@ -215,6 +264,92 @@ fn file_sha256(body: &Value) -> String {
     match hasher.into_inner() {
         Ok(HashWriter(sha)) => format!("{:x}", sha.finalize()),
         Err(_) => String::new(),
+    }
+}
+
+/// The SHA-256 (hex) of the file a collection's body makes, computed by [`CollectionHasher`]:
+/// only it makes one, so a hash handed to the snapshot is always of items fed to it in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileSha256(String);
+
+/// Hashes the file of a collection body, `{"value": [items]}`, as [`write_file_bytes`] writes
+/// it, from its items page by page: a connector feeds each page as it is parsed (on the
+/// blocking pool, while the next page is on its way), so no body is left to hash after the last
+/// answer. The file is pretty JSON: the items sit two levels deep, so every line an item's own
+/// pretty form has is indented by four more spaces (JSON strings hold no raw line breaks, so
+/// every line break is one of the layout's).
+#[derive(Clone)]
+pub struct CollectionHasher {
+    sha: Sha256,
+    items: usize,
+}
+
+impl Default for CollectionHasher {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl CollectionHasher {
+    pub fn new() -> Self {
+        let mut sha = Sha256::new();
+        sha.update(b"{\n  \"value\": [");
+        CollectionHasher { sha, items: 0 }
+    }
+
+    /// Feeds the next items, in the order the body lists them.
+    pub fn push(&mut self, items: &[Value]) {
+        let mut out = std::io::BufWriter::with_capacity(
+            1 << 16,
+            Indented {
+                inner: HashWriter(std::mem::take(&mut self.sha)),
+            },
+        );
+        for item in items {
+            // Between items, and before the first: a line break and the items' indent (the
+            // writer adds the indent after every line break).
+            let separator: &[u8] = if self.items == 0 { b"\n" } else { b",\n" };
+            // Writing into a hash cannot fail; a `Value` always serializes.
+            let _ = out.write_all(separator);
+            let _ = serde_json::to_writer_pretty(&mut out, item);
+            self.items += 1;
+        }
+        let _ = out.flush();
+        let (indented, _) = out.into_parts();
+        self.sha = indented.inner.0;
+    }
+
+    /// The hash of the whole file, once every item was fed.
+    pub fn finish(mut self) -> FileSha256 {
+        let end: &[u8] = if self.items == 0 {
+            b"]\n}\n"
+        } else {
+            b"\n  ]\n}\n"
+        };
+        self.sha.update(end);
+        FileSha256(format!("{:x}", self.sha.finalize()))
+    }
+}
+
+/// Adds the items' indent (four spaces) after every line break written through it.
+struct Indented<W: Write> {
+    inner: W,
+}
+
+impl<W: Write> Write for Indented<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(at) = rest.iter().position(|b| *b == b'\n') {
+            self.inner.write_all(&rest[..=at])?;
+            self.inner.write_all(b"    ")?;
+            rest = &rest[at + 1..];
+        }
+        self.inner.write_all(rest)?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
     }
 }
 
@@ -265,6 +400,9 @@ impl EncodedSnapshot {
             .filter_map(|(name, body)| {
                 // A body no policy wants is freed here, on a worker, like the rest.
                 let projection = wanted.get(&name)?;
+                if self.projected.contains(&name) {
+                    return Some((name, body));
+                }
                 let layout = registry.get(&name).and_then(Layout::of);
                 let body = project_owned(body, layout, projection);
                 Some((name, body))
@@ -315,6 +453,17 @@ impl EncodedSnapshot {
             let path = path.to_path_buf();
             move |source| WriteError::Io { path, source }
         };
+        if !self.projected.is_empty() {
+            return Err(WriteError::KeptInPart {
+                path: dir.to_path_buf(),
+                names: self
+                    .projected
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
         let existing = existing_snapshot(dir)?;
         let parent = match dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -492,7 +641,57 @@ pub fn remove_written_snapshot(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>().prop_map(|n| json!(n)),
+            // Line breaks, quotes and control characters inside strings are escaped in the
+            // file: the hasher's indent must not reach into them.
+            "[a-z\n\"\\\t\u{1}é ]{0,6}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(4, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::btree_map("[a-d\n]{1,2}|value", inner, 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Hashed page by page, a collection has the hash of the file its whole body makes.
+        #[test]
+        fn a_collection_hashed_page_by_page_has_its_files_hash(
+            items in prop::collection::vec(json_value(), 0..8),
+            cuts in prop::collection::vec(0usize..9, 0..4),
+        ) {
+            let mut hasher = CollectionHasher::new();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(items.len())).collect();
+            cuts.sort_unstable();
+            let mut start = 0;
+            for cut in cuts.into_iter().chain([items.len()]) {
+                hasher.push(&items[start..cut]);
+                start = cut;
+            }
+            let whole = json!({"value": items});
+            prop_assert_eq!(hasher.finish(), FileSha256(file_sha256(&whole)));
+        }
+    }
+
+    #[test]
+    fn an_empty_collection_hashed_page_by_page_has_its_files_hash() {
+        let mut hasher = CollectionHasher::new();
+        hasher.push(&[]);
+        let mut file = Vec::new();
+        write_file_bytes(&json!({"value": []}), &mut file).unwrap();
+        assert_eq!(file, b"{\n  \"value\": []\n}\n");
+        assert_eq!(hasher.finish(), FileSha256(sha256_hex(&file)));
+    }
 
     fn collection() -> Collection {
         let mut resources = BTreeMap::new();
@@ -504,6 +703,8 @@ mod tests {
                 pages: 1,
                 body: json!({"displayConcealedNames": true}),
                 note: None,
+                file_sha256: None,
+                projected: false,
             },
         );
         resources.insert(

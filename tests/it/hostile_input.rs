@@ -117,6 +117,8 @@ fn collection() -> cloudkeur::snapshot::Collection {
             pages: 1,
             body: json!({"displayConcealedNames": true}),
             note: None,
+            file_sha256: None,
+            projected: false,
         },
     );
     cloudkeur::snapshot::Collection {

@@ -13,10 +13,10 @@ use crate::support;
 use crate::support::cloudkeur;
 use cloudkeur::connector::{
     ConnectorError, Credential, DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, NoProgress, RetryPolicy,
-    Secret, collect_blocking, collect_with,
+    Secret, collect_blocking, collect_keeping, collect_with,
 };
 use cloudkeur::policy::{PackSource, PolicyPack};
-use cloudkeur::snapshot::{Collected, Collection};
+use cloudkeur::snapshot::{Collected, Collection, WriteError, encode_owned};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -135,6 +135,7 @@ fn collect_over_tcp(sim: &SimGraph, names: &[&str], retry: RetryPolicy) -> Colle
         &config,
         &pack().registry,
         &wanted(names),
+        None,
         Arc::new(NoProgress),
     )
     .expect("scan starts")
@@ -1030,6 +1031,76 @@ async fn read_with_conditional_sites(sim: &SimGraph, names: &[&str]) -> Collecti
     )
     .await
     .unwrap()
+}
+
+/// A scan that writes no snapshot keeps of each item only the members its rules read,
+/// projected page by page as the items come (after they were hashed whole): its manifest, its
+/// tenant name and its snapshot are those of the whole bodies, and it cannot be written.
+#[tokio::test(start_paused = true)]
+async fn items_kept_in_part_as_they_are_read_give_the_snapshot_of_the_whole_bodies() {
+    let sim = SimGraph::start(SimOptions {
+        client_secret: CANARY.into(),
+        // Several pages per list.
+        page_size: 2,
+        ..SimOptions::default()
+    });
+    let pack = pack();
+    let keep = pack.projections();
+    let names: BTreeSet<String> = keep.keys().cloned().collect();
+    let config = config(&sim, Credential::ClientSecret(Secret::new(CANARY)));
+    let progress = || Arc::new(NoProgress);
+    let whole = collect_with(sim.transport(), &config, &pack.registry, &names, progress())
+        .await
+        .expect("scan starts");
+    let kept = collect_keeping(
+        sim.transport(),
+        &config,
+        &pack.registry,
+        &names,
+        Some(&keep),
+        progress(),
+    )
+    .await
+    .expect("scan starts");
+    let projected = |name: &str| {
+        matches!(
+            kept.resources.get(name),
+            Some(Collected::Read {
+                projected: true,
+                ..
+            })
+        )
+    };
+    assert!(projected("user_registration_details"));
+    assert!(projected("users"), "users");
+    // What is read again after the read stays whole: the tenant's name, a fan-out's ids, a
+    // `read_if`'s decision.
+    assert!(!projected("organization"));
+    assert_eq!(kept.tenant_name, whole.tenant_name);
+    assert!(kept.tenant_name.is_some());
+    let mut parents = 0;
+    for name in &names {
+        let spec = pack.registry.get(name).expect("in the registry");
+        for parent in spec.depends_on() {
+            assert!(!projected(parent), "{parent}, which {name} waits for");
+            parents += 1;
+        }
+        if spec.for_each.is_some() {
+            assert!(!projected(name), "{name} is a fan-out");
+        }
+    }
+    assert!(parents > 0);
+    let (kept, whole) = (encode_owned(kept), encode_owned(whole));
+    assert_eq!(kept.manifest(), whole.manifest());
+    let out = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        kept.write_dir(&out.path().join("snap")),
+        Err(WriteError::KeptInPart { .. })
+    ));
+    assert_eq!(
+        kept.into_snapshot(&pack.registry, &keep),
+        whole.into_snapshot(&pack.registry, &keep)
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -473,6 +473,8 @@ pub fn collection(spec: &TenantSpec) -> Collection {
                 pages: 1,
                 body,
                 note: None,
+                file_sha256: None,
+                projected: false,
             },
         );
     }

@@ -233,6 +233,8 @@ async fn read(
         ReadBody {
             body: Value::Object(body),
             pages,
+            file_sha256: None,
+            projected: false,
         },
         note,
     ))

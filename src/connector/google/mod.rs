@@ -192,7 +192,7 @@ pub async fn collect_reporting(
         by_service,
         selection: "every Google service".to_owned(),
     };
-    let resources = engine::run(&connectors, plan, config.concurrency, progress).await?;
+    let resources = engine::run(&connectors, plan, config.concurrency, None, progress).await?;
     let tenant_name = connectors
         .by_service
         .values()

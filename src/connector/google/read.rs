@@ -82,6 +82,8 @@ impl Reader {
                 pages,
                 body,
                 note: None,
+                file_sha256: None,
+                projected: false,
             },
             Err(failure) => Collected::Failed {
                 request,
@@ -162,6 +164,8 @@ impl Reader {
             pages,
             body: Value::Object(out),
             note: None,
+            file_sha256: None,
+            projected: false,
         }
     }
 

@@ -124,11 +124,18 @@ fn as_read(collected: Collected) -> Read {
             pages,
             body,
             note,
+            file_sha256,
+            projected,
             ..
         } => Read {
             request,
             note,
-            outcome: Ok(ReadBody { body, pages }),
+            outcome: Ok(ReadBody {
+                body,
+                pages,
+                file_sha256,
+                projected,
+            }),
         },
         Collected::Failed {
             request,
@@ -147,6 +154,7 @@ fn as_read(collected: Collected) -> Read {
         Collected::NotNeeded { request, reason } => Read {
             request,
             note: None,
+
             outcome: Err(ReadFailure {
                 http_status: None,
                 error: reason,
@@ -170,6 +178,8 @@ mod tests {
                 pages: 1,
                 body,
                 note: None,
+                file_sha256: None,
+                projected: false,
             },
         )])
     }

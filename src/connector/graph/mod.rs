@@ -28,6 +28,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+/// The resource whose first item's `displayName` is the tenant's name.
+const TENANT_NAME_RESOURCE: &str = "organization";
+
 /// Reads Microsoft Graph.
 pub struct GraphConnector {
     session: Arc<Session>,
@@ -80,6 +83,7 @@ impl ServiceConnector for GraphConnector {
         let session = Arc::clone(&self.session);
         let permits = Arc::clone(job.permits);
         let spec = job.spec.clone();
+        let keep = job.keep.cloned();
         Box::pin(async move {
             let reads = Reads {
                 session: &session,
@@ -88,14 +92,18 @@ impl ServiceConnector for GraphConnector {
             match ids {
                 Some(Ok(ids)) => Read::plain(&spec, reads.fan_out(&spec, ids).await),
                 Some(Err(failure)) => Read::plain(&spec, Err(failure)),
-                None => reads.direct(&spec).await,
+                None => reads.direct(&spec, keep).await,
             }
         })
     }
 
+    fn needs_whole(&self, name: &str) -> bool {
+        name == TENANT_NAME_RESOURCE
+    }
+
     /// `organization`'s `displayName`.
     fn tenant_name(&self, results: &BTreeMap<String, Collected>) -> Option<String> {
-        match results.get("organization") {
+        match results.get(TENANT_NAME_RESOURCE) {
             Some(Collected::Read { body, .. }) => body
                 .pointer("/value/0/displayName")
                 .and_then(Value::as_str)
@@ -138,8 +146,9 @@ impl Reads<'_> {
 
     /// Reads a resource that is not a fan-out; when the service answers 400 and the registry
     /// lists query keys to drop on a 400 (`fallback_on_400`), reads it once more without them.
-    async fn direct(&self, spec: &ResourceSpec) -> Read {
-        let first = self.with_query(spec, &spec.query).await;
+    /// `keep`: the members its items keep, when they may be projected as they are read.
+    async fn direct(&self, spec: &ResourceSpec, keep: Option<BTreeSet<String>>) -> Read {
+        let first = self.with_query(spec, &spec.query, keep.clone()).await;
         let refused = match &first {
             Err(failure)
                 if failure.http_status == Some(400) && !spec.fallback_on_400.is_empty() =>
@@ -163,7 +172,7 @@ impl Reads<'_> {
         Read {
             request: crate::registry::request_line(&spec.path, &query),
             note: Some(note),
-            outcome: self.with_query(spec, &query).await,
+            outcome: self.with_query(spec, &query, keep).await,
         }
     }
 
@@ -171,6 +180,7 @@ impl Reads<'_> {
         &self,
         spec: &ResourceSpec,
         query: &BTreeMap<String, String>,
+        keep: Option<BTreeSet<String>>,
     ) -> Result<ReadBody, ReadFailure> {
         let _permit = self.permit().await?;
         let url = resource_url(self.session.reader.origin(), &spec.path, query)?;
@@ -179,11 +189,15 @@ impl Reads<'_> {
         };
         let fetcher = fetcher(self.session, &errors, Instant::now());
         match spec.kind {
-            ResourceKind::Object => fetcher
-                .page(&url)
-                .await
-                .map(|body| ReadBody { body, pages: 1 }),
-            ResourceKind::Collection => read_collection(&fetcher, url, spec.first_page_only).await,
+            ResourceKind::Object => fetcher.page(&url).await.map(|body| ReadBody {
+                body,
+                pages: 1,
+                file_sha256: None,
+                projected: false,
+            }),
+            ResourceKind::Collection => {
+                read_collection(&fetcher, url, spec.first_page_only, keep).await
+            }
         }
     }
 
@@ -223,9 +237,12 @@ impl Reads<'_> {
             pages += read.pages;
             merged.insert(id, read.body);
         }
+        // Each id's items were hashed as that id's own file; the merged body is hashed whole.
         Ok(ReadBody {
             body: Value::Object(merged),
             pages,
+            file_sha256: None,
+            projected: false,
         })
     }
 
@@ -248,10 +265,12 @@ impl Reads<'_> {
         let errors = GraphErrors {
             permission: &spec.permission,
         };
+        // Each id's items are hashed and kept whole: the file is the merged body's.
         read_collection(
             &fetcher(self.session, &errors, started),
             url,
             spec.first_page_only,
+            None,
         )
         .await
         .map_err(|failure| ReadFailure {
@@ -376,6 +395,8 @@ mod tests {
                     pages: 1,
                     body: serde_json::json!({"value": [{"id": id}]}),
                     note: None,
+                    file_sha256: None,
+                    projected: false,
                 },
             );
             parent_ids(&results, "parent", "$.value[*].id")

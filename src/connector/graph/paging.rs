@@ -12,9 +12,10 @@ use super::super::next_link::checked_next_link;
 use super::super::reader::Reader;
 use super::super::{one_line, redact};
 use super::page::{self, Envelope, PageError};
+use crate::snapshot::{CollectionHasher, project_item};
 use reqwest::Url;
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::task::Poll;
 
 /// A success status whose body is not what Graph sends.
@@ -74,8 +75,13 @@ pub async fn read_collection(
     fetcher: &GraphFetcher<'_>,
     first: Url,
     first_page_only: bool,
+    keep: Option<BTreeSet<String>>,
 ) -> Result<ReadBody, ReadFailure> {
-    let mut items = Vec::new();
+    let projected = keep.is_some();
+    let mut gathered = Gathered {
+        keep,
+        ..Gathered::default()
+    };
     let mut seen: HashSet<String> = HashSet::new();
     let mut next = Some(first);
     let mut pages = 0u32;
@@ -83,8 +89,8 @@ pub async fn read_collection(
     let mut unparsed: Option<Unparsed> = None;
     while let Some(url) = next.take() {
         seen.insert(url.as_str().to_owned());
-        let ((status, body), parsed) = overlap(fetcher.body(&url), unparsed.take()).await?;
-        items.extend(parsed);
+        let ((status, body), now) = overlap(fetcher.body(&url), gathered, unparsed.take()).await?;
+        gathered = now;
         pages += 1;
         let followed = next_page(fetcher, &seen, (pages, status, &body), first_page_only);
         unparsed = Some(Unparsed {
@@ -103,14 +109,52 @@ pub async fn read_collection(
         }
     }
     if let Some(page) = unparsed {
-        items.extend(page.parse()?);
+        gathered = tokio::task::spawn_blocking(move || gathered.add(page))
+            .await
+            .map_err(|_| parsing_stopped())??;
     }
+    let Gathered { items, hasher, .. } = gathered;
     let mut merged = Map::new();
     merged.insert("value".into(), Value::Array(items));
     Ok(ReadBody {
         body: Value::Object(merged),
         pages,
+        file_sha256: Some(hasher.finish()),
+        projected,
     })
+}
+
+/// The items of the pages parsed so far, and the hash of the file they make
+/// (`{"value": [items]}`), fed page by page so that no body is left to hash after the last
+/// answer.
+#[derive(Default)]
+struct Gathered {
+    items: Vec<Value>,
+    hasher: CollectionHasher,
+    /// The members the scan's rules read of each item, when the items are kept only in part:
+    /// projected here, after they were hashed whole, so that nothing is left to project after
+    /// the last answer either.
+    keep: Option<BTreeSet<String>>,
+}
+
+impl Gathered {
+    /// `page`'s items parsed and added (on the blocking pool: parsing and hashing take about a
+    /// millisecond per 100 items).
+    fn add(mut self, page: Unparsed) -> Result<Gathered, ReadFailure> {
+        let items = page.parse()?;
+        self.hasher.push(&items);
+        match &self.keep {
+            Some(members) => self
+                .items
+                .extend(items.into_iter().map(|item| project_item(item, members))),
+            None => self.items.extend(items),
+        }
+        Ok(self)
+    }
+}
+
+fn parsing_stopped() -> ReadFailure {
+    ReadFailure::new(None, "parsing a page stopped unexpectedly")
 }
 
 /// A page that was read and not parsed yet.
@@ -127,7 +171,7 @@ impl Unparsed {
 }
 
 /// Sends `fetch`'s request, parses `previous` on the blocking pool while the answer is on its
-/// way, and returns both. The previous page's problem, if any, is returned first (and without
+/// way (adding its items to `gathered`), and returns both. The previous page's problem, if any, is returned first (and without
 /// waiting for the answer): pages fail in order.
 ///
 /// `fetch` is polled once, which hands its request to the connection, and the task yields so
@@ -136,8 +180,9 @@ impl Unparsed {
 /// the simulated server receiving it), which put its ~0.5 ms back on the chain of requests.
 async fn overlap<T>(
     fetch: impl Future<Output = Result<T, ReadFailure>>,
+    gathered: Gathered,
     previous: Option<Unparsed>,
-) -> Result<(T, Vec<Value>), ReadFailure> {
+) -> Result<(T, Gathered), ReadFailure> {
     let mut fetch = std::pin::pin!(fetch);
     let early = std::future::poll_fn(|cx| match fetch.as_mut().poll(cx) {
         Poll::Ready(out) => Poll::Ready(Some(out)),
@@ -149,11 +194,11 @@ async fn overlap<T>(
             Some(out) => out,
             None => fetch.await,
         };
-        return out.map(|out| (out, Vec::new()));
+        return out.map(|out| (out, gathered));
     };
     tokio::task::yield_now().await;
-    let mut parsing = tokio::task::spawn_blocking(move || previous.parse());
-    let stopped = || ReadFailure::new(None, "parsing a page stopped unexpectedly");
+    let mut parsing = tokio::task::spawn_blocking(move || gathered.add(previous));
+    let stopped = parsing_stopped;
     if let Some(out) = early {
         let items = parsing.await.map_err(|_| stopped())??;
         return out.map(|out| (out, items));
