@@ -143,9 +143,81 @@ fn emit(output: Option<&Path>, text: &str) -> Result<(), Error> {
     }
 }
 
+/// Room in front of a report's file or standard output: large enough that a report of tens of
+/// megabytes takes a few hundred writes, small enough to stay in the cache while it is refilled.
+const REPORT_BUFFER: usize = 256 * 1024;
+
+/// Writes a report to `output` (standard output when `None`) as `write` produces it, without
+/// holding it whole, with the errors of [`emit`]: a file that cannot be written is an error of
+/// the scan, a closed pipe is not.
+fn emit_report(
+    output: Option<&Path>,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    use std::io::Write;
+    match output {
+        Some(path) => std::fs::File::create(path)
+            .and_then(|file| {
+                let mut out = std::io::BufWriter::with_capacity(REPORT_BUFFER, file);
+                write(&mut out)?;
+                out.flush()
+            })
+            .map_err(|source| Error::Output {
+                path: path.to_path_buf(),
+                source,
+            }),
+        None => {
+            let mut out =
+                std::io::BufWriter::with_capacity(REPORT_BUFFER, std::io::stdout().lock());
+            // A closed pipe (`| head`) is not an error of the scan.
+            let _ = write(&mut out).and_then(|()| out.flush());
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A report written straight to its file holds what `emit` writes of the rendered text, and
+    /// a file that cannot be created is an output error naming it, as with `emit`.
+    #[test]
+    fn a_report_written_straight_is_the_text_emit_writes() {
+        use crate::report::{Format, RenderOptions, render, write_report};
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let report = crate::report::many_items_report(3000);
+        let catalog = crate::catalog::Catalog::default();
+        let options = RenderOptions {
+            lang: crate::findings::Lang::En,
+            color: false,
+            width: 100,
+            max_items: 50,
+        };
+        for format in [Format::Json, Format::Csv, Format::Html] {
+            let straight = dir.path().join("straight");
+            let rendered = dir.path().join("rendered");
+            emit_report(Some(&straight), |out| {
+                write_report(format, &report, &catalog, &options, out)
+            })
+            .expect("writes");
+            emit(
+                Some(&rendered),
+                &render(format, &report, &catalog, &options),
+            )
+            .expect("writes");
+            let straight = std::fs::read(&straight).expect("written");
+            assert!(straight.len() > REPORT_BUFFER || format != Format::Json);
+            assert_eq!(straight, std::fs::read(&rendered).expect("written"));
+        }
+        let missing = dir.path().join("no-such-dir").join("report.json");
+        let err = emit_report(Some(&missing), |out| out.write_all(b"{}"))
+            .expect_err("the directory does not exist");
+        assert!(
+            matches!(&err, Error::Output { path, .. } if *path == missing),
+            "{err}"
+        );
+    }
 
     #[test]
     fn auto_colours_only_a_terminal_without_no_color() {

@@ -1,14 +1,14 @@
 //! `cloudkeur scan`: snapshot → policies → findings → one report.
 
 use super::plan::{ScanPlan, Source};
-use super::{Error, Outcome, emit};
+use super::{Error, Outcome, emit_report};
 use crate::cli::{ColorChoice, ScanArgs};
 use crate::diag::Diagnostic;
 use crate::evidence::Evidence;
 use crate::findings::{Report, ScanInfo};
 use crate::policy::{Inputs, evaluate};
 use crate::pseudonym::{IdentityMode, PseudonymKey, pseudonymise};
-use crate::report::{Format, RenderOptions, ocsf_events, render};
+use crate::report::{Format, RenderOptions, ocsf_events, render, write_report};
 use crate::settings::Settings;
 use crate::waiver::Waivers;
 use time::OffsetDateTime;
@@ -141,15 +141,17 @@ fn run_scan(
         width: output.width,
         max_items: output.max_items,
     };
-    let text = render(output.format, &report, &pack.catalog, &options);
-    emit(output.file.as_deref(), &text)?;
+    emit_report(output.file.as_deref(), |out| {
+        write_report(output.format, &report, &pack.catalog, &options, out)
+    })?;
     let file_options = RenderOptions {
         color: false,
         ..options
     };
     for target in &output.reports {
-        let text = render(target.format, &report, &pack.catalog, &file_options);
-        emit(Some(&target.path), &text)?;
+        emit_report(Some(&target.path), |out| {
+            write_report(target.format, &report, &pack.catalog, &file_options, out)
+        })?;
     }
     if let Some(syslog) = &output.syslog {
         crate::syslog::send(syslog, &ocsf_events(&report, output.lang))?;

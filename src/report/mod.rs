@@ -13,7 +13,7 @@ mod table;
 
 pub use self::csv::render_csv;
 pub use html::render_html;
-pub use json::render_json;
+pub use json::{render_json, write_json};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 pub use ocsf::{ComplianceFinding, OCSF_SCHEMA_VERSION, ocsf_events, render_ocsf};
@@ -77,6 +77,22 @@ pub fn render(
         Format::Html => render_html(report, catalog, options.lang, options.max_items),
         Format::Csv => render_csv(report, options.lang),
         Format::Markdown => render_markdown(report, options.lang, options.max_items),
+    }
+}
+
+/// Writes `report` in `format` to `out`, as [`render`] renders it. The JSON report, the one that
+/// lists every item with its detail, goes straight to `out` without being held whole in memory;
+/// the other formats are short for people or rendered whole first.
+pub fn write_report(
+    format: Format,
+    report: &Report,
+    catalog: &Catalog,
+    options: &RenderOptions,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    match format {
+        Format::Json => write_json(report, out),
+        _ => out.write_all(render(format, report, catalog, options).as_bytes()),
     }
 }
 
