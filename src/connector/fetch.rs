@@ -82,6 +82,20 @@ pub struct ReadBody {
     pub projected: bool,
 }
 
+impl ReadBody {
+    /// A body kept whole and hashed when it is encoded: what every reader gives but Graph's
+    /// paging of one collection ([`super::graph::paging`]), which hashes and may project as it
+    /// reads.
+    pub fn whole(body: serde_json::Value, pages: u32) -> Self {
+        ReadBody {
+            body,
+            pages,
+            file_sha256: None,
+            projected: false,
+        }
+    }
+}
+
 /// How a service words its errors.
 pub trait ServiceErrors {
     /// Why the service said 403, naming what to grant. `body` is whatever it sent (Exchange sends

@@ -113,12 +113,7 @@ async fn read(
     let items = items(&answer.body).map_err(|e| ReadFailure::new(Some(answer.status), e))?;
     let mut body = Map::new();
     body.insert("value".into(), Value::Array(items));
-    Ok(ReadBody {
-        body: Value::Object(body),
-        pages: 1,
-        file_sha256: None,
-        projected: false,
-    })
+    Ok(ReadBody::whole(Value::Object(body), 1))
 }
 
 /// The configuration objects of an answer: a bare array, or an object's `value` array.

@@ -229,15 +229,7 @@ async fn read(
     let mut body = Map::new();
     body.insert("value".into(), Value::Array(items));
     let note = (!notes.is_empty()).then(|| notes.join("; "));
-    Ok((
-        ReadBody {
-            body: Value::Object(body),
-            pages,
-            file_sha256: None,
-            projected: false,
-        },
-        note,
-    ))
+    Ok((ReadBody::whole(Value::Object(body), pages), note))
 }
 
 /// A failure of page `page`, saying so when it was not the first: the pages before it are not

@@ -154,7 +154,6 @@ fn as_read(collected: Collected) -> Read {
         Collected::NotNeeded { request, reason } => Read {
             request,
             note: None,
-
             outcome: Err(ReadFailure {
                 http_status: None,
                 error: reason,

@@ -189,12 +189,10 @@ impl Reads<'_> {
         };
         let fetcher = fetcher(self.session, &errors, Instant::now());
         match spec.kind {
-            ResourceKind::Object => fetcher.page(&url).await.map(|body| ReadBody {
-                body,
-                pages: 1,
-                file_sha256: None,
-                projected: false,
-            }),
+            ResourceKind::Object => fetcher
+                .page(&url)
+                .await
+                .map(|body| ReadBody::whole(body, 1)),
             ResourceKind::Collection => {
                 read_collection(&fetcher, url, spec.first_page_only, keep).await
             }
@@ -238,12 +236,7 @@ impl Reads<'_> {
             merged.insert(id, read.body);
         }
         // Each id's items were hashed as that id's own file; the merged body is hashed whole.
-        Ok(ReadBody {
-            body: Value::Object(merged),
-            pages,
-            file_sha256: None,
-            projected: false,
-        })
+        Ok(ReadBody::whole(Value::Object(merged), pages))
     }
 
     async fn one_id(

@@ -198,19 +198,18 @@ async fn overlap<T>(
     };
     tokio::task::yield_now().await;
     let mut parsing = tokio::task::spawn_blocking(move || gathered.add(previous));
-    let stopped = parsing_stopped;
     if let Some(out) = early {
-        let items = parsing.await.map_err(|_| stopped())??;
+        let items = parsing.await.map_err(|_| parsing_stopped())??;
         return out.map(|out| (out, items));
     }
     tokio::select! {
         biased;
         parsed = &mut parsing => {
-            let items = parsed.map_err(|_| stopped())??;
+            let items = parsed.map_err(|_| parsing_stopped())??;
             Ok((fetch.await?, items))
         }
         out = &mut fetch => {
-            let items = parsing.await.map_err(|_| stopped())??;
+            let items = parsing.await.map_err(|_| parsing_stopped())??;
             Ok((out?, items))
         }
     }
