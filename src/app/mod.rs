@@ -124,23 +124,9 @@ fn table_width() -> usize {
         .unwrap_or(100)
 }
 
-/// Writes to the file, or to standard output when no path is given.
+/// Writes a rendered text to the file, or to standard output when no path is given.
 fn emit(output: Option<&Path>, text: &str) -> Result<(), Error> {
-    match output {
-        Some(path) => std::fs::write(path, text).map_err(|source| Error::Output {
-            path: path.to_path_buf(),
-            source,
-        }),
-        None => {
-            use std::io::Write;
-            let mut stdout = std::io::stdout().lock();
-            // A closed pipe (`| head`) is not an error of the scan.
-            let _ = stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush());
-            Ok(())
-        }
-    }
+    emit_report(output, |out| out.write_all(text.as_bytes()))
 }
 
 /// Room in front of a report's file or standard output: large enough that a report of tens of
@@ -148,8 +134,8 @@ fn emit(output: Option<&Path>, text: &str) -> Result<(), Error> {
 const REPORT_BUFFER: usize = 256 * 1024;
 
 /// Writes a report to `output` (standard output when `None`) as `write` produces it, without
-/// holding it whole, with the errors of [`emit`]: a file that cannot be written is an error of
-/// the scan, a closed pipe is not.
+/// holding it whole: a file that cannot be written is an error of the scan naming it, a closed
+/// pipe on standard output (`| head`) is not.
 fn emit_report(
     output: Option<&Path>,
     write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
