@@ -713,27 +713,27 @@ impl Check {
                 .map(|s| self.on_item(ctx, rule, s).reason)
                 .unwrap_or_default()
         };
-        let failing = |truth: Truth, reason: String, items: Vec<FindingItem>| Outcome {
-            truth,
-            reason,
-            items,
-            missing_evidence: false,
-            declared: false,
+        // A fail that lists the items judged `truth` (or unknown, if the passes disagree).
+        let fail_listing = |truth: Truth, reason: String| match listed(truth) {
+            Ok(items) => Outcome {
+                truth: Truth::Fail,
+                reason,
+                items,
+                missing_evidence: false,
+                declared: false,
+            },
+            Err(unknown) => unknown,
         };
         match quantifier {
-            Quantifier::All if failed > 0 => {
-                let items = match listed(Truth::Fail) {
-                    Ok(items) => items,
-                    Err(unknown) => return unknown,
-                };
-                let reason = ctx.say(|| {
+            Quantifier::All if failed > 0 => fail_listing(
+                Truth::Fail,
+                ctx.say(|| {
                     format!(
                         "{failed} of {total} items at {at} do not satisfy the rule{}",
                         also_unknown(errors, first_error)
                     )
-                });
-                failing(Truth::Fail, reason, items)
-            }
+                }),
+            ),
             Quantifier::Any if passed > 0 => Outcome {
                 declared: declared_by(Truth::Pass),
                 ..Outcome::new(
@@ -741,19 +741,15 @@ impl Check {
                     ctx.say(|| format!("{passed} of {total} items at {at} satisfy the rule")),
                 )
             },
-            Quantifier::None if passed > 0 => {
-                let items = match listed(Truth::Pass) {
-                    Ok(items) => items,
-                    Err(unknown) => return unknown,
-                };
-                let reason = ctx.say(|| {
+            Quantifier::None if passed > 0 => fail_listing(
+                Truth::Pass,
+                ctx.say(|| {
                     format!(
                         "{passed} of {total} items at {at} match, expected none{}",
                         also_unknown(errors, first_error)
                     )
-                });
-                failing(Truth::Fail, reason, items)
-            }
+                }),
+            ),
             _ if errors > 0 => Outcome {
                 missing_evidence,
                 ..Outcome::new(
@@ -773,15 +769,10 @@ impl Check {
                     ctx.say(|| format!("all {total} items at {at} satisfy the rule")),
                 )
             },
-            Quantifier::Any => {
-                let items = match listed(Truth::Fail) {
-                    Ok(items) => items,
-                    Err(unknown) => return unknown,
-                };
-                let reason =
-                    ctx.say(|| format!("none of the {total} items at {at} satisfies the rule"));
-                failing(Truth::Fail, reason, items)
-            }
+            Quantifier::Any => fail_listing(
+                Truth::Fail,
+                ctx.say(|| format!("none of the {total} items at {at} satisfies the rule")),
+            ),
             Quantifier::None => Outcome::new(
                 Truth::Pass,
                 ctx.say(|| format!("none of the {total} items at {at} match")),
@@ -1032,15 +1023,7 @@ mod tests {
 
     /// The compiled check of a pack whose only policy has `rule` (JSON, which is YAML).
     fn compiled(rule: &serde_json::Value) -> Check {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let policy = format!(
-            "policy: p\ncontrol: VTC-MFA-04\ntitle: {{nl: t, en: t}}\nseverity: high\n\
-             rule: {rule}\nremediation: {{nl: r, en: r}}\n"
-        );
-        std::fs::write(dir.path().join("p.yaml"), policy).expect("write");
-        let pack =
-            crate::policy::PolicyPack::load(&crate::policy::PackSource::Dir(dir.path().into()))
-                .expect("loads");
+        let pack = crate::policy::pack_with_rule(rule);
         match &pack.policies[0].rule.as_ref().expect("a rule") {
             Rule::Check(check) => (**check).clone(),
             other => panic!("not a check: {other:?}"),
