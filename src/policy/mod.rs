@@ -16,6 +16,8 @@ mod source;
 
 pub use eval::{Inputs, evaluate, evaluate_policy};
 pub use examples::{ExampleResult, run_examples};
+#[cfg(test)]
+pub(crate) use pack::pack_with_rule;
 pub use pack::{PackSource, PolicyPack};
 pub use projection::projections;
 pub use rule::{Context, Outcome, Rule, Truth};

@@ -247,3 +247,16 @@ fn walk(dir: &Path, paths: &mut Vec<PathBuf>) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// A pack whose only policy (of VTC-MFA-04) has `rule` as written after `rule: ` (YAML; a JSON
+/// value's text is YAML too): the evaluator's unit tests compile their rules through it.
+#[cfg(test)]
+pub(crate) fn pack_with_rule(rule: impl std::fmt::Display) -> PolicyPack {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let policy = format!(
+        "policy: p\ncontrol: VTC-MFA-04\ntitle: {{nl: t, en: t}}\nseverity: high\n\
+         rule: {rule}\nremediation: {{nl: r, en: r}}\n"
+    );
+    std::fs::write(dir.path().join("p.yaml"), policy).expect("write");
+    PolicyPack::load(&PackSource::Dir(dir.path().to_owned())).expect("loads")
+}

@@ -437,13 +437,8 @@ mod tests {
 
     /// The projection of `resource` when `rule` (YAML, indented by two) is the pack's only policy.
     fn projection_of(rule: &str, resource: &str) -> Projection {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let policy = format!(
-            "policy: p\ncontrol: VTC-MFA-04\ntitle: {{nl: t, en: t}}\nseverity: high\n\
-             rule:\n{rule}\nremediation: {{nl: r, en: r}}\n"
-        );
-        std::fs::write(dir.path().join("p.yaml"), policy).expect("write");
-        let pack = PolicyPack::load(&PackSource::Dir(dir.path().to_owned())).expect("loads");
+        // The block starts on the line after `rule: `.
+        let pack = crate::policy::pack_with_rule(format_args!("\n{rule}"));
         pack.projections().remove(resource).expect("resource read")
     }
 

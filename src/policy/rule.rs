@@ -859,18 +859,6 @@ mod tests {
         }
     }
 
-    /// The pack's only policy, with `rule` (JSON, which is YAML) as its rule.
-    fn pack_with(rule: &serde_json::Value) -> crate::policy::PolicyPack {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let policy = format!(
-            "policy: p\ncontrol: VTC-MFA-04\ntitle: {{nl: t, en: t}}\nseverity: high\n\
-             rule: {rule}\nremediation: {{nl: r, en: r}}\n"
-        );
-        std::fs::write(dir.path().join("p.yaml"), policy).expect("write");
-        crate::policy::PolicyPack::load(&crate::policy::PackSource::Dir(dir.path().to_owned()))
-            .expect("loads")
-    }
-
     fn finding_on(
         pack: &crate::policy::PolicyPack,
         users: Vec<serde_json::Value>,
@@ -909,7 +897,7 @@ mod tests {
     /// outcome without reasons.
     #[test]
     fn every_listed_item_carries_its_own_reasons() {
-        let pack = pack_with(&serde_json::json!({
+        let pack = crate::policy::pack_with_rule(serde_json::json!({
             "resource": "users",
             "path": "$.value[*]",
             "label": "$.name",

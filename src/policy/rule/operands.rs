@@ -379,16 +379,9 @@ mod tests {
     use super::*;
 
     fn check(rule: &serde_json::Value) -> Check {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let policy = format!(
-            "policy: p\ncontrol: VTC-MFA-04\ntitle: {{nl: t, en: t}}\nseverity: high\n\
-             rule: {{resource: users, path: '$.value[*]', as: u, all: {rule}}}\n\
-             remediation: {{nl: r, en: r}}\n"
-        );
-        std::fs::write(dir.path().join("p.yaml"), policy).expect("write");
-        let pack =
-            crate::policy::PolicyPack::load(&crate::policy::PackSource::Dir(dir.path().into()))
-                .expect("loads");
+        let pack = crate::policy::pack_with_rule(format_args!(
+            "{{resource: users, path: '$.value[*]', as: u, all: {rule}}}"
+        ));
         match &pack.policies[0].rule.as_ref().expect("a rule") {
             Rule::Check(outer) => match &outer.assertion {
                 Assertion::All(inner) => match &**inner {
