@@ -45,6 +45,20 @@ struct MemberChain {
     normalized: String,
 }
 
+impl MemberChain {
+    /// The value at the end of the chain, if every member on the way is there.
+    fn lookup<'a>(&self, root: &'a Value) -> Option<&'a Value> {
+        let mut value = root;
+        for name in &self.names {
+            match value.get(name.as_str()) {
+                Some(inner) if value.is_object() => value = inner,
+                _ => return None,
+            }
+        }
+        Some(value)
+    }
+}
+
 /// One segment of the path as the absence walk takes it.
 #[derive(Debug, Clone)]
 enum WalkStep {
@@ -134,32 +148,22 @@ impl Selector {
     /// The first value the path selects in `root`, if any: for a label, without making the
     /// paths (for a member chain, without allocating at all).
     pub(super) fn first<'a>(&self, root: &'a Value) -> Option<&'a Value> {
-        let Some(chain) = &self.members else {
-            return self.find(root).ok()?.first().map(|(value, _)| *value);
-        };
-        let mut value = root;
-        for name in &chain.names {
-            match value.get(name.as_str()) {
-                Some(inner) if value.is_object() => value = inner,
-                _ => return None,
-            }
+        match &self.members {
+            Some(chain) => chain.lookup(root),
+            None => self.find(root).ok()?.first().map(|(value, _)| *value),
         }
-        Some(value)
     }
 
     /// Every value the path selects in `root`, with its normalized path.
     pub(super) fn find<'a>(&self, root: &'a Value) -> Result<Vec<(&'a Value, String)>, String> {
-        if let Some(chain) = &self.members {
-            let mut value = root;
-            for name in &chain.names {
-                match value.get(name.as_str()) {
-                    Some(inner) if value.is_object() => value = inner,
-                    _ => return Ok(Vec::new()),
-                }
-            }
-            return Ok(vec![(value, chain.normalized.clone())]);
+        match &self.members {
+            Some(chain) => Ok(chain
+                .lookup(root)
+                .map(|value| (value, chain.normalized.clone()))
+                .into_iter()
+                .collect()),
+            None => self.find_general(root),
         }
-        self.find_general(root)
     }
 
     /// The general engine, bypassing the member fast path (also for testing the two agree).
@@ -183,22 +187,20 @@ impl Selector {
             return Ok(Selection { found, absent });
         };
         let found = self.find(root)?;
-        {
-            // The lookup above stopped where a member was missing; say where.
-            if found.is_empty() {
-                let mut value = root;
-                let mut path = String::from("$");
-                for name in &chain.names {
-                    match step_into(value, name) {
-                        Reached::Member(inner) => {
-                            path.push_str(&name_selector(name));
-                            value = inner;
-                        }
-                        Reached::Null => break,
-                        Reached::Absent(why) => {
-                            absent.note(|| format!("{path} {why}"));
-                            break;
-                        }
+        // The lookup above stopped where a member was missing; say where.
+        if found.is_empty() {
+            let mut value = root;
+            let mut path = String::from("$");
+            for name in &chain.names {
+                match step_into(value, name) {
+                    Reached::Member(inner) => {
+                        path.push_str(&name_selector(name));
+                        value = inner;
+                    }
+                    Reached::Null => break,
+                    Reached::Absent(why) => {
+                        absent.note(|| format!("{path} {why}"));
+                        break;
                     }
                 }
             }
