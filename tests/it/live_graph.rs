@@ -1690,49 +1690,11 @@ async fn resources_are_read_concurrently_but_never_more_than_the_limit() {
     assert_eq!(started.elapsed(), Duration::from_millis(450));
 }
 
-#[tokio::test(start_paused = true)]
-async fn reads_that_may_page_start_before_reads_of_one_request() {
+/// Reads `names` one at a time and requires users and userRegistrationDetails, the chains a
+/// tenant's size makes long, to be asked for before every other resource.
+async fn tenant_sized_lists_read_first(names: &[&str]) {
     let sim = secret_sim();
-    // Alphabetically the single requests come first; the paged collections must not wait.
-    let names = [
-        "authentication_flows_policy",
-        "authorization_policy",
-        "security_defaults",
-        "sign_ins_probe",
-        "user_registration_details",
-        "users",
-    ];
-    let collection = read_with(&sim, &names, |c| c.concurrency = 1).await;
-    assert_eq!(collection.resources.len(), names.len());
-    let reads: Vec<String> = sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "GET")
-        .map(|r| r.path)
-        .collect();
-    let paged = |path: &str| {
-        path == "/v1.0/reports/authenticationMethods/userRegistrationDetails"
-            || path == "/v1.0/users"
-    };
-    let last_paged = reads.iter().rposition(|p| paged(p)).unwrap();
-    let first_single = reads.iter().position(|p| !paged(p)).unwrap();
-    assert!(last_paged < first_single, "{reads:?}");
-}
-
-#[tokio::test(start_paused = true)]
-async fn tenant_sized_lists_start_before_other_paged_collections() {
-    let sim = secret_sim();
-    // Alphabetically and in the registry the small collections come first; users and
-    // userRegistrationDetails (read with `$top=999`) make the longest chains and must not wait.
-    let names = [
-        "access_review_definitions",
-        "authentication_strength_policies",
-        "conditional_access_policies",
-        "cross_tenant_access_partners",
-        "user_registration_details",
-        "users",
-    ];
-    let collection = read_with(&sim, &names, |c| c.concurrency = 1).await;
+    let collection = read_with(&sim, names, |c| c.concurrency = 1).await;
     assert_eq!(collection.resources.len(), names.len());
     let reads: Vec<String> = sim
         .requests()
@@ -1747,6 +1709,35 @@ async fn tenant_sized_lists_start_before_other_paged_collections() {
     let last_tenant_sized = reads.iter().rposition(|p| tenant_sized(p)).unwrap();
     let first_other = reads.iter().position(|p| !tenant_sized(p)).unwrap();
     assert!(last_tenant_sized < first_other, "{reads:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn reads_that_may_page_start_before_reads_of_one_request() {
+    // Alphabetically the single requests come first; the paged collections must not wait.
+    tenant_sized_lists_read_first(&[
+        "authentication_flows_policy",
+        "authorization_policy",
+        "security_defaults",
+        "sign_ins_probe",
+        "user_registration_details",
+        "users",
+    ])
+    .await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn tenant_sized_lists_start_before_other_paged_collections() {
+    // Alphabetically and in the registry the small collections come first; users and
+    // userRegistrationDetails (read with `$top=999`) make the longest chains and must not wait.
+    tenant_sized_lists_read_first(&[
+        "access_review_definitions",
+        "authentication_strength_policies",
+        "conditional_access_policies",
+        "cross_tenant_access_partners",
+        "user_registration_details",
+        "users",
+    ])
+    .await;
 }
 
 /// A municipality that has not consented to the Exchange Online admin API scans with
