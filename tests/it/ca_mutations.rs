@@ -7,13 +7,10 @@
 //! each table), NOT derived from the policy files: a property the pack forgets to judge makes this
 //! suite fail.
 
-use crate::support::repo_path;
-use cloudkeur::evidence::Evidence;
+use crate::mutations::{Fixture, items};
 use cloudkeur::findings::Verdict;
-use cloudkeur::policy::{PackSource, Policy, PolicyPack, evaluate_policy};
-use cloudkeur::registry::ResourceKind;
-use cloudkeur::settings::Settings;
-use cloudkeur::snapshot::{Snapshot, read_dir};
+use cloudkeur::policy::{Policy, evaluate_policy};
+use cloudkeur::snapshot::Snapshot;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use std::sync::OnceLock;
@@ -338,40 +335,9 @@ const KNOWN: &[&str] = &[
     "authenticationStrength",
 ];
 
-struct Tenant {
-    pack: PolicyPack,
-    snapshot: Snapshot,
-    policies: Value,
-    settings: Value,
-    evidence: Evidence,
-}
-
-fn tenant() -> &'static Tenant {
-    static TENANT: OnceLock<Tenant> = OnceLock::new();
-    TENANT.get_or_init(|| {
-        let pack = PolicyPack::load(&PackSource::BuiltIn).expect("pack");
-        let dir = repo_path("fixtures/tenants/zonnedorp");
-        let snapshot = read_dir(&dir, &pack.registry, &pack.projections()).expect("snapshot");
-        let policies: Value = serde_json::from_slice(
-            &std::fs::read(dir.join("conditional_access_policies.json")).expect("fixture"),
-        )
-        .expect("json");
-        let (settings, _) =
-            Settings::load(&repo_path("fixtures/config/zonnedorp.yaml"), &pack.catalog)
-                .expect("settings");
-        let evidence = Evidence::load(
-            &repo_path("fixtures/evidence/zonnedorp.yaml"),
-            &pack.catalog,
-        )
-        .expect("evidence");
-        Tenant {
-            pack,
-            snapshot,
-            policies,
-            settings: settings.to_document(),
-            evidence,
-        }
-    })
+fn tenant() -> &'static Fixture {
+    static TENANT: OnceLock<Fixture> = OnceLock::new();
+    TENANT.get_or_init(|| Fixture::load("zonnedorp", &[CA_POLICIES]))
 }
 
 fn policy(id: &str) -> &'static Policy {
@@ -397,32 +363,28 @@ fn verdict(id: &str, snapshot: &Snapshot) -> (Verdict, String) {
 
 /// Sets `path` (dot-separated, under each policy) to `value` in every Conditional Access policy.
 fn mutated(set: &[(&str, Value)]) -> Snapshot {
-    let t = tenant();
-    let mut body = t.policies.clone();
-    for policy in body["value"].as_array_mut().expect("policies") {
-        for (path, value) in set {
-            let (parents, last) = match path.rsplit_once('.') {
-                Some((parents, last)) => (Some(parents), last),
-                None => (None, *path),
-            };
-            let mut object = &mut *policy;
-            for name in parents.into_iter().flat_map(|p| p.split('.')) {
-                if !object.get(name).is_some_and(Value::is_object) {
-                    object[name] = json!({});
+    tenant().mutated(&|raw| {
+        for policy in items(raw, CA_POLICIES) {
+            for (path, value) in set {
+                let (parents, last) = match path.rsplit_once('.') {
+                    Some((parents, last)) => (Some(parents), last),
+                    None => (None, *path),
+                };
+                let mut object = &mut *policy;
+                for name in parents.into_iter().flat_map(|p| p.split('.')) {
+                    if !object.get(name).is_some_and(Value::is_object) {
+                        object[name] = json!({});
+                    }
+                    object = &mut object[name];
                 }
-                object = &mut object[name];
+                object[last] = value.clone();
             }
-            object[last] = value.clone();
         }
-    }
-    let mut snapshot = t.snapshot.clone();
-    snapshot.insert_read(
-        "conditional_access_policies",
-        ResourceKind::Collection,
-        body,
-    );
-    snapshot
+    })
 }
+
+/// The resource the mutations change.
+const CA_POLICIES: &str = "conditional_access_policies";
 
 #[test]
 fn the_compliant_tenant_passes_all_three_before_any_mutation() {

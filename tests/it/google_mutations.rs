@@ -8,14 +8,13 @@
 //! The mutations are data, written from Google's documentation and the research notes on the
 //! Policy and Directory APIs, not from the policy files.
 
+use crate::mutations::{Change, Fixture, Mutation, Raw, Want, items, labels, m};
 use crate::support::{repo_path, scan_json};
-use cloudkeur::evidence::Evidence;
 use cloudkeur::findings::{Finding, Verdict};
-use cloudkeur::policy::{PackSource, PolicyPack, evaluate_policy};
-use cloudkeur::settings::Settings;
-use cloudkeur::snapshot::{Snapshot, read_dir};
+use cloudkeur::policy::evaluate_policy;
+use cloudkeur::snapshot::Snapshot;
+use cloudkeur::vendor::Vendor;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 const ROOT: &str = "03ph8a2z4heidebk";
@@ -40,19 +39,6 @@ const WERKER: &str = "110482913570166241005";
 const RAADSLID: &str = "110482913570166241006";
 const ONTHAAL: &str = "110482913570166241007";
 
-/// The raw resources of the snapshot by name, as the mutations edit them.
-type Raw = BTreeMap<String, Value>;
-/// One change to the raw resources.
-type Change = Box<dyn Fn(&mut Raw)>;
-
-struct Customer {
-    pack: PolicyPack,
-    snapshot: Snapshot,
-    raw: Raw,
-    settings: Value,
-    evidence: Evidence,
-}
-
 const RESOURCES: &[&str] = &[
     "google_policies",
     "google_org_units",
@@ -65,70 +51,22 @@ const RESOURCES: &[&str] = &[
     "google_domains",
 ];
 
-fn heidebeek() -> &'static Customer {
-    static CUSTOMER: OnceLock<Customer> = OnceLock::new();
-    CUSTOMER.get_or_init(|| {
-        let pack = PolicyPack::load(&PackSource::BuiltIn).expect("pack");
-        let dir = repo_path("fixtures/tenants/heidebeek");
-        let snapshot = read_dir(&dir, &pack.registry, &pack.projections()).expect("snapshot");
-        let raw = RESOURCES
-            .iter()
-            .map(|name| {
-                let bytes = std::fs::read(dir.join(format!("{name}.json"))).expect("fixture");
-                (
-                    (*name).to_owned(),
-                    serde_json::from_slice(&bytes).expect("json"),
-                )
-            })
-            .collect();
-        let (settings, _) =
-            Settings::load(&repo_path("fixtures/config/heidebeek.yaml"), &pack.catalog)
-                .expect("settings");
-        let evidence = Evidence::load(
-            &repo_path("fixtures/evidence/heidebeek.yaml"),
-            &pack.catalog,
-        )
-        .expect("evidence");
-        Customer {
-            pack,
-            snapshot,
-            raw,
-            settings: settings.to_document(),
-            evidence,
-        }
-    })
+fn heidebeek() -> &'static Fixture {
+    static CUSTOMER: OnceLock<Fixture> = OnceLock::new();
+    CUSTOMER.get_or_init(|| Fixture::load("heidebeek", RESOURCES))
 }
 
 /// The snapshot with `change` applied to its raw resources.
 fn mutated(change: &dyn Fn(&mut Raw)) -> Snapshot {
-    let customer = heidebeek();
-    let mut raw = customer.raw.clone();
-    change(&mut raw);
-    let mut snapshot = customer.snapshot.clone();
-    for (name, body) in raw {
-        let kind = customer
-            .pack
-            .registry
-            .get(&name)
-            .map(|spec| spec.kind)
-            .expect("registered");
-        snapshot.insert_read(name, kind, body);
-    }
-    snapshot
+    heidebeek().mutated(change)
 }
 
 /// The finding of the Google policy serving `control`.
 fn judge(snapshot: &Snapshot, control: &str) -> Finding {
     let customer = heidebeek();
-    let policy = customer
-        .pack
-        .policies
-        .iter()
-        .find(|p| p.control == control && p.is_for(cloudkeur::vendor::Vendor::Google))
-        .unwrap_or_else(|| panic!("no Google policy for {control}"));
     let derived = cloudkeur::google::derive(snapshot);
     evaluate_policy(
-        policy,
+        customer.policy(control, Vendor::Google),
         &derived,
         &customer.settings,
         &customer.evidence,
@@ -136,22 +74,7 @@ fn judge(snapshot: &Snapshot, control: &str) -> Finding {
     )
 }
 
-fn labels(finding: &Finding) -> Vec<String> {
-    finding
-        .items
-        .iter()
-        .filter_map(|i| i.label.clone())
-        .collect()
-}
-
 // ---- editing the raw resources -------------------------------------------------------------
-
-fn items<'a>(raw: &'a mut Raw, name: &str) -> &'a mut Vec<Value> {
-    raw.get_mut(name)
-        .and_then(|b| b.get_mut("value"))
-        .and_then(Value::as_array_mut)
-        .expect("a collection")
-}
 
 fn policy_json(unit: &str, group: Option<&str>, order: f64, setting: &str, value: Value) -> Value {
     let mut query = json!({"orgUnit": format!("orgUnits/{unit}"), "sortOrder": order});
@@ -257,36 +180,6 @@ fn policy_group_members(raw: &mut Raw, group: &str, members: Option<Vec<Value>>)
 }
 
 // ---- the mutations ---------------------------------------------------------------------------
-
-/// What a mutation must do to a control.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Want {
-    /// `fail`, naming this org unit, group or account among the items.
-    Fail(&'static str),
-    /// Not `pass` (the data is not understood: `error`, or a `fail` already proven).
-    NotPass,
-}
-
-struct Mutation {
-    what: &'static str,
-    control: &'static str,
-    want: Want,
-    change: Change,
-}
-
-fn m(
-    what: &'static str,
-    control: &'static str,
-    want: Want,
-    change: impl Fn(&mut Raw) + 'static,
-) -> Mutation {
-    Mutation {
-        what,
-        control,
-        want,
-        change: Box::new(change),
-    }
-}
 
 use Want::{Fail, NotPass};
 

@@ -8,6 +8,8 @@
 mod google_sim;
 #[path = "../support/graph_sim.rs"]
 mod graph_sim;
+#[path = "../support/mutations.rs"]
+mod mutations;
 #[path = "../support/mod.rs"]
 mod support;
 #[path = "../support/tenant_gen.rs"]

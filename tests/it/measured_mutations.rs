@@ -8,19 +8,15 @@
 //! The mutations are data, written from the research notes (/work/notes/admin-apis-issue12.md)
 //! and the shapes of the fixture files, not from the policy files.
 
+use crate::mutations::{Change, Fixture, Mutation, Raw, Want, items, labels, m};
 use crate::support::{cloudkeur, repo_path};
 use cloudkeur::evidence::Evidence;
 use cloudkeur::findings::{Finding, Verdict};
-use cloudkeur::policy::{PackSource, PolicyPack, evaluate_policy};
-use cloudkeur::settings::Settings;
-use cloudkeur::snapshot::{Snapshot, read_dir};
+use cloudkeur::policy::evaluate_policy;
+use cloudkeur::snapshot::Snapshot;
+use cloudkeur::vendor::Vendor;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
-
-/// The raw resources of the snapshot by name, as the mutations edit them.
-type Raw = BTreeMap<String, Value>;
-type Change = Box<dyn Fn(&mut Raw)>;
 
 const RESOURCES: &[&str] = &[
     "exchange_admin_audit_log_config",
@@ -62,76 +58,20 @@ const BACKUP_NAME: &str = "Veilig Backup NV - M365 Cloudback-up";
 const MAIL_READ: &str = "810c84a8-4a9e-49e6-bf7d-12d183f40d01";
 const A_USER: &str = "99db4593-1566-533c-b47d-8bd8e4b6b282";
 
-struct Tenant {
-    pack: PolicyPack,
-    snapshot: Snapshot,
-    raw: Raw,
-    settings: Value,
-    evidence: Evidence,
-}
-
-fn zonnedorp() -> &'static Tenant {
-    static TENANT: OnceLock<Tenant> = OnceLock::new();
-    TENANT.get_or_init(|| {
-        let pack = PolicyPack::load(&PackSource::BuiltIn).expect("pack");
-        let dir = repo_path("fixtures/tenants/zonnedorp");
-        let snapshot = read_dir(&dir, &pack.registry, &pack.projections()).expect("snapshot");
-        let raw = RESOURCES
-            .iter()
-            .map(|name| {
-                let bytes = std::fs::read(dir.join(format!("{name}.json"))).expect("fixture");
-                (
-                    (*name).to_owned(),
-                    serde_json::from_slice(&bytes).expect("json"),
-                )
-            })
-            .collect();
-        let (settings, _) =
-            Settings::load(&repo_path("fixtures/config/zonnedorp.yaml"), &pack.catalog)
-                .expect("settings");
-        let evidence = Evidence::load(
-            &repo_path("fixtures/evidence/zonnedorp.yaml"),
-            &pack.catalog,
-        )
-        .expect("evidence");
-        Tenant {
-            pack,
-            snapshot,
-            raw,
-            settings: settings.to_document(),
-            evidence,
-        }
-    })
+fn zonnedorp() -> &'static Fixture {
+    static TENANT: OnceLock<Fixture> = OnceLock::new();
+    TENANT.get_or_init(|| Fixture::load("zonnedorp", RESOURCES))
 }
 
 /// The snapshot with `change` applied to its raw resources.
 fn mutated(change: &dyn Fn(&mut Raw)) -> Snapshot {
-    let tenant = zonnedorp();
-    let mut raw = tenant.raw.clone();
-    change(&mut raw);
-    let mut snapshot = tenant.snapshot.clone();
-    for (name, body) in raw {
-        let kind = tenant
-            .pack
-            .registry
-            .get(&name)
-            .map(|spec| spec.kind)
-            .expect("registered");
-        snapshot.insert_read(name, kind, body);
-    }
-    snapshot
+    zonnedorp().mutated(change)
 }
 
 fn judge_with(snapshot: &Snapshot, control: &str, evidence: &Evidence) -> Finding {
     let tenant = zonnedorp();
-    let policy = tenant
-        .pack
-        .policies
-        .iter()
-        .find(|p| p.control == control && p.is_for(cloudkeur::vendor::Vendor::Microsoft))
-        .unwrap_or_else(|| panic!("no Microsoft policy for {control}"));
     evaluate_policy(
-        policy,
+        tenant.policy(control, Vendor::Microsoft),
         snapshot,
         &tenant.settings,
         evidence,
@@ -160,21 +100,7 @@ fn evidence_without(control: &str) -> Evidence {
     Evidence::from_declarations(by_control)
 }
 
-fn labels(finding: &Finding) -> Vec<String> {
-    finding
-        .items
-        .iter()
-        .filter_map(|i| i.label.clone())
-        .collect()
-}
-
 // ---- editing the raw resources -------------------------------------------------------------
-
-fn items<'a>(raw: &'a mut Raw, name: &str) -> &'a mut Vec<Value> {
-    raw.get_mut(name)
-        .and_then(|body| body["value"].as_array_mut())
-        .unwrap_or_else(|| panic!("{name} has a value array"))
-}
 
 /// The item of `resource` whose member `key` is `id`.
 fn item<'a>(raw: &'a mut Raw, resource: &str, key: &str, id: &str) -> &'a mut Value {
@@ -268,37 +194,8 @@ fn revoke(raw: &mut Raw, resource: &str, roles: &[&str]) {
 
 // ---- the mutations ---------------------------------------------------------------------------
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Want {
-    /// `fail`, naming this item among the finding's items.
-    Fail(&'static str),
-    /// Not `pass` (the data is not understood: `error`, or a `fail` already proven).
-    NotPass,
-}
 use Want::{Fail, NotPass};
 
-struct Mutation {
-    what: &'static str,
-    control: &'static str,
-    want: Want,
-    change: Change,
-}
-
-fn m(
-    what: &'static str,
-    control: &'static str,
-    want: Want,
-    change: impl Fn(&mut Raw) + 'static,
-) -> Mutation {
-    Mutation {
-        what,
-        control,
-        want,
-        change: Box::new(change),
-    }
-}
-
-/// VTC-AUD-01: Get-AdminAuditLogConfig in Exchange Online.
 fn audit_log() -> Vec<Mutation> {
     vec![
         m("unified audit log off", AUD01, NotPass, |r| {
