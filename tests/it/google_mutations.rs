@@ -8,7 +8,9 @@
 //! The mutations are data, written from Google's documentation and the research notes on the
 //! Policy and Directory APIs, not from the policy files.
 
-use crate::mutations::{Change, Fixture, Mutation, Raw, Want, items, labels, m};
+use crate::mutations::{
+    Change, Fixture, Mutation, Named, Raw, Want, assert_every_mutation_stops_the_pass, items, m,
+};
 use crate::support::{repo_path, scan_json};
 use cloudkeur::findings::{Finding, Verdict};
 use cloudkeur::policy::evaluate_policy;
@@ -1384,35 +1386,10 @@ fn the_compliant_municipality_passes_every_measured_control_before_any_mutation(
 
 #[test]
 fn every_mutation_stops_the_pass_and_names_what_it_broke() {
-    let mut wrong = Vec::new();
-    let all = all_mutations();
-    for mutation in &all {
-        let snapshot = mutated(&*mutation.change);
-        let found = judge(&snapshot, mutation.control);
-        let ok = match mutation.want {
-            NotPass => found.verdict != Verdict::Pass,
-            Fail(name) => {
-                found.verdict == Verdict::Fail && labels(&found).iter().any(|l| l == name)
-            }
-        };
-        if !ok {
-            wrong.push(format!(
-                "{} -> {} {:?} (wanted {:?}) {:?}: {}",
-                mutation.what,
-                mutation.control,
-                found.verdict,
-                mutation.want,
-                labels(&found),
-                found.reason
-            ));
-        }
-    }
-    assert!(
-        wrong.is_empty(),
-        "{} of {} mutations went wrong:\n{}",
-        wrong.len(),
-        all.len(),
-        wrong.join("\n")
+    assert_every_mutation_stops_the_pass(
+        &all_mutations(),
+        |mutation| judge(&mutated(&*mutation.change), mutation.control),
+        Named::InItems,
     );
 }
 

@@ -4,7 +4,7 @@
 
 use crate::support::repo_path;
 use cloudkeur::evidence::Evidence;
-use cloudkeur::findings::Finding;
+use cloudkeur::findings::{Finding, Verdict};
 use cloudkeur::policy::{PackSource, Policy, PolicyPack};
 use cloudkeur::settings::Settings;
 use cloudkeur::snapshot::{Snapshot, read_dir};
@@ -122,7 +122,7 @@ pub fn m(
 }
 
 /// The labels of a finding's items.
-pub fn labels(finding: &Finding) -> Vec<String> {
+fn labels(finding: &Finding) -> Vec<String> {
     finding
         .items
         .iter()
@@ -136,4 +136,52 @@ pub fn items<'a>(raw: &'a mut Raw, name: &str) -> &'a mut Vec<Value> {
         .and_then(|body| body.get_mut("value"))
         .and_then(Value::as_array_mut)
         .unwrap_or_else(|| panic!("{name} has a value array"))
+}
+
+/// Where a `fail` must name what a mutation broke.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Named {
+    /// Among the finding's item labels.
+    InItems,
+    /// Among the item labels, or in the reason (a policy's name, when the items are accounts).
+    InItemsOrReason,
+}
+
+/// Every mutation must stop the pass as it wants: `judge` gives the finding of the mutated
+/// fixture for the mutation's control. Fails listing each mutation that went otherwise.
+pub fn assert_every_mutation_stops_the_pass(
+    all: &[Mutation],
+    judge: impl Fn(&Mutation) -> Finding,
+    named: Named,
+) {
+    let mut wrong = Vec::new();
+    for mutation in all {
+        let found = judge(mutation);
+        let ok = match mutation.want {
+            Want::NotPass => found.verdict != Verdict::Pass,
+            Want::Fail(name) => {
+                found.verdict == Verdict::Fail
+                    && (labels(&found).iter().any(|l| l == name)
+                        || (named == Named::InItemsOrReason && found.reason.contains(name)))
+            }
+        };
+        if !ok {
+            wrong.push(format!(
+                "{} -> {} {:?} (wanted {:?}) {:?}: {}",
+                mutation.what,
+                mutation.control,
+                found.verdict,
+                mutation.want,
+                labels(&found),
+                found.reason
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} mutations went wrong:\n{}",
+        wrong.len(),
+        all.len(),
+        wrong.join("\n")
+    );
 }
