@@ -21,6 +21,7 @@ pub mod google;
 pub mod graph;
 mod microsoft;
 pub mod next_link;
+pub mod permits;
 mod plan;
 pub mod reader;
 pub mod retry;
