@@ -169,6 +169,18 @@ pub async fn run(
     // Tasks run on this thread (the oauth2 futures are not `Send`); they interleave while they
     // wait on the network, which is all the concurrency reading needs.
     let local = tokio::task::LocalSet::new();
+    // Every other service's first token is asked for now, beside the first reads, so that its
+    // first read finds it ready instead of waiting a round trip to the authority while it holds
+    // a permit. What comes of it is the read's business: a refusal is asked again and reported
+    // by the reads of that service, as without this.
+    for (service, connector) in &connectors.by_service {
+        if Some(*service) != first {
+            let connector = Arc::clone(connector);
+            local.spawn_local(async move {
+                let _ = connector.check_credential().await;
+            });
+        }
+    }
     Ok(local
         .run_until(read_all(connectors, plan, &keep, permits, progress))
         .await)

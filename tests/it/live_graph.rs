@@ -1834,3 +1834,28 @@ async fn chains_of_waiting_resources_get_permits_before_reads_of_no_chain() {
         .count();
     assert!(others_before <= 1, "{reads:?}");
 }
+
+/// Each service's first token is asked for at the start, beside the first reads: a read of
+/// Teams that gets its permit late does not then wait a round trip to the authority while it
+/// holds it.
+#[tokio::test(start_paused = true)]
+async fn every_services_token_is_asked_for_before_its_reads_get_a_permit() {
+    let sim = secret_sim();
+    let collection = read_with(&sim, &["users", "teams_meeting_policies"], |c| {
+        c.concurrency = 1
+    })
+    .await;
+    body_of(&collection, "users");
+    body_of(&collection, "teams_meeting_policies");
+    let requests = sim.requests();
+    let last_users_page = requests
+        .iter()
+        .rposition(|r| r.path == "/v1.0/users")
+        .unwrap();
+    let tokens_before = requests[..last_users_page]
+        .iter()
+        .filter(|r| r.path.ends_with("/oauth2/v2.0/token"))
+        .count();
+    assert_eq!(tokens_before, 2, "Graph's and Teams': {requests:?}");
+    assert_eq!(sim.token_requests(), 2);
+}
