@@ -20,7 +20,9 @@ use crate::registry::{Registry, Service};
 use crate::snapshot::{Collection, Wanted};
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::mpsc::SyncSender;
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 /// A live Microsoft 365 scan whose Graph token is on its way.
 pub struct EarlyStart {
@@ -41,15 +43,22 @@ impl EarlyStart {
     /// Asks for the Graph token of a scan configured by `config`, on a thread of its own. `None`
     /// when the scan may not read Graph (`--services` without it), or when no thread can be
     /// started: the scan then starts as [`super::collect_blocking`] does.
+    ///
+    /// Returns once the request is about to be sent (at most [`HEAD_START`] later): loading the
+    /// pack keeps both cores of a small machine busy, and the token request, the longer of the
+    /// two, would otherwise wait for a core behind it.
     pub fn begin(config: &LiveConfig) -> Option<EarlyStart> {
         if !config.allows(Service::Graph) {
             return None;
         }
         let owned = config.clone();
+        let (ready, sending) = std::sync::mpsc::sync_channel(1);
         let started = std::thread::Builder::new()
             .name("graph-token".into())
-            .spawn(move || start(&owned))
+            .spawn(move || start(&owned, &ready))
             .ok()?;
+        // Sent, or the thread ended (its sender dropped), or it took too long: go on either way.
+        let _ = sending.recv_timeout(HEAD_START);
         Some(EarlyStart {
             config: config.clone(),
             started,
@@ -86,8 +95,13 @@ impl EarlyStart {
     }
 }
 
-/// The runtime, the authority's transport, the token sources, and Graph's token asked for.
-fn start(config: &LiveConfig) -> Result<Started, ConnectorError> {
+/// How long [`EarlyStart::begin`] waits at most for the token request to be on its way: far
+/// more than the few milliseconds it takes (a runtime, a client that loads the trust store).
+const HEAD_START: Duration = Duration::from_millis(100);
+
+/// The runtime, the authority's transport, the token sources, and Graph's token asked for;
+/// `ready` is told just before the request is sent.
+fn start(config: &LiveConfig, ready: &SyncSender<()>) -> Result<Started, ConnectorError> {
     let runtime = super::new_runtime()?;
     let authority = Arc::new(HttpTransport::new(
         &[Allowed::exact(&config.authority_url)],
@@ -95,7 +109,10 @@ fn start(config: &LiveConfig) -> Result<Started, ConnectorError> {
     )?);
     let tokens = Tokens::new(Arc::clone(&authority) as _, config);
     let checked = match tokens.source(token_scope(Service::Graph, &config.graph_url)) {
-        Ok(source) => runtime.block_on(check_token(&source)),
+        Ok(source) => {
+            let _ = ready.try_send(());
+            runtime.block_on(check_token(&source))
+        }
         Err(err) => Err(err),
     };
     Ok(Started {
