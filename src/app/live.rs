@@ -13,7 +13,7 @@ use crate::connector::google::{
     ApiOrigins, AuthEndpoints, GoogleConfig, GoogleCredential, MY_CUSTOMER,
 };
 use crate::connector::{
-    Credential, LiveConfig, NoProgress, Progress, RetryPolicy, Secret, check_base_url,
+    Credential, EarlyStart, LiveConfig, NoProgress, Progress, RetryPolicy, Secret, check_base_url,
     collect_blocking, default_origin, origin_flag,
 };
 use crate::policy::PolicyPack;
@@ -37,6 +37,7 @@ pub(super) fn snapshot(
     pack: &PolicyPack,
     wanted: &Wanted,
     collected_at: impl FnOnce() -> String,
+    early: Option<EarlyStart>,
 ) -> Result<Snapshot, Error> {
     let progress: Arc<dyn Progress> = if plan.progress {
         Arc::new(Bar::new())
@@ -49,7 +50,11 @@ pub(super) fn snapshot(
             // Without --snapshot-out no body is written: the items may keep only what the
             // rules read as they are read (the manifest's hashes are of the whole bodies).
             let keep = plan.snapshot_out.is_none().then_some(wanted);
-            collect_blocking(config, &pack.registry, &names, keep, progress)?
+            match early {
+                // Made from this same configuration by `ScanPlan::resolve`.
+                Some(early) => early.collect(&pack.registry, &names, keep, progress)?,
+                None => collect_blocking(config, &pack.registry, &names, keep, progress)?,
+            }
         }
         LiveTarget::Google(config) => {
             crate::connector::google::collect_blocking(config, &pack.registry, &names, progress)?

@@ -5,8 +5,8 @@
 
 use super::{Error, pack_source, stdout_is_terminal, table_width, use_color};
 use crate::cli::{ColorChoice, Gate, ReportTarget, ScanArgs, SyslogTarget};
-use crate::connector::LiveConfig;
 use crate::connector::google::GoogleConfig;
+use crate::connector::{EarlyStart, LiveConfig};
 use crate::findings::{Lang, Severity};
 use crate::policy::PolicyPack;
 use crate::report::Format;
@@ -90,8 +90,20 @@ pub(super) struct Identities {
 }
 
 impl ScanPlan {
-    /// Resolves a single scan's flags (not `--all`).
-    pub fn resolve(args: &ScanArgs, color: ColorChoice) -> Result<ScanPlan, Error> {
+    /// Resolves a single scan's flags (not `--all`). A live Microsoft 365 scan's Graph token is
+    /// asked for while the pack loads ([`EarlyStart`]): the live flags and the credential are
+    /// resolved first (no request is sent when they are wrong), their error reported after the
+    /// pack's, as before. A pack that does not load, or a `--only` that matches nothing, may
+    /// then be found after that one token request; never after a read.
+    pub fn resolve(
+        args: &ScanArgs,
+        color: ColorChoice,
+    ) -> Result<(ScanPlan, Option<EarlyStart>), Error> {
+        let target = args.offline.is_none().then(|| super::live::resolve(args));
+        let early = match &target {
+            Some(Ok(LiveTarget::Microsoft(config))) => EarlyStart::begin(config),
+            _ => None,
+        };
         let (pack, all_policies) = load_pack(args)?;
         let source = match &args.offline {
             Some(dir) => {
@@ -108,12 +120,15 @@ impl ScanPlan {
                 }
             }
             None => Source::Live(Box::new(LivePlan {
-                target: super::live::resolve(args)?,
+                target: target.unwrap_or_else(|| super::live::resolve(args))?,
                 snapshot_out: args.live.snapshot_out.clone(),
                 progress: !args.live.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()),
             })),
         };
-        Ok(Self::assemble(args, color, pack, all_policies, source))
+        Ok((
+            Self::assemble(args, color, pack, all_policies, source),
+            early,
+        ))
     }
 
     /// The plan of `args` reading `source` with `pack`: `scan --all` assembles one per tenant

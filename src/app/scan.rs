@@ -3,6 +3,7 @@
 use super::plan::{ScanPlan, Source};
 use super::{Error, Outcome, emit_report};
 use crate::cli::{ColorChoice, ScanArgs};
+use crate::connector::EarlyStart;
 use crate::diag::Diagnostic;
 use crate::evidence::Evidence;
 use crate::findings::{Report, ScanInfo};
@@ -18,10 +19,10 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
     if args.all {
         return super::fleet::run(&args);
     }
-    let plan = ScanPlan::resolve(&args, color)?;
+    let (plan, early) = ScanPlan::resolve(&args, color)?;
     // The process ends with this scan: its memory goes back with the process, so nothing
     // waits for the snapshot to be freed.
-    execute_then(plan, Freed::AtExit)
+    execute_then(plan, Freed::AtExit, early)
 }
 
 /// What a scan does about the memory of its snapshot once it has reported.
@@ -36,14 +37,19 @@ enum Freed {
 /// Runs a resolved scan, keeping it in the archive when the plan says so; returns once its
 /// snapshot is freed (more scans may follow in this process).
 pub(super) fn execute(plan: ScanPlan) -> Result<Outcome, Error> {
-    execute_then(plan, Freed::Before)
+    execute_then(plan, Freed::Before, None)
 }
 
-fn execute_then(mut plan: ScanPlan, freed: Freed) -> Result<Outcome, Error> {
+/// `early`: the live scan's Graph token, asked for while the plan was resolved.
+fn execute_then(
+    mut plan: ScanPlan,
+    freed: Freed,
+    early: Option<EarlyStart>,
+) -> Result<Outcome, Error> {
     // A live scan kept in the archive writes its snapshot first, so the bundle can copy it.
     let archive_snapshot = super::archive_cmd::live_snapshot_dir(&mut plan)?;
     let mut freeing = None;
-    let outcome = run_scan(&plan, &mut freeing);
+    let outcome = run_scan(&plan, &mut freeing, early);
     if let Some(dir) = archive_snapshot {
         crate::snapshot::remove_written_snapshot(&dir);
     }
@@ -57,6 +63,7 @@ fn execute_then(mut plan: ScanPlan, freed: Freed) -> Result<Outcome, Error> {
 fn run_scan(
     plan: &ScanPlan,
     freeing: &mut Option<std::thread::JoinHandle<()>>,
+    early: Option<EarlyStart>,
 ) -> Result<Outcome, Error> {
     let pack = &*plan.pack;
     let (settings, settings_sha256) = match &plan.settings {
@@ -82,7 +89,7 @@ fn run_scan(
             }
             snapshot
         }
-        Source::Live(live) => super::live::snapshot(live, pack, &pack.projections(), now)?,
+        Source::Live(live) => super::live::snapshot(live, pack, &pack.projections(), now, early)?,
     };
     let base = super::gate::lay_overlay(&mut snapshot, plan)?;
     let evidence = match &plan.evidence {

@@ -2,7 +2,9 @@
 //! service ([`ServiceConnector`]) decides how.
 //!
 //! Resources are read concurrently (at most `concurrency` request chains at a time, across every
-//! service); reads that may page start before reads of a single request. A resource that waits for
+//! service). A free permit goes first to the tenant-sized lists, then to reads that others wait
+//! for (the longest chain of waiting resources behind them first), then to reads that may page,
+//! then to reads of a single request ([`rank`], [`super::permits`]). A resource that waits for
 //! another (a fan-out for its parent's ids, a `read_if` for the resource that decides whether it is
 //! needed) starts as soon as what it waits for is recorded, so a dependency never holds up the rest
 //! of the scan and a scan takes about as long as its longest chain of pages. A resource of a
@@ -16,6 +18,7 @@
 use super::ConnectorError;
 use super::Progress;
 use super::fetch::{ReadBody, ReadFailure};
+use super::permits::{PermitPool, Permits, Rank};
 use super::plan::{self, Needed};
 use crate::registry::{ResourceKind, ResourceSpec, Service};
 use crate::snapshot::{Collected, Layout, Projection, Wanted};
@@ -24,7 +27,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 /// A future a connector returns; connectors run on one thread (a `LocalSet`), so it need not be
@@ -66,7 +68,7 @@ pub struct Job<'a> {
     pub name: &'a str,
     pub spec: &'a ResourceSpec,
     pub results: &'a BTreeMap<String, Collected>,
-    pub permits: &'a Arc<Semaphore>,
+    pub permits: &'a Permits,
     /// The members the scan's rules read of each item, when the connector may keep only those
     /// as the pages come (after hashing them whole): see [`projectable`].
     pub keep: Option<&'a BTreeSet<String>>,
@@ -163,10 +165,22 @@ pub async fn run(
         connector.check_credential().await?;
     }
     progress.start(plan.len());
-    let permits = Arc::new(Semaphore::new(concurrency.max(1)));
+    let permits = PermitPool::new(concurrency);
     // Tasks run on this thread (the oauth2 futures are not `Send`); they interleave while they
     // wait on the network, which is all the concurrency reading needs.
     let local = tokio::task::LocalSet::new();
+    // Every other service's first token is asked for now, beside the first reads, so that its
+    // first read finds it ready instead of waiting a round trip to the authority while it holds
+    // a permit. What comes of it is the read's business: a refusal is asked again and reported
+    // by the reads of that service, as without this.
+    for (service, connector) in &connectors.by_service {
+        if Some(*service) != first {
+            let connector = Arc::clone(connector);
+            local.spawn_local(async move {
+                let _ = connector.check_credential().await;
+            });
+        }
+    }
     Ok(local
         .run_until(read_all(connectors, plan, &keep, permits, progress))
         .await)
@@ -205,19 +219,17 @@ async fn read_all(
     connectors: &Connectors,
     plan: BTreeMap<String, ResourceSpec>,
     keep: &BTreeMap<String, BTreeSet<String>>,
-    permits: Arc<Semaphore>,
+    permits: Arc<PermitPool>,
     progress: Arc<dyn Progress>,
 ) -> BTreeMap<String, Collected> {
+    let ranks = rank(&plan);
     let mut results: BTreeMap<String, Collected> = BTreeMap::new();
     let mut waiting: Vec<(String, ResourceSpec)> = plan.into_iter().collect();
     let mut tasks = JoinSet::new();
     loop {
         // Start everything whose dependencies are recorded (or, once nothing else runs, whose
-        // dependencies never will be: the read then says why). Reads that may take many pages
-        // ask for a permit first, the tenant-sized lists first of all (the sort is stable:
-        // registry order within each group). A read of one request takes one round trip
-        // whenever it starts; a paged read that waits for a permit pushes its whole chain of
-        // pages back, and the longest chain is what a scan takes.
+        // dependencies never will be: the read then says why). Each asks for its permits at
+        // its rank; the sort only orders reads of the same rank (stable: registry order).
         let (mut ready, still): (Vec<_>, Vec<_>) = waiting
             .into_iter()
             .partition(|(_, spec)| spec.depends_on().all(|dep| results.contains_key(dep)));
@@ -225,7 +237,7 @@ async fn read_all(
         if ready.is_empty() && tasks.is_empty() {
             ready = std::mem::take(&mut waiting);
         }
-        ready.sort_by_key(|(_, spec)| permit_order(spec));
+        ready.sort_by_key(|(name, _)| ranks.get(name).copied().unwrap_or_default());
         let mut decided = false;
         for (name, spec) in ready {
             let request = spec.request_line();
@@ -245,6 +257,7 @@ async fn read_all(
                     decided = true;
                 }
                 Needed::Yes(note) => {
+                    let permits = permits.at(ranks.get(&name).copied().unwrap_or_default());
                     let job = Job {
                         name: &name,
                         spec: &spec,
@@ -282,19 +295,74 @@ fn may_page(spec: &ResourceSpec) -> bool {
 /// Graph's page size where a request sets no `$top`.
 const DEFAULT_PAGE_SIZE: u32 = 100;
 
-/// Which reads ask for a permit first (lowest first): collections whose request asks for
-/// pages larger than the default (`$top` above 100: the lists as long as the tenant, users
-/// and their MFA registration, which make the longest chains of pages), then other
-/// collections read in full, then reads of one request. With 45 resources and 8 permits, the
-/// users read otherwise waited for a dozen small collections before its first page.
-fn permit_order(spec: &ResourceSpec) -> u8 {
-    if !may_page(spec) {
-        return 2;
+/// Where each read of the plan stands in the queue for a permit (lowest first):
+///
+/// 1. collections whose request asks for pages larger than the default (`$top` above 100: the
+///    lists as long as the tenant, users and their MFA registration, which make the longest
+///    chains of pages). With 45 resources and 8 permits, the users read otherwise waited for a
+///    dozen small collections before its first page;
+/// 2. reads in a chain of resources that wait for one another (a fan-out and its parent, a
+///    `read_if` and its deciding resource), the longest chain first: the chain parent →
+///    fan-out is two reads long, and started last it ended after the users chain (at 10 000
+///    accounts roleEligibilitySchedules got its permit at 176 ms, and its fan-outs theirs
+///    behind every small read still waiting). A fan-out asks once its parent is read, and
+///    then goes before the reads of no chain still waiting;
+/// 3. then collections read in full, then reads of one request.
+///
+/// A read of one request takes one round trip whenever it starts; a chain that waits for a
+/// permit is pushed back whole, and the longest chain is what a scan takes.
+fn rank(plan: &BTreeMap<String, ResourceSpec>) -> BTreeMap<String, Rank> {
+    let mut waited_by: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut waits_for: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, spec) in plan {
+        for dep in spec.depends_on().filter(|dep| plan.contains_key(*dep)) {
+            waited_by.entry(dep).or_default().push(name);
+            waits_for.entry(name).or_default().push(dep);
+        }
     }
-    let large_pages = spec
-        .query
-        .get("$top")
-        .and_then(|top| top.parse::<u32>().ok())
-        .is_some_and(|top| top > DEFAULT_PAGE_SIZE);
-    if large_pages { 0 } else { 1 }
+    let (mut behind, mut before) = (BTreeMap::new(), BTreeMap::new());
+    plan.iter()
+        .map(|(name, spec)| {
+            let group = if tenant_sized(spec) { 0 } else { 1 };
+            let chain =
+                longest(name, &waited_by, &mut behind) + longest(name, &waits_for, &mut before);
+            let kind = if may_page(spec) { 0 } else { 1 };
+            // The longer the chain a read is part of, the earlier: u32::MAX - chain.
+            let rank = Rank([group, u32::MAX - chain, kind]);
+            (name.clone(), rank)
+        })
+        .collect()
+}
+
+/// How many resources follow `name` one after another along `next` at most (0: none). The
+/// registry refuses cycles; a walk in progress counts as 0 all the same, so none could recurse
+/// for ever.
+fn longest<'a>(
+    name: &'a str,
+    next: &BTreeMap<&'a str, Vec<&'a str>>,
+    known: &mut BTreeMap<&'a str, u32>,
+) -> u32 {
+    if let Some(depth) = known.get(name) {
+        return *depth;
+    }
+    known.insert(name, 0);
+    let depth = next.get(name).map_or(0, |following| {
+        following
+            .iter()
+            .map(|after| 1 + longest(after, next, known))
+            .max()
+            .unwrap_or(0)
+    });
+    known.insert(name, depth);
+    depth
+}
+
+/// A list as long as the tenant: a collection read in full with pages larger than the default.
+fn tenant_sized(spec: &ResourceSpec) -> bool {
+    may_page(spec)
+        && spec
+            .query
+            .get("$top")
+            .and_then(|top| top.parse::<u32>().ok())
+            .is_some_and(|top| top > DEFAULT_PAGE_SIZE)
 }

@@ -29,17 +29,7 @@ pub async fn collect(
 ) -> Result<Collection, ConnectorError> {
     let services = services_read(config, &plan::plan(registry, wanted)?);
     let mut allowed = vec![Allowed::exact(&config.authority_url)];
-    for service in &services {
-        let Some(origin) = config.origin(*service) else {
-            continue;
-        };
-        allowed.push(if service.invokes_cmdlets() {
-            // The admin APIs may send a tenant to a regional host: one label under their own.
-            Allowed::with_regional_hosts(origin)
-        } else {
-            Allowed::exact(origin)
-        });
-    }
+    allowed.extend(service_origins(config, &services));
     let transport = HttpTransport::new(&allowed, config.retry.request_timeout)?;
     collect_keeping(
         Arc::new(transport),
@@ -74,8 +64,61 @@ pub async fn collect_keeping(
     progress: Arc<dyn Progress>,
 ) -> Result<Collection, ConnectorError> {
     let plan = plan::plan(registry, wanted)?;
+    let tokens = Tokens::new(Arc::clone(&transport), config);
+    collect_planned(transport, tokens, config, plan, keep, progress).await
+}
+
+/// [`collect`] with the token sources of [`super::EarlyStart`]: `tokens` posts to the
+/// authority only through `authority` (whose client the reads share), and `checked` is how
+/// Graph's first token request went. A refused credential stops the scan here, as the
+/// engine's own check would have, without asking again.
+#[expect(clippy::too_many_arguments)]
+pub(super) async fn collect_early(
+    config: &LiveConfig,
+    authority: &HttpTransport,
+    tokens: Tokens,
+    checked: Result<(), ConnectorError>,
+    registry: &Registry,
+    wanted: &BTreeSet<String>,
+    keep: Option<&Wanted>,
+    progress: Arc<dyn Progress>,
+) -> Result<Collection, ConnectorError> {
+    let plan = plan::plan(registry, wanted)?;
+    checked?;
     let services = services_read(config, &plan);
-    let connectors = microsoft_connectors(transport, config, &services)?;
+    let allowed = service_origins(config, &services);
+    let transport = authority.new_sharing(&allowed, config.retry.request_timeout)?;
+    collect_planned(Arc::new(transport), tokens, config, plan, keep, progress).await
+}
+
+/// Where the reads of `services` may go: each one's configured origin, and the regional hosts
+/// of the admin APIs.
+fn service_origins(config: &LiveConfig, services: &BTreeSet<Service>) -> Vec<Allowed> {
+    services
+        .iter()
+        .filter_map(|service| {
+            let origin = config.origin(*service)?;
+            Some(if service.invokes_cmdlets() {
+                // The admin APIs may send a tenant to a regional host: one label under their own.
+                Allowed::with_regional_hosts(origin)
+            } else {
+                Allowed::exact(origin)
+            })
+        })
+        .collect()
+}
+
+/// Reads `plan` through `transport`, with tokens from `tokens`.
+async fn collect_planned(
+    transport: Arc<dyn Transport>,
+    tokens: Tokens,
+    config: &LiveConfig,
+    plan: BTreeMap<String, ResourceSpec>,
+    keep: Option<&Wanted>,
+    progress: Arc<dyn Progress>,
+) -> Result<Collection, ConnectorError> {
+    let services = services_read(config, &plan);
+    let connectors = microsoft_connectors(transport, &tokens, config, &services)?;
     let resources = engine::run(&connectors, plan, config.concurrency, keep, progress).await?;
     let tenant_name = connectors
         .by_service
@@ -114,10 +157,10 @@ fn services_read(config: &LiveConfig, plan: &BTreeMap<String, ResourceSpec>) -> 
 /// A connector for each of `services`, each with the token source of its own audience.
 fn microsoft_connectors(
     transport: Arc<dyn Transport>,
+    tokens: &Tokens,
     config: &LiveConfig,
     services: &BTreeSet<Service>,
 ) -> Result<Connectors, ConnectorError> {
-    let tokens = Tokens::new(Arc::clone(&transport), config);
     let mut by_service: BTreeMap<Service, Arc<dyn ServiceConnector>> = BTreeMap::new();
     for &service in services {
         let Some(origin) = config.origin(service).cloned() else {

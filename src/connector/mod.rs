@@ -10,17 +10,21 @@
 //! assertion, access token) reach a log, an error message, a snapshot or a report.
 //!
 //! The public surface is small: a [`LiveConfig`] resolved by the command layer, a [`Credential`],
-//! and [`collect_blocking`], which returns the [`Collection`] that `snapshot::write` stores.
+//! and [`collect_blocking`], which returns the [`Collection`] that `snapshot::write` stores (or
+//! [`EarlyStart`], the same with the Graph token asked for while the command layer still loads
+//! the policy pack).
 
 pub mod admin;
 pub mod auth;
 mod config;
+mod early;
 pub mod engine;
 pub mod fetch;
 pub mod google;
 pub mod graph;
 mod microsoft;
 pub mod next_link;
+pub mod permits;
 mod plan;
 pub mod reader;
 pub mod retry;
@@ -32,6 +36,7 @@ pub use config::{
     DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, TEAMS_ADMIN_API_APP_ID, default_origin, origin_flag,
     token_scope,
 };
+pub use early::EarlyStart;
 pub use microsoft::{collect, collect_keeping, collect_with};
 pub use retry::RetryPolicy;
 pub use transport::origin::check_base_url;
@@ -136,11 +141,15 @@ pub fn collect_blocking(
 pub(crate) fn on_own_runtime<T>(
     read: impl std::future::Future<Output = Result<T, ConnectorError>>,
 ) -> Result<T, ConnectorError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    new_runtime()?.block_on(read)
+}
+
+/// A small runtime (one thread: the scan's reads interleave while they wait on the network).
+fn new_runtime() -> Result<tokio::runtime::Runtime, ConnectorError> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|err| ConnectorError::Runtime(err.to_string()))?;
-    runtime.block_on(read)
+        .map_err(|err| ConnectorError::Runtime(err.to_string()))
 }
 
 /// The names of the resources a live scan reads for `wanted`: those plus every resource they

@@ -11,6 +11,7 @@
 use super::auth::TokenSource;
 use super::engine::{Job, LocalFuture, Read, ServiceConnector};
 use super::fetch::{Fetcher, ReadBody, ReadFailure, ServiceErrors};
+use super::permits::Permits;
 use super::reader::Reader;
 use super::retry::RetryPolicy;
 use super::transport::Transport;
@@ -19,7 +20,6 @@ use crate::registry::{ResourceKind, ResourceSpec, Service};
 use reqwest::Url;
 use serde_json::{Map, Value};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 /// Reads the Teams admin API.
@@ -66,7 +66,7 @@ impl ServiceConnector for TeamsConnector {
 
     fn read(&self, job: Job<'_>) -> LocalFuture<'static, Read> {
         let session = Arc::clone(&self.session);
-        let permits = Arc::clone(job.permits);
+        let permits = job.permits.clone();
         let spec = job.spec.clone();
         Box::pin(async move {
             let outcome = read(&session, &spec, &permits).await;
@@ -78,7 +78,7 @@ impl ServiceConnector for TeamsConnector {
 async fn read(
     session: &Session,
     spec: &ResourceSpec,
-    permits: &Semaphore,
+    permits: &Permits,
 ) -> Result<ReadBody, ReadFailure> {
     if spec.kind != ResourceKind::Collection || spec.for_each.is_some() {
         return Err(ReadFailure::new(
@@ -89,7 +89,7 @@ async fn read(
     let _permit = permits
         .acquire()
         .await
-        .map_err(|_| ReadFailure::new(None, "the scan was stopped"))?;
+        .map_err(|stopped| ReadFailure::new(None, stopped.to_string()))?;
     let mut url = Url::parse(&format!(
         "{}{}",
         session.reader.origin().as_str().trim_end_matches('/'),

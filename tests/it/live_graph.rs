@@ -1783,3 +1783,79 @@ fn a_service_left_out_falls_back_to_the_declaration_and_never_passes_on_nothing(
         "Exchange was contacted"
     );
 }
+
+/// A chain of resources that wait for one another (roleEligibilitySchedules, then the members
+/// of each group it names) gets its permits before reads of no chain, and a fan-out that asks
+/// once its parent is read goes before the reads still waiting: started last, or queued
+/// behind every small read, such a chain ended after the users chain of a large tenant.
+#[tokio::test(start_paused = true)]
+async fn chains_of_waiting_resources_get_permits_before_reads_of_no_chain() {
+    let sim = secret_sim();
+    // In the registry, and alphabetically, the reads of no chain come first.
+    let names = [
+        "access_review_definitions",
+        "authentication_flows_policy",
+        "authentication_strength_policies",
+        "authorization_policy",
+        "eligible_group_transitive_members",
+    ];
+    let collection = read_with(&sim, &names, |c| c.concurrency = 1).await;
+    assert!(matches!(
+        collection
+            .resources
+            .get("eligible_group_transitive_members"),
+        Some(Collected::Read { .. })
+    ));
+    let reads: Vec<String> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.path)
+        .collect();
+    let in_chain = |path: &str| {
+        path == "/v1.0/roleManagement/directory/roleEligibilitySchedules"
+            || (path.starts_with("/v1.0/groups/") && path.ends_with("/transitiveMembers"))
+    };
+    assert!(
+        reads.iter().any(|p| p.ends_with("/transitiveMembers")),
+        "{reads:?}"
+    );
+    let parent_pages = reads
+        .iter()
+        .take_while(|p| p.ends_with("/roleEligibilitySchedules"))
+        .count();
+    assert_eq!(parent_pages, 4, "the parent is read first: {reads:?}");
+    // The parent's permit comes free before the engine knows the fan-out can start: one read
+    // waiting may take it, and no more.
+    let last_in_chain = reads.iter().rposition(|p| in_chain(p)).unwrap();
+    let others_before = reads[..last_in_chain]
+        .iter()
+        .filter(|p| !in_chain(p))
+        .count();
+    assert!(others_before <= 1, "{reads:?}");
+}
+
+/// Each service's first token is asked for at the start, beside the first reads: a read of
+/// Teams that gets its permit late does not then wait a round trip to the authority while it
+/// holds it.
+#[tokio::test(start_paused = true)]
+async fn every_services_token_is_asked_for_before_its_reads_get_a_permit() {
+    let sim = secret_sim();
+    let collection = read_with(&sim, &["users", "teams_meeting_policies"], |c| {
+        c.concurrency = 1
+    })
+    .await;
+    body_of(&collection, "users");
+    body_of(&collection, "teams_meeting_policies");
+    let requests = sim.requests();
+    let last_users_page = requests
+        .iter()
+        .rposition(|r| r.path == "/v1.0/users")
+        .unwrap();
+    let tokens_before = requests[..last_users_page]
+        .iter()
+        .filter(|r| r.path.ends_with("/oauth2/v2.0/token"))
+        .count();
+    assert_eq!(tokens_before, 2, "Graph's and Teams': {requests:?}");
+    assert_eq!(sim.token_requests(), 2);
+}

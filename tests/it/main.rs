@@ -32,6 +32,7 @@ mod live_google;
 mod live_google_cli;
 mod live_graph;
 mod live_services;
+mod live_start;
 mod measured_else_declared;
 mod measured_mutations;
 mod pack_verdicts;

@@ -26,6 +26,7 @@ use super::auth::TokenSource;
 use super::engine::{Job, LocalFuture, Read, ServiceConnector};
 use super::fetch::{Answer, Fetcher, ReadBody, ReadFailure, ServiceErrors};
 use super::next_link::checked_next_link;
+use super::permits::Permits;
 use super::retry::RetryPolicy;
 use super::transport::origin::{has_user_info, origin_text, same_origin};
 use super::transport::{Anchor, Invocation, Request, Transport, TransportError};
@@ -35,7 +36,6 @@ use reqwest::Url;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 /// Reads one admin API: Exchange Online or Security & Compliance.
@@ -111,7 +111,7 @@ impl ServiceConnector for AdminConnector {
 
     fn read(&self, job: Job<'_>) -> LocalFuture<'static, Read> {
         let session = Arc::clone(&self.session);
-        let permits = Arc::clone(job.permits);
+        let permits = job.permits.clone();
         let spec = job.spec.clone();
         Box::pin(async move {
             let (outcome, note) = match read(&session, &spec, &permits).await {
@@ -132,7 +132,7 @@ impl ServiceConnector for AdminConnector {
 async fn read(
     session: &Session,
     spec: &ResourceSpec,
-    permits: &Semaphore,
+    permits: &Permits,
 ) -> Result<(ReadBody, Option<String>), ReadFailure> {
     let cmdlet = spec
         .cmdlet
@@ -152,7 +152,7 @@ async fn read(
     let _permit = permits
         .acquire()
         .await
-        .map_err(|_| ReadFailure::new(None, "the scan was stopped"))?;
+        .map_err(|stopped| ReadFailure::new(None, stopped.to_string()))?;
     let errors = AdminErrors {
         service: session.service,
         cmdlet: cmdlet.as_str(),

@@ -84,11 +84,11 @@ impl ServiceConnector for GoogleConnector {
             .as_ref()
             .and_then(|fan_out| job.results.get(&fan_out.resource))
             .cloned();
-        let permits = Arc::clone(job.permits);
+        let permits = job.permits.clone();
         Box::pin(async move {
             // One permit for the resource's whole chain of requests (a fan-out reads its ids
             // one after another).
-            let _permit = permits.acquire_owned().await.ok();
+            let _permit = permits.acquire().await.ok();
             let collected = match &spec.for_each {
                 None => reader.read(&name, &spec).await,
                 Some(_) => reader.read_fan_out(&name, &spec, parent.as_ref()).await,

@@ -12,6 +12,7 @@ pub mod paging;
 use super::auth::TokenSource;
 use super::engine::{Job, LocalFuture, Read, ServiceConnector};
 use super::fetch::{Fetcher, ReadBody, ReadFailure};
+use super::permits::{Permit, Permits};
 use super::reader::Reader;
 use super::retry::RetryPolicy;
 use super::transport::Transport;
@@ -24,7 +25,6 @@ use reqwest::Url;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -81,7 +81,7 @@ impl ServiceConnector for GraphConnector {
             .as_ref()
             .map(|fan_out| parent_ids(job.results, &fan_out.resource, &fan_out.ids));
         let session = Arc::clone(&self.session);
-        let permits = Arc::clone(job.permits);
+        let permits = job.permits.clone();
         let spec = job.spec.clone();
         let keep = job.keep.cloned();
         Box::pin(async move {
@@ -117,7 +117,7 @@ impl ServiceConnector for GraphConnector {
 #[derive(Clone, Copy)]
 struct Reads<'a> {
     session: &'a Arc<Session>,
-    permits: &'a Arc<Semaphore>,
+    permits: &'a Permits,
 }
 
 fn fetcher<'a>(
@@ -137,11 +137,11 @@ fn fetcher<'a>(
 }
 
 impl Reads<'_> {
-    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, ReadFailure> {
+    async fn permit(&self) -> Result<Permit, ReadFailure> {
         self.permits
             .acquire()
             .await
-            .map_err(|_| ReadFailure::new(None, "the scan was stopped"))
+            .map_err(|stopped| ReadFailure::new(None, stopped.to_string()))
     }
 
     /// Reads a resource that is not a fan-out; when the service answers 400 and the registry
@@ -211,7 +211,7 @@ impl Reads<'_> {
         let mut reads = JoinSet::new();
         for (index, id) in ids.into_iter().enumerate() {
             let session = Arc::clone(self.session);
-            let permits = Arc::clone(self.permits);
+            let permits = self.permits.clone();
             let spec = spec.clone();
             reads.spawn_local(async move {
                 let reads = Reads {

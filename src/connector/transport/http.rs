@@ -1,7 +1,7 @@
 //! The network transport: the only code in cloudkeur that sends an HTTP request to a service.
 //!
-//! It holds one `reqwest::Client` per origin it was built for (the token authority and each
-//! service a scan reads) and sends a [`Request`] as exactly the HTTP request
+//! It admits the origins it was built for (the token authority and each service a scan reads)
+//! and sends a [`Request`] as exactly the HTTP request
 //! [`Request::into_http`] says: `GET` for [`Request::Read`], `POST` of a form for
 //! [`Request::Token`], `POST` of a cmdlet for [`Request::Invoke`]. A URL on any other origin, or
 //! carrying user info (which a client would send as Basic credentials), is refused before a
@@ -68,17 +68,65 @@ impl Allowed {
 /// Sends requests to a fixed set of origins over HTTPS (http only to loopback).
 pub struct HttpTransport {
     clients: Vec<(Allowed, reqwest::Client)>,
+    timeout: Duration,
+    /// How many clients it built itself (the others it took from another transport): tests
+    /// check that clients are shared.
+    #[cfg_attr(not(test), expect(dead_code))]
+    built: usize,
 }
 
 impl HttpTransport {
     /// A transport that may reach `allowed` and nothing else; each request times out after
     /// `timeout` (connect to last byte; the readers above also time out on their own clock).
     pub fn new(allowed: &[Allowed], timeout: Duration) -> Result<Self, ConnectorError> {
-        let clients = allowed
+        Self::sharing(allowed, timeout, &[])
+    }
+
+    /// A transport that may reach `allowed` and nothing else, using the clients of this one
+    /// where they fit (same kind of origin, same timeout) instead of building new ones.
+    pub fn new_sharing(
+        &self,
+        allowed: &[Allowed],
+        timeout: Duration,
+    ) -> Result<Self, ConnectorError> {
+        Self::sharing(allowed, timeout, std::slice::from_ref(self))
+    }
+
+    /// At most one client per kind of origin (loopback or not): building one loads the
+    /// system's trust store anew (every file of /etc/ssl/certs), and a client's connections
+    /// are pooled per host anyway. What the transport admits is still decided per origin by
+    /// [`Allowed`], before a client is chosen.
+    fn sharing(
+        allowed: &[Allowed],
+        timeout: Duration,
+        others: &[HttpTransport],
+    ) -> Result<Self, ConnectorError> {
+        let mut built: Vec<(bool, reqwest::Client)> = others
             .iter()
-            .map(|allowed| Ok((allowed.clone(), build_client(&allowed.origin, timeout)?)))
-            .collect::<Result<_, ConnectorError>>()?;
-        Ok(HttpTransport { clients })
+            .filter(|other| other.timeout == timeout)
+            .flat_map(|other| other.clients.iter())
+            .map(|(allowed, client)| (is_loopback(&allowed.origin), client.clone()))
+            .collect();
+        let mut clients = Vec::with_capacity(allowed.len());
+        let mut new = 0;
+        for allowed in allowed {
+            let loopback = is_loopback(&allowed.origin);
+            let client = match built.iter().find(|(kind, _)| *kind == loopback) {
+                Some((_, client)) => client.clone(),
+                None => {
+                    let client = build_client(loopback, timeout)?;
+                    built.push((loopback, client.clone()));
+                    new += 1;
+                    client
+                }
+            };
+            clients.push((allowed.clone(), client));
+        }
+        Ok(HttpTransport {
+            clients,
+            timeout,
+            built: new,
+        })
     }
 
     fn client_for(&self, url: &Url) -> Result<&reqwest::Client, TransportError> {
@@ -149,12 +197,14 @@ impl BodySource for ReqwestBody {
     }
 }
 
-/// A client for one origin. System proxy settings apply, except to a loopback host: a local
-/// test server is never reached through a proxy, and its `localhost` names (`localhost`,
-/// `eur02b.localhost`) are resolved to 127.0.0.1 here, never by DNS (RFC 6761, section 6.3).
-fn build_client(target: &Url, timeout: Duration) -> Result<reqwest::Client, ConnectorError> {
+/// A client for the loopback origins, or for the others. System proxy settings apply, except to
+/// a loopback host: a local test server is never reached through a proxy, and its `localhost`
+/// names (`localhost`, `eur02b.localhost`) are resolved to 127.0.0.1 here, never by DNS
+/// (RFC 6761, section 6.3). The client for the other origins resolves names as usual, so it is
+/// never used for a loopback origin, nor the reverse.
+fn build_client(loopback: bool, timeout: Duration) -> Result<reqwest::Client, ConnectorError> {
     let mut builder = reqwest::Client::builder();
-    if is_loopback(target) {
+    if loopback {
         builder = builder
             .no_proxy()
             .dns_resolver(std::sync::Arc::new(LocalhostOnly));
@@ -229,6 +279,51 @@ mod tests {
             assert!(matches!(err, TransportError::Refused(_)), "{url}: {err}");
             assert!(!err.to_string().contains("pw"), "{err}");
         }
+    }
+
+    #[test]
+    fn one_client_per_kind_of_origin_and_each_origin_still_checked() {
+        let timeout = Duration::from_secs(1);
+        let origins = [
+            "http://127.0.0.1:9",
+            "http://localhost:10",
+            "https://graph.example",
+        ]
+        .map(|url| Allowed::exact(&Url::parse(url).unwrap()));
+        let transport = HttpTransport::new(&origins, timeout).unwrap();
+        assert_eq!(transport.built, 2, "one loopback client, one for the rest");
+        for (url, admitted) in [
+            ("http://127.0.0.1:9/v1.0/users", true),
+            ("http://localhost:10/v1.0/users", true),
+            ("https://graph.example/v1.0/users", true),
+            ("http://127.0.0.1:10/v1.0/users", false),
+            ("https://other.example/v1.0/users", false),
+        ] {
+            assert_eq!(
+                transport.client_for(&Url::parse(url).unwrap()).is_ok(),
+                admitted,
+                "{url}"
+            );
+        }
+        let wider = transport
+            .new_sharing(
+                &[Allowed::exact(&Url::parse("http://127.0.0.1:11").unwrap())],
+                timeout,
+            )
+            .unwrap();
+        assert_eq!(
+            wider.built, 0,
+            "the loopback client is taken, not built again"
+        );
+        assert!(
+            wider
+                .client_for(&Url::parse("http://127.0.0.1:9/x").unwrap())
+                .is_err()
+        );
+        let slower = transport
+            .new_sharing(&origins[..1], Duration::from_secs(2))
+            .unwrap();
+        assert_eq!(slower.built, 1, "a client of another timeout is not taken");
     }
 
     #[test]
