@@ -8,6 +8,7 @@
 pub use super::selector::Selector;
 
 mod check;
+mod key_index;
 mod operands;
 
 use super::{EVIDENCE_RESOURCE, SETTINGS_RESOURCE};

@@ -100,9 +100,10 @@ impl Source {
             Some(Ok(lookup)) => (
                 lookup
                     .index
-                    .get(&wanted)
-                    .map(|hits| hits.iter().map(|&i| lookup.found[i].clone()).collect())
-                    .unwrap_or_default(),
+                    .rows(&wanted)
+                    .into_iter()
+                    .filter_map(|i| lookup.found.get(i).cloned())
+                    .collect(),
                 lookup.absent.clone(),
             ),
             None => {
