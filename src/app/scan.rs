@@ -30,7 +30,8 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
 enum Freed {
     /// Wait until it is freed: more scans follow in this process (`scan --all`).
     Before,
-    /// Let the process's exit take it back: the freeing thread is not waited for.
+    /// Let the process's exit take it back: the freeing thread, if the scan starts one
+    /// because it builds something large after evaluating, is not waited for.
     AtExit,
 }
 
@@ -49,7 +50,7 @@ fn execute_then(
     // A live scan kept in the archive writes its snapshot first, so the bundle can copy it.
     let archive_snapshot = super::archive_cmd::live_snapshot_dir(&mut plan)?;
     let mut freeing = None;
-    let outcome = run_scan(&plan, &mut freeing, early);
+    let outcome = run_scan(&plan, freed, &mut freeing, early);
     if let Some(dir) = archive_snapshot {
         crate::snapshot::remove_written_snapshot(&dir);
     }
@@ -59,9 +60,11 @@ fn execute_then(
     outcome
 }
 
-/// Runs the scan; `freeing` receives the thread that frees the snapshot meanwhile.
+/// Runs the scan; `freeing` receives the thread that frees the snapshot meanwhile, if one
+/// does (see [`Freed`]).
 fn run_scan(
     plan: &ScanPlan,
+    freed: Freed,
     freeing: &mut Option<std::thread::JoinHandle<()>>,
     early: Option<EarlyStart>,
 ) -> Result<Outcome, Error> {
@@ -111,16 +114,23 @@ fn run_scan(
     };
     let mut findings = evaluate(pack, inputs);
     let base_breaches = super::gate::base_breaches(base.as_ref(), pack, inputs, &waivers, plan);
-    // Nothing reads the resources past evaluation: free them now, so that pseudonymising and
-    // rendering a report of tens of thousands of failing items reuse their memory instead of
-    // adding to the peak. Freeing 100 MB of parsed JSON takes tens of milliseconds, so another
-    // thread does it meanwhile (inline if no thread can be started).
+    // Nothing reads the resources past evaluation. Freeing 100 MB of parsed JSON takes a core
+    // for tens of milliseconds, which pseudonymising and writing 25 000 failing items then
+    // share; it is worth that only when something large is built afterwards (a report held
+    // whole with every item, the archive's copy, syslog's events, the next scan of `--all`),
+    // which then reuses the memory instead of adding to the peak. Another thread frees it
+    // meanwhile (inline if no thread can be started). Otherwise the process's exit takes it
+    // back, all at once.
     let meta = snapshot.meta.clone();
     let vendor = snapshot.vendor();
-    *freeing = std::thread::Builder::new()
-        .name("free-snapshot".into())
-        .spawn(move || drop((snapshot, base)))
-        .ok();
+    if freed == Freed::AtExit && !builds_large_after_evaluation(plan) {
+        std::mem::forget((snapshot, base));
+    } else {
+        *freeing = std::thread::Builder::new()
+            .name("free-snapshot".into())
+            .spawn(move || drop((snapshot, base)))
+            .ok();
+    }
     // Waivers name items by their real labels: apply them before pseudonymisation.
     let waiver_states = crate::waiver::apply(&mut findings, &waivers, today);
     let identities = protect_identities(&mut findings, &meta.tenant_id, plan)?;
@@ -170,6 +180,19 @@ fn run_scan(
     let outcome = super::gate::outcome(&report, plan, &base_breaches);
     crate::logging::scan_finished(&report, outcome.exit_code());
     Ok(outcome)
+}
+
+/// Whether the scan builds anything large once the findings are made: a report held whole
+/// with every item, the archive's JSON copy, or syslog's events.
+fn builds_large_after_evaluation(plan: &ScanPlan) -> bool {
+    let output = &plan.output;
+    output.format.built_whole_with_every_item()
+        || output
+            .reports
+            .iter()
+            .any(|target| target.format.built_whole_with_every_item())
+        || output.syslog.is_some()
+        || plan.archive.is_some()
 }
 
 fn now() -> String {

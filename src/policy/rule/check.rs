@@ -100,9 +100,10 @@ impl Source {
             Some(Ok(lookup)) => (
                 lookup
                     .index
-                    .get(&wanted)
-                    .map(|hits| hits.iter().map(|&i| lookup.found[i].clone()).collect())
-                    .unwrap_or_default(),
+                    .rows(&wanted)
+                    .into_iter()
+                    .filter_map(|i| lookup.found.get(i).cloned())
+                    .collect(),
                 lookup.absent.clone(),
             ),
             None => {
@@ -798,7 +799,7 @@ impl Check {
     /// An item the outcome lists: evaluated again with reasons, its detail and its truth (which
     /// must be the truth the first pass found).
     fn listed_item<'a>(&self, ctx: Context<'a>, rule: &Rule, item: &Selected<'a>) -> Listed {
-        let outcome = self.on_item(ctx, rule, item);
+        let outcome = self.on_item(ctx.listing_item(), rule, item);
         Listed {
             truth: outcome.truth,
             item: self.item(item, detail_with_nested(&outcome)),

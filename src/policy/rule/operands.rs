@@ -3,6 +3,7 @@
 //! reads a resource (built once, so 100k lookups cost a hash each).
 
 use super::check::{resource_root, show};
+use super::key_index::KeyIndex;
 use super::{Assertion, Check, Context, Operand, Outcome, Rule, Source, Truth, Values, Where};
 use crate::policy::selector::{Absences, Selector};
 use serde_json::Value;
@@ -52,7 +53,7 @@ pub(super) struct Lookup<'a> {
     pub(super) found: Vec<(&'a Value, String)>,
     /// Members absent on the way, including values without the first key.
     pub(super) absent: Absences,
-    pub(super) index: HashMap<String, Vec<usize>>,
+    pub(super) index: KeyIndex<'a>,
 }
 
 impl<'a> Operands<'a> {
@@ -153,16 +154,15 @@ impl<'a> Lookup<'a> {
             )
         })?;
         let mut absent = selection.absent;
-        let mut index: HashMap<String, Vec<usize>> = HashMap::new();
-        for (position, (value, path)) in selection.found.iter().enumerate() {
-            if let Some(key) = key_of(&first.key, value, path, &mut absent) {
-                index.entry(key).or_default().push(position);
-            }
-        }
+        let keys = selection
+            .found
+            .iter()
+            .map(|(value, path)| key_value(&first.key, value, path, &mut absent))
+            .collect();
         Ok(Lookup {
             found: selection.found,
             absent,
-            index,
+            index: KeyIndex::new(keys),
         })
     }
 }
@@ -217,12 +217,22 @@ pub(super) fn key_of(
     path: &str,
     absent: &mut Absences,
 ) -> Option<String> {
+    key_value(key, value, path, absent).map(Value::to_string)
+}
+
+/// The value at `key` in `value`; an absent key is noted.
+fn key_value<'v>(
+    key: &Selector,
+    value: &'v Value,
+    path: &str,
+    absent: &mut Absences,
+) -> Option<&'v Value> {
     let selection = key.select(value).ok()?;
     for described in selection.absent.described.iter().take(1) {
         let at = described.strip_prefix('$').unwrap_or(described);
         absent.add(format!("{path}{at}"));
     }
-    selection.found.first().map(|(found, _)| found.to_string())
+    selection.found.first().map(|(found, _)| *found)
 }
 
 pub(super) fn address<T>(node: &T) -> usize {
