@@ -346,14 +346,19 @@ impl Check {
                     })
                 })
             }
-            Assertion::In(allowed) => {
-                let allowed = resolve_list(ctx, allowed)?;
-                // Shown once for the thousands of values that may fail it.
+            Assertion::In(values) => {
+                let allowed = resolve_list(ctx, values)?;
+                // Shown once per evaluation (or at least once per item) for the thousands of
+                // values that may fail it.
+                let made = ctx
+                    .operands
+                    .and_then(|operands| operands.shown_lists.get(&address(values)));
                 let shown = std::cell::OnceCell::new();
                 self.each_value(ctx, selected, |v| {
                     allowed.contains(v).then_some(()).ok_or_else(|| {
                         ctx.say(|| {
-                            let expected = shown.get_or_init(|| show_list(&allowed));
+                            let expected =
+                                made.unwrap_or_else(|| shown.get_or_init(|| show_list(&allowed)));
                             format!("is {}, expected one of {expected}", show(v))
                         })
                     })

@@ -2,7 +2,7 @@
 //! evaluation, `{var: …}` per item, and the selection and index of every `where:` lookup that
 //! reads a resource (built once, so 100k lookups cost a hash each).
 
-use super::check::{resource_root, show};
+use super::check::{resource_root, show, show_list};
 use super::key_index::KeyIndex;
 use super::{Assertion, Check, Context, Operand, Outcome, Rule, Source, Truth, Values, Where};
 use crate::policy::selector::{Absences, Selector};
@@ -25,6 +25,9 @@ use std::sync::OnceLock;
 pub(super) struct Operands<'a> {
     pub(super) values: HashMap<usize, Result<Value, Outcome>>,
     pub(super) lists: HashMap<usize, Result<Vec<Value>, Outcome>>,
+    /// The lists of `in:` assertions as reasons show them (`expected one of [...]`), made once
+    /// per evaluation rather than for each of 50 000 failing items.
+    pub(super) shown_lists: HashMap<usize, String>,
     pub(super) lookups: HashMap<usize, Result<Lookup<'a>, Outcome>>,
     pub(super) constant: HashMap<usize, Constant, foldhash::fast::RandomState>,
 }
@@ -112,6 +115,11 @@ impl<'a> Operands<'a> {
                         if let Values::Setting(_) = values {
                             self.lists
                                 .insert(address(values), resolve_list_now(ctx, values));
+                        }
+                        if let Assertion::In(_) = &check.assertion
+                            && let Ok(list) = resolve_list(ctx, values)
+                        {
+                            self.shown_lists.insert(address(values), show_list(&list));
                         }
                     }
                     Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
