@@ -354,6 +354,31 @@ pub fn bodies(spec: &TenantSpec) -> BTreeMap<String, Value> {
         json!({"value": ga_holders.iter().map(|a| member_row(a)).collect::<Vec<_>>()}),
     );
     out.insert("group_transitive_members".into(), Value::Object(ga_members));
+    // Who is eligible (PIM for Groups) for the GA group's membership: its two holders, read as
+    // fan-outs of the role assignments and of the eligibilities, which both name the group.
+    // Copied from the fixture they would name the fixture's group, and the scan's reads of
+    // this one would find nothing (the simulator answers 404, offline the entry is missing).
+    let pim_rows: Vec<Value> = ga_holders
+        .iter()
+        .enumerate()
+        .map(|(n, a)| {
+            json!({
+                "id": format!("{ga_group}_member_{}", a.id),
+                "eligibilityScheduleId": format!("{ga_group}_member_{}", n + 1),
+                "accessId": "member", "groupId": ga_group, "principalId": a.id,
+                "memberType": "Direct", "startDateTime": "2026-01-05T09:00:00Z",
+                "endDateTime": null, "principal": user_principal(a),
+            })
+        })
+        .collect();
+    for name in [
+        "ga_group_eligible_members",
+        "ga_eligible_group_eligible_members",
+    ] {
+        let mut by_group = serde_json::Map::new();
+        by_group.insert(ga_group.clone(), json!({"value": pim_rows}));
+        out.insert(name.into(), Value::Object(by_group));
+    }
 
     // PIM eligibilities: one per 50 accounts over five other roles, every tenth to a group of
     // 25 members; plus the GA group and one GA holder directly.
