@@ -74,7 +74,7 @@ fn main() {
         Err(message) => {
             eprintln!("bench: {message}");
             eprintln!(
-                "usage: bench [--quick] [--live-only | --offline-only | --failing F,...] [--accounts N] [--runs N]"
+                "usage: bench [--quick] [--live-only [--script] | --offline-only | --failing F,...] [--accounts N] [--runs N]"
             );
             std::process::exit(2);
         }
@@ -137,7 +137,7 @@ fn main() {
         eprintln!("live scan of {live_n} accounts");
         let live_run = LiveRun {
             runs: args.runs,
-            script: !args.live_only,
+            script: !args.live_only || args.script,
         };
         writeln!(
             out,
@@ -162,6 +162,8 @@ fn main() {
 struct BenchArgs {
     quick: bool,
     live_only: bool,
+    /// With `--live-only`: also run the sequential curl + jq script.
+    script: bool,
     offline_only: bool,
     accounts: Option<usize>,
     runs: usize,
@@ -187,6 +189,7 @@ impl BenchArgs {
             match arg.as_str() {
                 "--quick" => parsed.quick = true,
                 "--live-only" => parsed.live_only = true,
+                "--script" => parsed.script = true,
                 "--offline-only" => parsed.offline_only = true,
                 "--accounts" => parsed.accounts = Some(number("--accounts", args.next())?),
                 "--runs" => {
@@ -582,7 +585,7 @@ fn curl_script(base: &str, plan: &BTreeMap<String, ResourceSpec>) -> String {
   local url="$1" out="$2" n=0
   : > "$out.pages"
   while [ -n "$url" ]; do
-    curl -sfg -H "Authorization: Bearer $TOKEN" "$url" > "$out.page"
+    curl -sSg --fail-with-body -H "Authorization: Bearer $TOKEN" "$url" > "$out.page" || { cat "$out.page" >&2; echo " <- $url" >&2; return 22; }
     jq -c '.value' "$out.page" >> "$out.pages"
     url=$(jq -r '."@odata.nextLink" // empty' "$out.page")
   done
@@ -626,14 +629,108 @@ fn curl_script(base: &str, plan: &BTreeMap<String, ResourceSpec>) -> String {
         let u = url(&spec.path, spec)
             .replace("{id}", "$id")
             .replace("%7Bid%7D", "$id");
+        // The ids the registry's `for_each` selects, as the scan reads them (and no others: the
+        // simulator holds members only for the groups the tenant's assignments name).
+        let ids = jq_of_ids(&fan_out.ids)
+            .unwrap_or_else(|why| panic!("{name}: for_each ids {}: {why}", fan_out.ids));
         writeln!(
             s,
-            "for id in $(jq -r '.value[] | select(.principal.\"@odata.type\" == \"#microsoft.graph.group\") | .principalId' {parent}.json | sort -u); do\n  get_all \"{u}\" {name}-$id.json\ndone",
+            "for id in $(jq -r '{ids}' {parent}.json | sort -u); do\n  get_all \"{u}\" {name}-$id.json\ndone",
             parent = fan_out.resource
         )
         .unwrap();
     }
     s
+}
+
+/// A jq filter for a fan-out's `ids` JSONPath, for the shapes the registry uses:
+/// `$.value[*].id` and `$.value[?@.a == 'x' && @.b['c'] == 'y'].member.path[*]` (a filter of
+/// equalities joined by `&&` on the items of `$.value`, then a member chain, `[*]` spreading a
+/// list). Anything else is an error, so that a new shape fails the bench instead of reading
+/// other ids than the scan.
+fn jq_of_ids(path: &str) -> Result<String, String> {
+    let rest = path
+        .strip_prefix("$.value[")
+        .ok_or("does not start with $.value[")?;
+    let (select, rest) = if let Some(rest) = rest.strip_prefix("*]") {
+        (String::new(), rest)
+    } else {
+        let filter = rest.strip_prefix('?').ok_or("neither [*] nor a filter")?;
+        let end = filter_end(filter).ok_or("the filter does not end")?;
+        let tests = filter[..end]
+            .split(" && ")
+            .map(jq_of_equality)
+            .collect::<Result<Vec<_>, _>>()?;
+        (
+            format!(" | select({})", tests.join(" and ")),
+            &filter[end + 1..],
+        )
+    };
+    let chain = jq_of_chain(rest)?;
+    Ok(format!(
+        ".value[]{select}{}",
+        if chain.is_empty() {
+            String::new()
+        } else {
+            format!(" | {chain}")
+        }
+    ))
+}
+
+/// Where the filter `[?…` closes: the first `]` outside quotes and inner brackets.
+fn filter_end(filter: &str) -> Option<usize> {
+    let (mut depth, mut quoted) = (0usize, false);
+    for (at, c) in filter.char_indices() {
+        match c {
+            '\'' => quoted = !quoted,
+            '[' if !quoted => depth += 1,
+            ']' if !quoted && depth == 0 => return Some(at),
+            ']' if !quoted => depth -= 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `@.a.b['c'] == 'x'` → `.a.b."c" == "x"`.
+fn jq_of_equality(test: &str) -> Result<String, String> {
+    let (left, right) = test
+        .split_once(" == ")
+        .ok_or_else(|| format!("{test}: not an equality"))?;
+    let member = left
+        .strip_prefix('@')
+        .ok_or_else(|| format!("{test}: not on the item"))?;
+    let value = right
+        .strip_prefix('\'')
+        .and_then(|v| v.strip_suffix('\''))
+        .ok_or_else(|| format!("{test}: not a string literal"))?;
+    Ok(format!("{} == \"{value}\"", jq_of_chain(member)?))
+}
+
+/// `.a.b['c'][*]` → `.a.b."c"[]`.
+fn jq_of_chain(chain: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = chain;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("[*]") {
+            out.push_str("[]");
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix("['") {
+            let (name, after) = after
+                .split_once("']")
+                .ok_or_else(|| format!("{chain}: unclosed ['"))?;
+            out.push_str(&format!(".\"{name}\""));
+            rest = after;
+        } else if let Some(after) = rest.strip_prefix('.') {
+            let end = after.find(['.', '[']).unwrap_or(after.len());
+            out.push('.');
+            out.push_str(&after[..end]);
+            rest = &after[end..];
+        } else {
+            return Err(format!("{chain}: unexpected {rest}"));
+        }
+    }
+    Ok(out)
 }
 
 /// (median wall time, peak RSS in KiB of the slowest-to-median run) of `cmd` run `runs` times.
