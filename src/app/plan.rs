@@ -193,6 +193,7 @@ pub(super) fn load_pack(
     args: &ScanArgs,
 ) -> Result<(Arc<PolicyPack>, Arc<BTreeSet<String>>), Error> {
     let mut pack = PolicyPack::load(&pack_source(args.policies.dir.clone()))?;
+    pack.drop_examples();
     let all_policies: BTreeSet<String> = pack.policies.iter().map(|p| p.id.clone()).collect();
     pack.retain(&args.only);
     if pack.policies.is_empty() {

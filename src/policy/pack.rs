@@ -137,6 +137,14 @@ impl PolicyPack {
         }
     }
 
+    /// Drops the policies' examples: a scan runs none, and their resources (a few MB of parsed
+    /// JSON) would otherwise stay beside the tenant's snapshot until it ends.
+    pub fn drop_examples(&mut self) {
+        for policy in &mut self.policies {
+            policy.examples = Vec::new();
+        }
+    }
+
     /// Every resource the pack's policies read, with the item members they read.
     pub fn projections(&self) -> crate::snapshot::Wanted {
         super::projections(&self.policies, &self.registry)
