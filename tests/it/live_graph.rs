@@ -10,7 +10,7 @@
 use crate::graph_sim;
 use crate::graph_sim::{CLIENT_ID, Fault, SimGraph, SimOptions, TENANT};
 use crate::support;
-use crate::support::cloudkeur;
+use crate::support::{cloudkeur, live_cmd};
 use cloudkeur::connector::{
     ConnectorError, Credential, DEFAULT_MAX_RESPONSE_BYTES, LiveConfig, NoProgress, RetryPolicy,
     Secret, collect_blocking, collect_keeping, collect_with,
@@ -333,18 +333,6 @@ fn pack_dir_with(edit: impl Fn(String) -> String) -> tempfile::TempDir {
     let edited = edit(text.clone());
     assert_ne!(edited, text, "the edit changed the registry");
     pack_dir(&edited)
-}
-
-fn live_cmd(sim: &SimGraph) -> assert_cmd::Command {
-    let mut cmd = cloudkeur();
-    cmd.arg("scan")
-        .args(sim.url_args())
-        .env("AZURE_TENANT_ID", TENANT)
-        .env("AZURE_CLIENT_ID", CLIENT_ID)
-        .env_remove("AZURE_CLIENT_SECRET")
-        .env_remove("AZURE_CLIENT_CERTIFICATE_PATH")
-        .env_remove("AZURE_FEDERATED_TOKEN_FILE");
-    cmd
 }
 
 fn findings(report: &Value) -> Vec<(String, String, String)> {

@@ -3,8 +3,8 @@
 //! refused credential is asked once and stops the scan as before, and wrong flags or credential
 //! files stop it before any request.
 
-use crate::graph_sim::{CLIENT_ID, SimGraph, SimOptions, TENANT};
-use crate::support::cloudkeur;
+use crate::graph_sim::{SimGraph, SimOptions};
+use crate::support::live_cmd;
 use cloudkeur::connector::{Credential, EarlyStart, NoProgress, Secret, token_scope};
 use cloudkeur::policy::{PackSource, PolicyPack};
 use cloudkeur::registry::Service;
@@ -20,18 +20,6 @@ fn secret_sim() -> SimGraph {
         client_secret: CANARY.into(),
         ..SimOptions::default()
     })
-}
-
-fn live_cmd(sim: &SimGraph) -> assert_cmd::Command {
-    let mut cmd = cloudkeur();
-    cmd.arg("scan")
-        .args(sim.url_args())
-        .env("AZURE_TENANT_ID", TENANT)
-        .env("AZURE_CLIENT_ID", CLIENT_ID)
-        .env_remove("AZURE_CLIENT_SECRET")
-        .env_remove("AZURE_CLIENT_CERTIFICATE_PATH")
-        .env_remove("AZURE_FEDERATED_TOKEN_FILE");
-    cmd
 }
 
 #[test]

@@ -12,6 +12,20 @@ pub fn cloudkeur() -> Command {
     cmd
 }
 
+/// `cloudkeur scan` against the simulated tenant `sim`, as its app, with no credential yet:
+/// each test adds the one it means (or none) and its flags.
+pub fn live_cmd(sim: &crate::graph_sim::SimGraph) -> Command {
+    let mut cmd = cloudkeur();
+    cmd.arg("scan")
+        .args(sim.url_args())
+        .env("AZURE_TENANT_ID", crate::graph_sim::TENANT)
+        .env("AZURE_CLIENT_ID", crate::graph_sim::CLIENT_ID)
+        .env_remove("AZURE_CLIENT_SECRET")
+        .env_remove("AZURE_CLIENT_CERTIFICATE_PATH")
+        .env_remove("AZURE_FEDERATED_TOKEN_FILE");
+    cmd
+}
+
 pub fn repo_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
