@@ -116,10 +116,16 @@ impl<'a> Operands<'a> {
                             self.lists
                                 .insert(address(values), resolve_list_now(ctx, values));
                         }
-                        if let Assertion::In(_) = &check.assertion
-                            && let Ok(list) = resolve_list(ctx, values)
-                        {
-                            self.shown_lists.insert(address(values), show_list(&list));
+                        // The list just resolved (or the literal one), not resolved again.
+                        let list = match values {
+                            Values::Literal(list) => Some(list),
+                            Values::Setting(_) => self
+                                .lists
+                                .get(&address(values))
+                                .and_then(|resolved| resolved.as_ref().ok()),
+                        };
+                        if let (Assertion::In(_), Some(list)) = (&check.assertion, list) {
+                            self.shown_lists.insert(address(values), show_list(list));
                         }
                     }
                     Assertion::All(rule) | Assertion::Any(rule) | Assertion::None(rule) => {
