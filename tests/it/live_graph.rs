@@ -1678,18 +1678,22 @@ async fn resources_are_read_concurrently_but_never_more_than_the_limit() {
     assert_eq!(started.elapsed(), Duration::from_millis(450));
 }
 
+/// The paths the simulator was sent `GET`s for, in the order they arrived.
+fn read_paths(sim: &SimGraph) -> Vec<String> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.path)
+        .collect()
+}
+
 /// Reads `names` one at a time and requires users and userRegistrationDetails, the chains a
 /// tenant's size makes long, to be asked for before every other resource.
 async fn tenant_sized_lists_read_first(names: &[&str]) {
     let sim = secret_sim();
     let collection = read_with(&sim, names, |c| c.concurrency = 1).await;
     assert_eq!(collection.resources.len(), names.len());
-    let reads: Vec<String> = sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "GET")
-        .map(|r| r.path)
-        .collect();
+    let reads = read_paths(&sim);
     let tenant_sized = |path: &str| {
         path == "/v1.0/reports/authenticationMethods/userRegistrationDetails"
             || path == "/v1.0/users"
@@ -1794,12 +1798,7 @@ async fn chains_of_waiting_resources_get_permits_before_reads_of_no_chain() {
             .get("eligible_group_transitive_members"),
         Some(Collected::Read { .. })
     ));
-    let reads: Vec<String> = sim
-        .requests()
-        .into_iter()
-        .filter(|r| r.method == "GET")
-        .map(|r| r.path)
-        .collect();
+    let reads = read_paths(&sim);
     let in_chain = |path: &str| {
         path == "/v1.0/roleManagement/directory/roleEligibilitySchedules"
             || (path.starts_with("/v1.0/groups/") && path.ends_with("/transitiveMembers"))
