@@ -16,6 +16,7 @@ mod support;
 mod tenant_gen;
 
 mod absent_is_unknown;
+mod allocator;
 mod archive;
 mod ca_mutations;
 mod catalog_doc;
