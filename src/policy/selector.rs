@@ -50,8 +50,11 @@ impl MemberChain {
     fn lookup<'a>(&self, root: &'a Value) -> Option<&'a Value> {
         let mut value = root;
         for name in &self.names {
-            match value.get(name.as_str()) {
-                Some(inner) if value.is_object() => value = inner,
+            match value {
+                Value::Object(map) => match member(map, name) {
+                    Some(inner) => value = inner,
+                    None => return None,
+                },
                 _ => return None,
             }
         }
@@ -282,6 +285,22 @@ impl Apply {
     }
 }
 
+/// Objects up to this many members are searched in order rather than through their hash table.
+const SCANNED: usize = 8;
+
+/// The member `name` of an object. Items of the large collections have a handful of members
+/// once projected, and serde_json's map hashes every key looked up with SipHash: comparing
+/// lengths, then bytes, along a few keys costs less than hashing one, and quantifiers look up
+/// members of every item, for the truth and again for the words of each failing item.
+fn member<'a>(map: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+    if map.len() <= SCANNED {
+        map.iter()
+            .find_map(|(key, value)| (key.as_str() == name).then_some(value))
+    } else {
+        map.get(name)
+    }
+}
+
 /// What a name step finds in a value.
 enum Reached<'a> {
     Member(&'a Value),
@@ -293,7 +312,7 @@ enum Reached<'a> {
 
 fn step_into<'a>(value: &'a Value, name: &str) -> Reached<'a> {
     match value {
-        Value::Object(map) => match map.get(name) {
+        Value::Object(map) => match member(map, name) {
             Some(inner) => Reached::Member(inner),
             None => Reached::Absent(format!("has no `{name}`")),
         },
@@ -746,6 +765,23 @@ mod tests {
             match (walked, engine) {
                 (Ok(walked), Ok(engine)) => prop_assert_eq!(walked.found, engine, "{}", path),
                 (walked, engine) => prop_assert_eq!(walked.is_ok(), engine.is_ok(), "{}", path),
+            }
+        }
+    }
+
+    proptest! {
+        /// Searching a small object in order finds what its hash table finds, on both sides
+        /// of the size where the search changes.
+        #[test]
+        fn a_member_is_found_as_the_map_finds_it(
+            names in prop::collection::btree_set("[a-e]{1,3}", 0..2 * SCANNED),
+            wanted in "[a-e]{1,3}",
+        ) {
+            let map: serde_json::Map<String, Value> =
+                names.iter().enumerate().map(|(i, n)| (n.clone(), json!(i))).collect();
+            prop_assert_eq!(member(&map, &wanted), map.get(&wanted));
+            for name in &names {
+                prop_assert_eq!(member(&map, name), map.get(name));
             }
         }
     }
