@@ -713,7 +713,7 @@ mod tests {
                 "{USERS}  path: \"$.value[?@.identities[?@.issuer == 'ExternalAzureAD']]\"\n  \
                  count: {{min: 1}}"
             ),
-            // Counted by a function: a count of elements reads none of their members.
+            // Counted, after an existence test: neither reads a value.
             format!(
                 "{USERS}  path: $.value[*]\n  all:\n    \
                  path: \"$.identities[?@.issuer]\"\n    count: {{max: 3}}"
