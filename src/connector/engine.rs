@@ -21,7 +21,7 @@ use super::fetch::{ReadBody, ReadFailure};
 use super::permits::{PermitPool, Permits, Rank};
 use super::plan::{self, Needed};
 use crate::registry::{ResourceKind, ResourceSpec, Service};
-use crate::snapshot::{Collected, Layout, Projection, Wanted};
+use crate::snapshot::{Collected, Layout, Members, Projection, Wanted};
 use reqwest::Url;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -71,7 +71,7 @@ pub struct Job<'a> {
     pub permits: &'a Permits,
     /// The members the scan's rules read of each item, when the connector may keep only those
     /// as the pages come (after hashing them whole): see [`projectable`].
-    pub keep: Option<&'a BTreeSet<String>>,
+    pub keep: Option<&'a Members>,
 }
 
 /// How one read went: the request as finally sent, what happened on the way, the outcome.
@@ -195,7 +195,7 @@ fn projectable(
     connectors: &Connectors,
     plan: &BTreeMap<String, ResourceSpec>,
     keep: &Wanted,
-) -> BTreeMap<String, BTreeSet<String>> {
+) -> BTreeMap<String, Members> {
     let waited_for: BTreeSet<&str> = plan.values().flat_map(ResourceSpec::depends_on).collect();
     plan.iter()
         .filter(|(name, spec)| {
@@ -218,7 +218,7 @@ fn projectable(
 async fn read_all(
     connectors: &Connectors,
     plan: BTreeMap<String, ResourceSpec>,
-    keep: &BTreeMap<String, BTreeSet<String>>,
+    keep: &BTreeMap<String, Members>,
     permits: Arc<PermitPool>,
     progress: Arc<dyn Progress>,
 ) -> BTreeMap<String, Collected> {

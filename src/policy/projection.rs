@@ -7,11 +7,17 @@
 //! query inside a filter, a label or distinct key that is the item itself, or an assertion
 //! that compares or shows whole items. Keeping too much costs memory; dropping a member a rule
 //! reads would let `exists: false` pass on data nobody looked at.
+//!
+//! A kept member is kept whole, unless every path that reaches it goes on to select its
+//! elements (a wildcard, filter, index or slice: `$.identities[?@.issuer == 'X']`): then its
+//! elements are judged by the same rules as items are, one level down (a [`Place`]), and keep
+//! only the members read of them by name ([`Member::Elements`]). Anything that would make an
+//! item whole makes such a member whole again.
 
 use super::rule::{Assertion, Check, Operand, Rule, Selector, Source};
 use super::{EVIDENCE_RESOURCE, Policy, SETTINGS_RESOURCE};
 use crate::registry::Registry;
-use crate::snapshot::{Layout, Projection, Wanted};
+use crate::snapshot::{Layout, Member, Members, Projection, Wanted};
 use jsonpath_rust::parser::model::{
     Comparable, Comparison, Filter, FilterAtom, FnArg, Segment, Selector as Step, SingularQuery,
     SingularQuerySegment, Test, TestFunction,
@@ -61,15 +67,51 @@ enum Scope {
     /// Each source reads its resource's body.
     Top,
     /// Each source reads a value an enclosing check selected; `Landing` says which of those
-    /// values are whole items.
+    /// values are items, or elements of members of items, that are projected.
     Within(Landing),
 }
 
-/// Where selected values sit: the resources whose items some of them are. Values nested in a
-/// kept member, or in a resource kept whole, need nothing recorded.
+/// Where selected values sit that are projected: the places of some of them. Values nested in
+/// a member kept whole, or in a resource kept whole, need nothing recorded.
 #[derive(Debug, Clone, Default)]
 struct Landing {
-    items_of: BTreeSet<String>,
+    places: BTreeSet<Place>,
+}
+
+/// The items of a resource, or the elements of a member path inside its items.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Place {
+    resource: String,
+    /// The members from an item down to the array whose elements are meant (through the
+    /// elements of each): empty for the items themselves.
+    elements_of: Vec<String>,
+}
+
+impl Place {
+    fn items(resource: &str) -> Place {
+        Place {
+            resource: resource.to_owned(),
+            elements_of: Vec::new(),
+        }
+    }
+
+    /// The elements of `member` of the values here.
+    fn elements(&self, member: &str) -> Place {
+        let mut elements_of = self.elements_of.clone();
+        elements_of.push(member.to_owned());
+        Place {
+            resource: self.resource.clone(),
+            elements_of,
+        }
+    }
+}
+
+impl Landing {
+    fn items(resource: &str) -> Landing {
+        Landing {
+            places: BTreeSet::from([Place::items(resource)]),
+        }
+    }
 }
 
 impl Analysis<'_> {
@@ -81,17 +123,42 @@ impl Analysis<'_> {
         }
         let projected = self.registry.get(name).and_then(Layout::of).is_some();
         let projection = if projected {
-            Projection::Members(BTreeSet::new())
+            Projection::Members(Members::new())
         } else {
             Projection::Whole
         };
         self.wanted.insert(name.to_owned(), projection);
     }
 
-    fn keep(&mut self, resource: &str, member: &str) {
-        self.start(resource);
-        if let Some(Projection::Members(members)) = self.wanted.get_mut(resource) {
-            members.insert(member.to_owned());
+    /// The members kept of the values at `place`; `None` when they are kept whole already.
+    fn members_at(&mut self, place: &Place) -> Option<&mut Members> {
+        self.start(&place.resource);
+        let Some(Projection::Members(members)) = self.wanted.get_mut(&place.resource) else {
+            return None;
+        };
+        let mut members = members;
+        for name in &place.elements_of {
+            members = match members.get_mut(name)? {
+                Member::Elements(inner) => inner,
+                Member::Whole => return None,
+            };
+        }
+        Some(members)
+    }
+
+    /// `member` of the values at `place`, whole.
+    fn keep(&mut self, place: &Place, member: &str) {
+        if let Some(members) = self.members_at(place) {
+            members.insert(member.to_owned(), Member::Whole);
+        }
+    }
+
+    /// `member` of the values at `place`, its elements projected (unless it is kept whole).
+    fn keep_elements(&mut self, place: &Place, member: &str) {
+        if let Some(members) = self.members_at(place) {
+            members
+                .entry(member.to_owned())
+                .or_insert_with(|| Member::Elements(Members::new()));
         }
     }
 
@@ -100,14 +167,25 @@ impl Analysis<'_> {
     }
 
     fn keep_in_all(&mut self, landing: &Landing, member: &str) {
-        for resource in &landing.items_of {
-            self.keep(resource, member);
+        for place in &landing.places {
+            self.keep(place, member);
         }
     }
 
+    /// The values at every place of `landing` whole: a resource's items, or the member whose
+    /// elements they are.
     fn whole_in_all(&mut self, landing: &Landing) {
-        for resource in &landing.items_of {
-            self.keep_whole(resource);
+        for place in &landing.places {
+            match place.elements_of.split_last() {
+                None => self.keep_whole(&place.resource),
+                Some((member, path)) => {
+                    let parent = Place {
+                        resource: place.resource.clone(),
+                        elements_of: path.to_vec(),
+                    };
+                    self.keep(&parent, member);
+                }
+            }
         }
     }
 
@@ -152,11 +230,11 @@ impl Analysis<'_> {
                 // members that replace it are items of the fan-out, filtered by type too.
                 self.keep_in_all(&found, crate::registry::TYPE_MEMBER);
                 self.keep_in_all(&found, "id");
-                self.keep(members, crate::registry::TYPE_MEMBER);
-                groups.items_of.extend(found.items_of.iter().cloned());
-                landing.items_of.insert(members.clone());
+                self.keep(&Place::items(members), crate::registry::TYPE_MEMBER);
+                groups.places.extend(found.places.iter().cloned());
+                landing.places.insert(Place::items(members));
             }
-            landing.items_of.extend(found.items_of);
+            landing.places.extend(found.places);
         }
         for key in [&check.distinct, &check.label].into_iter().flatten() {
             self.shown(key, &landing);
@@ -219,8 +297,10 @@ impl Analysis<'_> {
             return;
         };
         match path {
+            // What the path selects is compared whole.
             Some(path) => {
-                self.relative(&path.query.segments, &landing);
+                let found = self.relative(&path.query.segments, &landing);
+                self.whole_in_all(&found);
             }
             None => self.whole_in_all(&landing),
         }
@@ -243,9 +323,7 @@ impl Analysis<'_> {
         self.start(resource);
         let layout = self.registry.get(resource).and_then(Layout::of);
         let segments = &source.path.query.segments;
-        let at_items = Landing {
-            items_of: BTreeSet::from([resource.to_owned()]),
-        };
+        let at_items = Landing::items(resource);
         let items = match (layout, segments.as_slice()) {
             (None, _) => return Landing::default(),
             // The `value` array itself is as safe a root as one item: a name step from it
@@ -270,7 +348,7 @@ impl Analysis<'_> {
         };
         match items {
             Step::Wildcard | Step::Index(_) | Step::Slice(..) => {}
-            Step::Filter(filter) => self.item_filter(filter, &at_items),
+            Step::Filter(filter) => self.filter(filter, &at_items),
             Step::Name(_) => {
                 self.keep_whole(resource);
                 return Landing::default();
@@ -279,82 +357,121 @@ impl Analysis<'_> {
         self.relative(&segments[2..], &at_items)
     }
 
-    /// A path relative to values that may be items: its first step names the member it reads.
+    /// A path relative to values that may be projected (items, or elements of a member): its
+    /// first step names the member it reads. A member whose elements the next step selects is
+    /// followed into them; any other member is kept whole.
     fn relative(&mut self, segments: &[Segment], root: &Landing) -> Landing {
         let Some((first, rest)) = segments.split_first() else {
             return root.clone();
         };
-        if root.items_of.is_empty() {
+        if root.places.is_empty() {
             return Landing::default();
         }
-        match first {
-            Segment::Selector(Step::Name(name)) => self.keep_in_all(root, name),
-            Segment::Selectors(steps) if steps.iter().all(|s| matches!(s, Step::Name(_))) => {
-                for step in steps {
-                    if let Step::Name(name) = step {
-                        self.keep_in_all(root, name);
-                    }
-                }
-            }
+        let names: Vec<&str> = match first {
+            Segment::Selector(Step::Name(name)) => vec![name.as_str()],
+            Segment::Selectors(steps) if steps.iter().all(|s| matches!(s, Step::Name(_))) => steps
+                .iter()
+                .filter_map(|step| match step {
+                    Step::Name(name) => Some(name.as_str()),
+                    _ => None,
+                })
+                .collect(),
             _ => {
                 self.whole_in_all(root);
                 return Landing::default();
             }
-        }
-        // Past the member the path stays inside it, unless a filter reaches back to the root.
+        };
+        // A filter further on that reaches back to the root reads the root whole.
         if rest.iter().any(segment_has_root_query) {
             self.whole_in_all(root);
+            return Landing::default();
         }
-        Landing::default()
+        let Some(steps) = rest.first().and_then(element_steps) else {
+            // Past the member the path stays inside it (or it is the value selected).
+            for name in names {
+                self.keep_in_all(root, name);
+            }
+            return Landing::default();
+        };
+        let mut elements = Landing::default();
+        for place in &root.places {
+            for name in &names {
+                self.keep_elements(place, name);
+                elements.places.insert(place.elements(name));
+            }
+        }
+        for step in steps {
+            if let Step::Filter(filter) = step {
+                self.filter(filter, &elements);
+            }
+        }
+        self.relative(&rest[1..], &elements)
     }
 
-    /// A filter over items: `@` is the item, `$` the whole resource.
-    fn item_filter(&mut self, filter: &Filter, items: &Landing) {
+    /// A filter over the values at `at`: `@` is one of them, `$` the root of the path.
+    fn filter(&mut self, filter: &Filter, at: &Landing) {
         match filter {
             Filter::Or(parts) | Filter::And(parts) => {
-                parts.iter().for_each(|f| self.item_filter(f, items));
+                parts.iter().for_each(|f| self.filter(f, at));
             }
-            Filter::Atom(FilterAtom::Filter { expr, .. }) => self.item_filter(expr, items),
-            Filter::Atom(FilterAtom::Test { expr, .. }) => self.item_test(expr, items),
+            Filter::Atom(FilterAtom::Filter { expr, .. }) => self.filter(expr, at),
+            // An existence test reads no value: only whether the path selects something.
+            Filter::Atom(FilterAtom::Test { expr, .. }) => match expr.as_ref() {
+                Test::RelQuery(segments) if !segments.is_empty() => {
+                    self.relative(segments, at);
+                }
+                Test::Function(function) => self.function(function, at),
+                Test::RelQuery(_) | Test::AbsQuery(_) => self.whole_in_all(at),
+            },
             Filter::Atom(FilterAtom::Comparison(comparison)) => {
                 let (left, right) = comparison_sides(comparison);
-                self.item_comparable(left, items);
-                self.item_comparable(right, items);
+                self.comparable(left, at);
+                self.comparable(right, at);
             }
         }
     }
 
-    fn item_test(&mut self, test: &Test, items: &Landing) {
-        match test {
-            Test::RelQuery(segments) if !segments.is_empty() => {
-                self.relative(segments, items);
-            }
-            Test::Function(function) => self.item_function(function, items),
-            Test::RelQuery(_) | Test::AbsQuery(_) => self.whole_in_all(items),
-        }
-    }
-
-    fn item_comparable(&mut self, comparable: &Comparable, items: &Landing) {
+    fn comparable(&mut self, comparable: &Comparable, at: &Landing) {
         match comparable {
             Comparable::Literal(_) => {}
-            Comparable::Function(function) => self.item_function(function, items),
+            Comparable::Function(function) => self.function(function, at),
             Comparable::SingularQuery(SingularQuery::Current(segments)) => match segments.first() {
-                Some(SingularQuerySegment::Name(name)) => self.keep_in_all(items, name),
-                _ => self.whole_in_all(items),
+                Some(SingularQuerySegment::Name(name)) => self.keep_in_all(at, name),
+                _ => self.whole_in_all(at),
             },
-            Comparable::SingularQuery(SingularQuery::Root(_)) => self.whole_in_all(items),
+            Comparable::SingularQuery(SingularQuery::Root(_)) => self.whole_in_all(at),
         }
     }
 
-    fn item_function(&mut self, function: &TestFunction, items: &Landing) {
+    /// A function reads the values of its arguments (a length, a match, a count).
+    fn function(&mut self, function: &TestFunction, at: &Landing) {
         for arg in function_args(function) {
             match arg {
                 FnArg::Literal(_) => {}
-                FnArg::Test(test) => self.item_test(test, items),
-                FnArg::Filter(filter) => self.item_filter(filter, items),
+                FnArg::Test(test) => match test.as_ref() {
+                    Test::RelQuery(segments) if !segments.is_empty() => {
+                        let found = self.relative(segments, at);
+                        self.whole_in_all(&found);
+                    }
+                    Test::Function(inner) => self.function(inner, at),
+                    Test::RelQuery(_) | Test::AbsQuery(_) => self.whole_in_all(at),
+                },
+                FnArg::Filter(filter) => self.filter(filter, at),
             }
         }
     }
+}
+
+/// The steps of a segment that selects the elements of an array (a wildcard, filter, index or
+/// slice, alone or several in brackets); `None` for a name step or descendants.
+fn element_steps(segment: &Segment) -> Option<Vec<&Step>> {
+    let steps: Vec<&Step> = match segment {
+        Segment::Selector(step) => vec![step],
+        Segment::Selectors(steps) => steps.iter().collect(),
+        Segment::Descendant(_) => return None,
+    };
+    let elements = !steps.is_empty() && steps.iter().all(|step| !matches!(step, Step::Name(_)));
+    elements.then_some(steps)
 }
 
 fn comparison_sides(comparison: &Comparison) -> (&Comparable, &Comparable) {
@@ -433,7 +550,7 @@ fn function_has_root_query(function: &TestFunction) -> bool {
 #[cfg(test)]
 mod tests {
     use crate::policy::{PackSource, PolicyPack};
-    use crate::snapshot::Projection;
+    use crate::snapshot::{Member, Members, Projection};
 
     /// The projection of `resource` when `rule` (YAML, indented by two) is the pack's only policy.
     fn projection_of(rule: &str, resource: &str) -> Projection {
@@ -443,7 +560,14 @@ mod tests {
     }
 
     fn members(names: &[&str]) -> Projection {
-        Projection::Members(names.iter().map(|n| (*n).to_owned()).collect())
+        Projection::Members(whole_members(names))
+    }
+
+    fn whole_members(names: &[&str]) -> Members {
+        names
+            .iter()
+            .map(|n| ((*n).to_owned(), Member::Whole))
+            .collect()
     }
 
     const URD: &str = "  resource: user_registration_details\n";
@@ -545,19 +669,178 @@ mod tests {
             wanted.get("user_registration_details"),
             Some(&members(&["id", "isMfaCapable"]))
         );
-        assert_eq!(
-            wanted.get("users"),
-            Some(&members(&[
-                "accountEnabled",
-                "creationType",
-                "externalUserState",
-                "id",
-                "identities",
-                "preferredDataLocation",
-                "userPrincipalName",
-                "userType"
-            ]))
+        // MFA-04 reads only the issuer of each identity (`[?@.issuer == 'ExternalAzureAD']`).
+        let mut users = whole_members(&[
+            "accountEnabled",
+            "creationType",
+            "externalUserState",
+            "id",
+            "preferredDataLocation",
+            "userPrincipalName",
+            "userType",
+        ]);
+        users.insert(
+            "identities".into(),
+            Member::Elements(whole_members(&["issuer"])),
         );
+        assert_eq!(wanted.get("users"), Some(&Projection::Members(users)));
+    }
+
+    const USERS: &str = "  resource: users
+";
+
+    /// `names` kept whole, and `identities` kept with its elements keeping `inner`.
+    fn with_identities(names: &[&str], inner: &[&str]) -> Projection {
+        let mut members = whole_members(names);
+        members.insert("identities".into(), Member::Elements(whole_members(inner)));
+        Projection::Members(members)
+    }
+
+    #[test]
+    fn a_filter_over_elements_keeps_the_member_it_compares() {
+        let rules = [
+            format!(
+                "{USERS}  path: \"$.value[*].identities[?@.issuer == 'ExternalAzureAD']\"\n  \
+                 exists: true"
+            ),
+            // Inside a quantifier over items, as MFA-04 reads it.
+            format!(
+                "{USERS}  path: $.value[*]\n  all:\n    \
+                 path: \"$.identities[?@.issuer == 'ExternalAzureAD']\"\n    exists: true"
+            ),
+            // As an existence test in a filter over items.
+            format!(
+                "{USERS}  path: \"$.value[?@.identities[?@.issuer == 'ExternalAzureAD']]\"\n  \
+                 count: {{min: 1}}"
+            ),
+            // Counted, after an existence test: neither reads a value.
+            format!(
+                "{USERS}  path: $.value[*]\n  all:\n    \
+                 path: \"$.identities[?@.issuer]\"\n    count: {{max: 3}}"
+            ),
+        ];
+        for rule in rules {
+            assert_eq!(
+                projection_of(&rule, "users"),
+                with_identities(&[], &["issuer"]),
+                "{rule}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_quantifier_over_elements_keeps_the_members_its_rules_read() {
+        let rule = format!(
+            "{USERS}  path: $.value[*].identities[*]\n  label: $.issuerAssignedId\n  all:\n    \
+             all_of:\n      - path: $.issuer\n        equals: ExternalAzureAD\n      \
+             - path: $.signInType\n        exists: true"
+        );
+        assert_eq!(
+            projection_of(&rule, "users"),
+            with_identities(&[], &["issuer", "issuerAssignedId", "signInType"])
+        );
+    }
+
+    #[test]
+    fn a_value_bound_to_an_element_keeps_what_its_path_reads() {
+        let rule = format!(
+            "{USERS}  path: $.value[*].identities[*]\n  as: identity\n  all:\n    \
+             resource: user_registration_details\n    path: $.value[*]\n    where: [{{key: $.id, equals: {{var: identity, path: $.issuer}}}}]\n    \
+             exists: true"
+        );
+        assert_eq!(
+            projection_of(&rule, "users"),
+            with_identities(&[], &["issuer"])
+        );
+        let whole = rule.replace("{var: identity, path: $.issuer}", "{var: identity}");
+        assert_eq!(projection_of(&whole, "users"), members(&["identities"]));
+    }
+
+    #[test]
+    fn an_index_or_slice_of_elements_is_followed_into_them() {
+        for path in [
+            "$.value[*].identities[0].issuer",
+            "$.value[*].identities[-2:].issuer",
+            "$.value[*].identities[0, 2].issuer",
+        ] {
+            let rule = format!("{USERS}  path: \"{path}\"\n  equals: x");
+            assert_eq!(
+                projection_of(&rule, "users"),
+                with_identities(&[], &["issuer"]),
+                "{path}"
+            );
+        }
+    }
+
+    /// Whatever would keep an item whole keeps a member whole when it applies to its elements.
+    #[test]
+    fn what_can_see_unnamed_members_of_elements_keeps_the_member_whole() {
+        let rules = [
+            // Whole elements compared, shown or listed.
+            format!("{USERS}  path: $.value[*].identities[*]\n  equals: {{issuer: x}}"),
+            format!("{USERS}  path: $.value[*].identities[0]\n  empty: false"),
+            format!("{USERS}  path: $.value[*].identities[*]\n  only_members: [issuer]"),
+            format!("{USERS}  path: $.value[*].identities[*]\n  label: $\n  exists: false"),
+            format!("{USERS}  path: $.value[*].identities[*]\n  distinct: $\n  count: {{max: 1}}"),
+            // The member itself, or its elements' own members, selected.
+            format!("{USERS}  path: $.value[*].identities\n  exists: true"),
+            format!("{USERS}  path: $.value[*].identities..issuer\n  exists: true"),
+            format!("{USERS}  path: $.value[*].identities[*].*\n  exists: false"),
+            format!("{USERS}  path: $.value[*].identities[*][0]\n  exists: false"),
+            format!(
+                "{USERS}  path: $.value[*].identities[*]\n  all:\n    path: $[*]\n    exists: true"
+            ),
+            format!(
+                "{USERS}  path: $.value[*].identities[*]\n  all:\n    path: $..x\n    exists: false"
+            ),
+            // A bare `@` in a filter over elements, or a value read by a function.
+            format!("{USERS}  path: \"$.value[*].identities[?@ == 'x']\"\n  exists: false"),
+            format!("{USERS}  path: \"$.value[*].identities[?@]\"\n  exists: false"),
+            format!("{USERS}  path: \"$.value[*].identities[?length(@) > 2]\"\n  exists: false"),
+            format!("{USERS}  path: \"$.value[?length(@.identities[0]) > 2]\"\n  exists: false"),
+        ];
+        for rule in rules {
+            assert_eq!(
+                projection_of(&rule, "users"),
+                members(&["identities"]),
+                "{rule}"
+            );
+        }
+    }
+
+    /// `$` in a filter over elements is the root of the path: an item, or the whole body.
+    #[test]
+    fn a_filter_over_elements_reaching_the_root_keeps_the_root_whole() {
+        let rules = [
+            format!(
+                "{USERS}  path: \"$.value[*].identities[?@.issuer == $.value[0].id]\"\n  \
+                 exists: false"
+            ),
+            format!(
+                "{USERS}  path: $.value[*]\n  all:\n    \
+                 path: \"$.identities[?@.issuer == $.userType]\"\n    exists: false"
+            ),
+        ];
+        for rule in rules {
+            assert_eq!(projection_of(&rule, "users"), Projection::Whole, "{rule}");
+        }
+    }
+
+    /// A member one rule reads whole stays whole, in whichever order the rules come.
+    #[test]
+    fn a_member_read_whole_anywhere_is_kept_whole() {
+        let nested = "    - resource: users\n      \
+                      path: \"$.value[*].identities[?@.issuer == 'x']\"\n      exists: true\n";
+        let whole =
+            "    - resource: users\n      path: $.value[*].identities\n      exists: true\n";
+        for (first, second) in [(nested, whole), (whole, nested)] {
+            let rule = format!("  all_of:\n{first}{second}");
+            assert_eq!(
+                projection_of(&rule, "users"),
+                members(&["identities"]),
+                "{rule}"
+            );
+        }
     }
 
     #[test]

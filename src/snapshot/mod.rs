@@ -14,7 +14,7 @@ mod write;
 
 pub use manifest::{MANIFEST_FILE, Manifest, ResourceEntry, ResourceStatus, SNAPSHOT_FORMAT};
 pub use overlay::{apply_overlay, overlay_files};
-pub use projection::{Layout, Projection, project, project_item};
+pub use projection::{Layout, Member, Members, Projection, project, project_item};
 pub use read::{SnapshotError, read_dir};
 pub use seal::seal_dir;
 pub use write::{

@@ -8,15 +8,19 @@
 //! the record of what the API said. Only the in-memory copy is projected.
 //!
 //! Which members are read is worked out from the compiled rules (`policy::projections`). Only
-//! the items of a collection (`value[*]`, or `<id>.value[*]` of a fan-out) are projected, and
-//! only at their top level: every structure around them, and the whole value of a kept
-//! member, is as received.
+//! the items of a collection (`value[*]`, or `<id>.value[*]` of a fan-out) are projected: every
+//! structure around them is as received. A kept member is as received too, unless the rules
+//! only read members of its elements by name ([`Member::Elements`]: `identities[?@.issuer ==
+//! …]` reads `issuer` alone). Then, when its value is an array, each element that is an object
+//! keeps only those members (and so on, deeper); an element of another kind, and a value that
+//! is not an array (a wildcard over an object selects its members' values), stay as received.
+//! Positions and counts of elements never change.
 
 use crate::registry::{ResourceKind, ResourceSpec};
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 use std::borrow::Cow;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// What a scan keeps of a resource's items.
@@ -26,7 +30,21 @@ pub enum Projection {
     #[default]
     Whole,
     /// The items keep only these members (possibly none, when only items are counted).
-    Members(BTreeSet<String>),
+    Members(Members),
+}
+
+/// The members an object keeps, by name, and how much of each.
+pub type Members = BTreeMap<String, Member>;
+
+/// How much of a kept member is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Member {
+    /// Its value as received.
+    Whole,
+    /// When its value is an array: each element that is an object keeps only these members.
+    /// Any other value (an object, a string, `null`), and elements that are not objects, are
+    /// kept as received.
+    Elements(Members),
 }
 
 /// Where a resource's items sit, by its registry entry.
@@ -75,7 +93,7 @@ pub fn project(body: &Value, layout: Option<Layout>, projection: &Projection) ->
     project_at(body, Level::body(layout), members)
 }
 
-fn project_at(value: &Value, level: Level, members: &BTreeSet<String>) -> Value {
+fn project_at(value: &Value, level: Level, members: &Members) -> Value {
     match (level, value) {
         (Level::Items, Value::Array(items)) => Value::Array(
             items
@@ -85,8 +103,12 @@ fn project_at(value: &Value, level: Level, members: &BTreeSet<String>) -> Value 
         ),
         (Level::Item, Value::Object(map)) => Value::Object(
             map.iter()
-                .filter(|(key, _)| members.contains(key.as_str()))
-                .map(|(key, value)| (key.clone(), value.clone()))
+                .filter_map(|(key, value)| match members.get(key.as_str())? {
+                    Member::Whole => Some((key.clone(), value.clone())),
+                    Member::Elements(inner) => {
+                        Some((key.clone(), project_at(value, Level::Items, inner)))
+                    }
+                })
                 .collect(),
         ),
         (Level::Collection | Level::FanOut | Level::Entry, Value::Object(map)) => Value::Object(
@@ -104,7 +126,7 @@ fn project_at(value: &Value, level: Level, members: &BTreeSet<String>) -> Value 
 /// One item of a collection as [`project_owned`] keeps it: the members in `members`. A reader
 /// applies it to each page's items as they are parsed (see [`super::Collected::Read`]'s
 /// `projected`), which gives the body `project_owned` would give.
-pub fn project_item(item: Value, members: &BTreeSet<String>) -> Value {
+pub fn project_item(item: Value, members: &Members) -> Value {
     project_owned_at(item, Level::Item, members)
 }
 
@@ -119,7 +141,7 @@ pub fn project_owned(body: Value, layout: Option<Layout>, projection: &Projectio
     project_owned_at(body, Level::body(layout), members)
 }
 
-fn project_owned_at(value: Value, level: Level, members: &BTreeSet<String>) -> Value {
+fn project_owned_at(value: Value, level: Level, members: &Members) -> Value {
     match (level, value) {
         (Level::Items, Value::Array(items)) => Value::Array(
             items
@@ -129,7 +151,13 @@ fn project_owned_at(value: Value, level: Level, members: &BTreeSet<String>) -> V
         ),
         (Level::Item, Value::Object(map)) => Value::Object(
             map.into_iter()
-                .filter(|(key, _)| members.contains(key.as_str()))
+                .filter_map(|(key, value)| match members.get(key.as_str())? {
+                    Member::Whole => Some((key, value)),
+                    Member::Elements(inner) => {
+                        let projected = project_owned_at(value, Level::Items, inner);
+                        Some((key, projected))
+                    }
+                })
                 .collect(),
         ),
         (Level::Collection | Level::FanOut | Level::Entry, Value::Object(map)) => Value::Object(
@@ -156,9 +184,10 @@ enum Level {
     FanOut,
     /// One parent's collection inside a fan-out.
     Entry,
-    /// The `value` array.
+    /// The `value` array, or a kept member whose elements are projected: an array's elements
+    /// are items; any other value is built whole.
     Items,
-    /// One item: only kept members are built.
+    /// One item (or element): only kept members are built.
     Item,
 }
 
@@ -184,7 +213,7 @@ impl Level {
 /// Builds a `Value` like serde_json's own visitor, except for the projected levels.
 struct Shaped<'m> {
     level: Level,
-    members: &'m BTreeSet<String>,
+    members: &'m Members,
 }
 
 impl<'de> DeserializeSeed<'de> for Shaped<'_> {
@@ -262,11 +291,18 @@ impl<'de> Visitor<'de> for Shaped<'_> {
         };
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let value = match self.level {
-                Level::Item if !self.members.contains(key.as_ref()) => {
-                    map.next_value_seed(Checked)?;
-                    continue;
-                }
-                Level::Item | Level::Items => map.next_value::<Value>()?,
+                Level::Item => match self.members.get(key.as_ref()) {
+                    None => {
+                        map.next_value_seed(Checked)?;
+                        continue;
+                    }
+                    Some(Member::Whole) => map.next_value::<Value>()?,
+                    Some(Member::Elements(inner)) => map.next_value_seed(Shaped {
+                        level: Level::Items,
+                        members: inner,
+                    })?,
+                },
+                Level::Items => map.next_value::<Value>()?,
                 level => match level.member(&key) {
                     Some(inner) => map.next_value_seed(Shaped {
                         level: inner,
@@ -385,8 +421,46 @@ mod tests {
     use proptest::prelude::*;
     use serde_json::json;
 
+    fn whole_members(names: &[&str]) -> Members {
+        names
+            .iter()
+            .map(|n| ((*n).to_owned(), Member::Whole))
+            .collect()
+    }
+
     fn keep(names: &[&str]) -> Projection {
-        Projection::Members(names.iter().map(|n| (*n).to_owned()).collect())
+        Projection::Members(whole_members(names))
+    }
+
+    /// `names` kept whole, and `member` kept with its elements keeping `inner`.
+    fn keep_nested(names: &[&str], member: &str, inner: Members) -> Projection {
+        let mut members = whole_members(names);
+        members.insert(member.to_owned(), Member::Elements(inner));
+        Projection::Members(members)
+    }
+
+    /// Every way a projection is applied gives `expected`: parsing the file, projecting a body
+    /// in memory (copied or moved), and a live read projecting item by item.
+    fn assert_projects_to(body: &Value, projection: &Projection, expected: &Value) {
+        assert_eq!(&parse_value(body, Layout::Collection, projection), expected);
+        assert_eq!(
+            &project(body, Some(Layout::Collection), projection),
+            expected
+        );
+        assert_eq!(
+            &project_owned(body.clone(), Some(Layout::Collection), projection),
+            expected
+        );
+        let Projection::Members(members) = projection else {
+            panic!("a projection by members");
+        };
+        let items: Vec<Value> = body["value"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|item| project_item(item.clone(), members))
+            .collect();
+        assert_eq!(&json!({"value": items}), expected);
     }
 
     fn parse_value(body: &Value, layout: Layout, projection: &Projection) -> Value {
@@ -513,6 +587,93 @@ mod tests {
         assert!(parse(deep.as_bytes(), Some(Layout::Collection), &keep(&["id"])).is_err());
     }
 
+    #[test]
+    fn object_elements_of_a_nested_member_keep_only_the_named_members() {
+        let body = json!({"value": [{
+            "id": "1",
+            "mail": "dropped",
+            "identities": [
+                {"signInType": "userPrincipalName", "issuer": "zonnedorp.be", "issuerAssignedId": "a"},
+                {"signInType": "federated", "issuer": "ExternalAzureAD"},
+                {"signInType": "no issuer"},
+                "a scalar", 3, null, ["a", {"issuer": "in a list: kept as it is"}]
+            ]
+        }]});
+        let expected = json!({"value": [{
+            "id": "1",
+            "identities": [
+                {"issuer": "zonnedorp.be"},
+                {"issuer": "ExternalAzureAD"},
+                {},
+                "a scalar", 3, null, ["a", {"issuer": "in a list: kept as it is"}]
+            ]
+        }]});
+        let projection = keep_nested(&["id"], "identities", whole_members(&["issuer"]));
+        assert_projects_to(&body, &projection, &expected);
+    }
+
+    /// A wildcard or filter over an object selects its members' values: projecting them could
+    /// change what is selected, so a nested member that is not an array is kept as it is.
+    #[test]
+    fn a_nested_member_that_is_not_an_array_is_kept_whole() {
+        for identities in [
+            json!({"first": {"issuer": "x", "signInType": "y"}, "issuer": "z"}),
+            json!("ExternalAzureAD"),
+            Value::Null,
+            json!(7),
+            json!([]),
+        ] {
+            let body = json!({"value": [{"id": "1", "identities": identities, "mail": "m"}]});
+            let expected = json!({"value": [{"id": "1", "identities": identities}]});
+            let projection = keep_nested(&["id"], "identities", whole_members(&["issuer"]));
+            assert_projects_to(&body, &projection, &expected);
+        }
+    }
+
+    #[test]
+    fn elements_of_elements_are_projected_when_nested_again() {
+        let body = json!({"value": [{"a": [
+            {"b": [{"c": 1, "d": 2}, "s"], "e": 3, "f": {"c": 4}},
+            {"b": {"c": 5, "d": 6}}
+        ]}]});
+        let expected = json!({"value": [{"a": [
+            {"b": [{"c": 1}, "s"], "e": 3},
+            {"b": {"c": 5, "d": 6}}
+        ]}]});
+        let mut inner = whole_members(&["e"]);
+        inner.insert("b".into(), Member::Elements(whole_members(&["c"])));
+        assert_projects_to(&body, &keep_nested(&[], "a", inner), &expected);
+    }
+
+    #[test]
+    fn a_dropped_member_of_an_element_is_validated_like_a_kept_one() {
+        let projection = keep_nested(&["id"], "identities", whole_members(&["issuer"]));
+        let cases: [&[u8]; 3] = [
+            b"{\"value\": [{\"identities\": [{\"issuer\": \"a\", \"signInType\": \"\xff\"}]}]}",
+            b"{\"value\": [{\"identities\": [{\"issuer\": \"a\", \"n\": 1e400}]}]}",
+            b"{\"value\": [{\"identities\": [{\"issuer\": \"a\", \"k\xfe\": 1}]}]}",
+        ];
+        for bytes in cases {
+            let whole = serde_json::from_slice::<Value>(bytes).expect_err("not JSON");
+            let projected = parse(bytes, Some(Layout::Collection), &projection)
+                .expect_err("a dropped member is checked too");
+            assert_eq!(projected.to_string(), whole.to_string());
+        }
+    }
+
+    /// Projections keeping some of `a`..`d` and `value`, whole or (up to twice) by elements.
+    fn projection_members() -> impl Strategy<Value = Members> {
+        let names = "[a-d]|value";
+        let leaf = prop::collection::btree_map(names, Just(Member::Whole), 0..4);
+        leaf.prop_recursive(2, 12, 4, move |inner| {
+            prop::collection::btree_map(
+                names,
+                prop_oneof![Just(Member::Whole), inner.prop_map(Member::Elements),],
+                0..4,
+            )
+        })
+    }
+
     fn json_value() -> impl Strategy<Value = Value> {
         let leaf = prop_oneof![
             Just(Value::Null),
@@ -532,8 +693,8 @@ mod tests {
     proptest! {
         /// The parser and the in-memory projection agree, and keeping every member is a plain parse.
         #[test]
-        fn parse_and_project_agree(body in json_value(), names in prop::collection::btree_set("[a-d]", 0..4)) {
-            let projection = Projection::Members(names);
+        fn parse_and_project_agree(body in json_value(), members in projection_members()) {
+            let projection = Projection::Members(members);
             for layout in [Layout::Collection, Layout::FanOut] {
                 prop_assert_eq!(parse_value(&body, layout, &projection), project(&body, Some(layout), &projection));
                 prop_assert_eq!(
@@ -541,7 +702,7 @@ mod tests {
                     project(&body, Some(layout), &projection)
                 );
             }
-            let all = Projection::Members(["a", "b", "c", "d", "value"].map(String::from).into());
+            let all = keep(&["a", "b", "c", "d", "value"]);
             prop_assert_eq!(parse_value(&body, Layout::Collection, &all), body.clone());
         }
     }

@@ -187,6 +187,12 @@ const TOP_PATHS: &[&str] = &[
     "$.value[0]",
     "$.value[*].*",
     "$..d",
+    // Into the elements of a member (projected inside them when only named members are read).
+    "$.value[*].e[?@.d == 'x']",
+    "$.value[*].e[*].d",
+    "$.value[*].e[0]",
+    "$.value[?@.e[?@.d == 'x']]",
+    "$.value[?length(@.e[0]) > 0]",
 ];
 const ITEM_PATHS: &[&str] = &[
     "$.a",
@@ -197,6 +203,10 @@ const ITEM_PATHS: &[&str] = &[
     "$[?@ == 'x']",
     "$.e[*]",
     "$.id",
+    "$.e[?@.d == 'x']",
+    "$.e[*].d",
+    "$.e[-1:]",
+    "$.e[?@ == 'x']",
 ];
 
 fn assertion(values_of_items: bool) -> impl Strategy<Value = Value> {
@@ -243,8 +253,14 @@ fn item_check() -> impl Strategy<Value = Value> {
         })
 }
 
+/// A check on an item, or a quantifier over the elements of its member `e`.
 fn item_rule() -> impl Strategy<Value = Value> {
-    item_check().prop_recursive(2, 8, 3, |inner| {
+    let over_elements = (
+        prop::sample::select(vec!["all", "any", "none"]),
+        item_check(),
+    )
+        .prop_map(|(q, inner)| json!({"path": "$.e[*]", q: inner}));
+    prop_oneof![3 => item_check(), 1 => over_elements].prop_recursive(2, 8, 3, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 1..3).prop_map(|r| json!({"all_of": r})),
             prop::collection::vec(inner.clone(), 1..3).prop_map(|r| json!({"any_of": r})),
@@ -309,6 +325,8 @@ fn member_value() -> impl Strategy<Value = Value> {
         Just(json!({"d": "x"})),
         Just(json!({"d": ""})),
         Just(json!({})),
+        Just(json!([{"d": "x", "f": 1}, "x"])),
+        Just(json!([{"f": {"d": "x"}}, {"d": ""}, null])),
     ]
 }
 

@@ -18,7 +18,7 @@ use super::retry::RetryPolicy;
 use super::transport::Transport;
 use super::{ConnectorError, check_token};
 use crate::registry::{ResourceKind, ResourceSpec, Service};
-use crate::snapshot::Collected;
+use crate::snapshot::{Collected, Members};
 use jsonpath_rust::JsonPath;
 use paging::{GraphErrors, GraphFetcher, read_collection};
 use reqwest::Url;
@@ -147,7 +147,7 @@ impl Reads<'_> {
     /// Reads a resource that is not a fan-out; when the service answers 400 and the registry
     /// lists query keys to drop on a 400 (`fallback_on_400`), reads it once more without them.
     /// `keep`: the members its items keep, when they may be projected as they are read.
-    async fn direct(&self, spec: &ResourceSpec, keep: Option<BTreeSet<String>>) -> Read {
+    async fn direct(&self, spec: &ResourceSpec, keep: Option<Members>) -> Read {
         let first = self.with_query(spec, &spec.query, keep.clone()).await;
         let refused = match &first {
             Err(failure)
@@ -180,7 +180,7 @@ impl Reads<'_> {
         &self,
         spec: &ResourceSpec,
         query: &BTreeMap<String, String>,
-        keep: Option<BTreeSet<String>>,
+        keep: Option<Members>,
     ) -> Result<ReadBody, ReadFailure> {
         let _permit = self.permit().await?;
         let url = resource_url(self.session.reader.origin(), &spec.path, query)?;

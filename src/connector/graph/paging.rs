@@ -12,10 +12,10 @@ use super::super::next_link::checked_next_link;
 use super::super::reader::Reader;
 use super::super::{one_line, redact};
 use super::page::{self, Envelope, PageError};
-use crate::snapshot::{CollectionHasher, project_item};
+use crate::snapshot::{CollectionHasher, Members, project_item};
 use reqwest::Url;
 use serde_json::{Map, Value};
-use std::collections::{BTreeSet, HashSet};
+use std::collections::HashSet;
 use std::task::Poll;
 
 /// A success status whose body is not what Graph sends.
@@ -75,7 +75,7 @@ pub async fn read_collection(
     fetcher: &GraphFetcher<'_>,
     first: Url,
     first_page_only: bool,
-    keep: Option<BTreeSet<String>>,
+    keep: Option<Members>,
 ) -> Result<ReadBody, ReadFailure> {
     let projected = keep.is_some();
     let mut gathered = Gathered {
@@ -134,7 +134,7 @@ struct Gathered {
     /// The members the scan's rules read of each item, when the items are kept only in part:
     /// projected here, after they were hashed whole, so that nothing is left to project after
     /// the last answer either.
-    keep: Option<BTreeSet<String>>,
+    keep: Option<Members>,
 }
 
 impl Gathered {
