@@ -25,13 +25,14 @@ pub(super) fn run(args: ScanArgs, color: ColorChoice) -> Result<Outcome, Error> 
     execute_then(plan, Freed::AtExit, early)
 }
 
-/// What a scan does about the memory of its snapshot once it has reported.
+/// What a scan does about the memory of its snapshot and findings once it has reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Freed {
     /// Wait until it is freed: more scans follow in this process (`scan --all`).
     Before,
-    /// Let the process's exit take it back: the freeing thread, if the scan starts one
-    /// because it builds something large after evaluating, is not waited for.
+    /// Let the process's exit take it back: the findings are not freed, nor the snapshot
+    /// unless something large is built after evaluating (then the thread that frees it is not
+    /// waited for).
     AtExit,
 }
 
@@ -179,6 +180,12 @@ fn run_scan(
     }
     let outcome = super::gate::outcome(&report, plan, &base_breaches);
     crate::logging::scan_finished(&report, outcome.exit_code());
+    // As the snapshot above: when the process ends with this scan, its exit takes the findings
+    // back at once, where freeing 100 000 listed items one by one took a core ~20 ms after the
+    // report was written.
+    if freed == Freed::AtExit {
+        std::mem::forget(report);
+    }
     Ok(outcome)
 }
 
