@@ -130,24 +130,24 @@ pub fn pseudonymise(findings: &mut [Finding], tenant: &str, key: &PseudonymKey) 
         return;
     }
     let scrubber = Scrubber::new(&seen, &key.for_tenant(tenant));
-    let mut remembered = Remembered::default();
     for (finding, slots) in findings.iter_mut().zip(&slots) {
-        scrubber.scrub(&mut finding.reason, &mut remembered);
-        // Items on every core, each worker remembering the texts it scrubbed.
-        finding.items.par_iter_mut().zip(slots).for_each_init(
-            Remembered::default,
-            |remembered, (item, &slot)| {
-                scrubber.scrub(&mut item.detail, remembered);
+        scrubber.scrub(&mut finding.reason);
+        // Items on every core.
+        finding
+            .items
+            .par_iter_mut()
+            .zip(slots)
+            .for_each(|(item, &slot)| {
+                scrubber.scrub(&mut item.detail);
                 match scrubber.rank_of(slot) {
                     Some(rank) => item.label = Some(scrubber.identity_scrubbed(rank)),
                     None => {
                         if let Some(label) = &mut item.label {
-                            scrubber.scrub(label, remembered);
+                            scrubber.scrub(label);
                         }
                     }
                 }
-            },
-        );
+            });
     }
 }
 
@@ -182,14 +182,6 @@ struct Scrubber<'a> {
     /// (`str::replace` with an empty pattern inserts at every character boundary).
     empty: Option<String>,
 }
-
-/// Texts already scrubbed, with their result (`None`: unchanged): a rule gives thousands of
-/// failing items the same detail ("$.isMfaCapable is false, expected true"), which is then
-/// searched once. Bounded, so that a report of all-different texts is not kept twice.
-#[derive(Default)]
-struct Remembered(HashMap<String, Option<String>, RandomState>);
-
-const REMEMBERED_AT_MOST: usize = 4096;
 
 impl<'a> Scrubber<'a> {
     fn new(seen: &'a HashMap<String, u32, RandomState>, keyed: &TenantPseudonyms) -> Self {
@@ -259,21 +251,14 @@ impl<'a> Scrubber<'a> {
         }
     }
 
-    fn scrub(&self, text: &mut String, remembered: &mut Remembered) {
-        if let Some(done) = remembered.0.get(text.as_str()) {
-            if let Some(done) = done {
-                text.clone_from(done);
-            }
+    /// Scrubs `text` in place. Most texts hold no identifier (a detail such as "$.isMfaCapable
+    /// is false, expected true"): those are searched once and left as they are, with no copy.
+    /// Searching costs about what hashing a text to remember it would: texts are not remembered.
+    fn scrub(&self, text: &mut String) {
+        if self.empty.is_none() && self.first_in(text, 0).is_none() {
             return;
         }
-        let done = self.scrubbed(text, 0);
-        let changed = done != *text;
-        if remembered.0.len() < REMEMBERED_AT_MOST {
-            let result = changed.then(|| done.clone());
-            remembered.0.insert(std::mem::replace(text, done), result);
-        } else if changed {
-            *text = done;
-        }
+        *text = self.scrubbed(text, 0);
     }
 
     /// `text` with the identifiers ranked `from` and after replaced, one by one in rank order,
