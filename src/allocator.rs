@@ -20,7 +20,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// mimalloc's option numbers, from `mi_option_t` in the mimalloc 3 header that
 /// libmimalloc-sys 0.1.49 builds (`c_src/mimalloc/v3/include/mimalloc.h`); the Rust bindings
-/// do not name these two. `OPTIONS_IN_HEADER` pins the header they were counted in.
+/// do not name these three. `OPTIONS_IN_HEADER` pins the header they were counted in.
 const ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 const ALLOW_THP: libmimalloc_sys::mi_option_t = 43;
