@@ -106,6 +106,9 @@ fn collection() -> Collection {
             http_status: 200,
             pages: 1,
             body: json!({"displayConcealedNames": true}),
+            note: None,
+            file_sha256: None,
+            projected: false,
         },
     );
     Collection {
