@@ -1,4 +1,8 @@
 //! Every flag, defined once with its documentation (clap derive). `--help` is generated from here.
+//!
+//! The doc comments below are the help text people read in a terminal, so they are written as
+//! plain text (`DIR/<name>`, bare URLs), not as rustdoc's Markdown.
+#![allow(rustdoc::invalid_html_tags, rustdoc::bare_urls)]
 
 use crate::findings::{Lang, Severity};
 use crate::report::Format;

@@ -2,6 +2,10 @@
 //!
 //! Data flows one way: connector → [`snapshot`] → [`policy`] evaluation → [`findings`] →
 //! [`report`] renderers. See ARCHITECTURE.md for the map and the invariants.
+//!
+//! These docs are for the people who maintain cloudkeur, not a library's users: read them with
+//! `cargo doc --document-private-items`, where links to private items resolve.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod allocator;
 pub mod app;

@@ -102,7 +102,7 @@ fn use_color(choice: ColorChoice, to_terminal: bool) -> bool {
     color_decision(choice, to_terminal, no_color)
 }
 
-/// `auto`: colour on a terminal unless NO_COLOR (https://no-color.org) is set and non-empty.
+/// `auto`: colour on a terminal unless NO_COLOR (<https://no-color.org>) is set and non-empty.
 fn color_decision(choice: ColorChoice, to_terminal: bool, no_color: bool) -> bool {
     match choice {
         ColorChoice::Always => true,

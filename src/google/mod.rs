@@ -1,7 +1,7 @@
 //! Google Workspace semantics that are not a request: the effective value of a setting per org
 //! unit, group policy and administrator, reduced from the Cloud Identity Policy API's raw
 //! policies. Pure: it reads a snapshot in memory and derives resources from it before
-//! evaluation ([`derive`]); the snapshot itself keeps only what the APIs said, so a scan replays
+//! evaluation ([`derive()`]); the snapshot itself keeps only what the APIs said, so a scan replays
 //! offline exactly, and the reduction can be re-run (and corrected) on old snapshots.
 //!
 //! The connector that reads Google's APIs lives in `connector::google`.

@@ -1,4 +1,4 @@
-//! Renderers: each turns the one [`Report`](crate::findings::Report) into a format. None of them
+//! Renderers: each turns the one [`Report`] into a format. None of them
 //! evaluates or changes a verdict. Formats that quote requirement texts (SARIF, HTML) also read
 //! the static control catalogue; nothing else goes in.
 

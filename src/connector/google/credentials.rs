@@ -82,7 +82,7 @@ pub struct AuthEndpoints {
 
 /// The `aud` of every assertion: Google's token endpoint, whatever URL the request goes to
 /// ("When making an access token request this value is always
-/// https://oauth2.googleapis.com/token", <https://developers.google.com/identity/protocols/oauth2/service-account>).
+/// `https://oauth2.googleapis.com/token`", <https://developers.google.com/identity/protocols/oauth2/service-account>).
 pub const TOKEN_AUDIENCE: &str = "https://oauth2.googleapis.com/token";
 
 impl Default for AuthEndpoints {
