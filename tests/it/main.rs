@@ -25,6 +25,7 @@ mod cli_exit_codes;
 mod deploy_files;
 mod evidence_file;
 mod fault_injection;
+mod fuzz_bodies;
 mod google_fixtures;
 mod google_mutations;
 mod hostile_input;
