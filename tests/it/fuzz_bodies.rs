@@ -7,6 +7,8 @@
 
 #[path = "../../fuzz/bodies/evaluator.rs"]
 mod evaluator;
+// FIFOs and symbolic links: a Unix body, as its fuzz target is.
+#[cfg(unix)]
 #[path = "../../fuzz/bodies/hostile_files.rs"]
 mod hostile_files;
 #[path = "../../fuzz/bodies/hostile_text.rs"]
@@ -94,6 +96,7 @@ fn the_policy_loader_body_runs_on_its_seeds() {
     remove_scratch("cloudkeur-fuzz-policy");
 }
 
+#[cfg(unix)]
 #[test]
 fn the_hostile_files_body_runs_on_its_seeds() {
     for seed in [
