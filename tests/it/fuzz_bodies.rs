@@ -18,13 +18,13 @@ mod policy_loader;
 #[path = "../../fuzz/bodies/snapshot_loader.rs"]
 mod snapshot_loader;
 
-use std::path::Path;
+use crate::support::repo_path;
 
 const ZONNEDORP: &str = "fixtures/tenants/zonnedorp";
 const HEIDEBEEK: &str = "fixtures/tenants/heidebeek";
 
 fn fixture(path: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let path = repo_path(path);
     std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()))
 }
 
