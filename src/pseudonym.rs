@@ -255,23 +255,30 @@ impl<'a> Scrubber<'a> {
     /// is false, expected true"): those are searched once and left as they are, with no copy.
     /// Searching costs about what hashing a text to remember it would: texts are not remembered.
     fn scrub(&self, text: &mut String) {
-        if self.empty.is_none() && self.first_in(text, 0).is_none() {
+        let first = self.first_in(text, 0);
+        if first.is_none() && self.empty.is_none() {
             return;
         }
-        *text = self.scrubbed(text, 0);
+        *text = self.replaced(text, first);
     }
 
     /// `text` with the identifiers ranked `from` and after replaced, one by one in rank order,
     /// and then the empty identifier, if any.
     fn scrubbed(&self, text: &str, from: usize) -> String {
+        self.replaced(text, self.first_in(text, from))
+    }
+
+    /// [`Self::scrubbed`] once the first identifier in `text` is known (`first`, its rank), so
+    /// that a text searched to see whether it holds any is not searched for it again.
+    fn replaced(&self, text: &str, first: Option<usize>) -> String {
         let mut text = text.to_owned();
-        let mut from = from;
-        while let Some(rank) = self.first_in(&text, from) {
+        let mut found = first;
+        while let Some(rank) = found {
             let Some((identifier, pseudonym)) = self.ranked.get(rank) else {
                 break;
             };
             text = text.replace(identifier, pseudonym);
-            from = rank + 1;
+            found = self.first_in(&text, rank + 1);
         }
         if let Some(pseudonym) = &self.empty {
             text = text.replace("", pseudonym);
