@@ -1782,7 +1782,16 @@ fn a_service_left_out_falls_back_to_the_declaration_and_never_passes_on_nothing(
 /// behind every small read, such a chain ended after the users chain of a large tenant.
 #[tokio::test(start_paused = true)]
 async fn chains_of_waiting_resources_get_permits_before_reads_of_no_chain() {
-    let sim = secret_sim();
+    // Every answer takes a round trip (virtual time, on the paused clock). Without one the
+    // simulator answered a small read within the same turn of the scheduler that handed it
+    // the parent's permit, and the next small read could go before the engine had even
+    // spawned the fan-out: the order then depended on which task the runtime polled first
+    // (2 runs in 40 failed). A network answers no read before the engine's next turn.
+    let sim = SimGraph::start(SimOptions {
+        client_secret: CANARY.into(),
+        latency: Duration::from_millis(5),
+        ..SimOptions::default()
+    });
     // In the registry, and alphabetically, the reads of no chain come first.
     let names = [
         "access_review_definitions",
